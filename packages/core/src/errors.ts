@@ -1,0 +1,86 @@
+/**
+ * Every error cluster2 raises carries one of these stable codes. Compare `err.code`,
+ * never `instanceof`: errors cross process boundaries and package copies.
+ */
+export const ErrorCodes = Object.freeze({
+  /** An option has the wrong type or is out of range. */
+  ERR_CLUSTER2_INVALID_OPTION: 'ERR_CLUSTER2_INVALID_OPTION',
+  /** An option key that cluster2 does not know (usually a typo). */
+  ERR_CLUSTER2_UNKNOWN_OPTION: 'ERR_CLUSTER2_UNKNOWN_OPTION',
+  /** An app or monitor port is already taken. */
+  ERR_CLUSTER2_PORT_IN_USE: 'ERR_CLUSTER2_PORT_IN_USE',
+  /** A control call found no running master in the pids directory. */
+  ERR_CLUSTER2_NOT_RUNNING: 'ERR_CLUSTER2_NOT_RUNNING',
+  /** `listen()` was handed something that is not a server factory, or the factory handed back no server. */
+  ERR_CLUSTER2_INVALID_FACTORY: 'ERR_CLUSTER2_INVALID_FACTORY',
+  /** The factory threw, rejected or never handed a server within the start-up limit. */
+  ERR_CLUSTER2_FACTORY_FAILED: 'ERR_CLUSTER2_FACTORY_FAILED',
+  /** `listen()` called twice on one Cluster. */
+  ERR_CLUSTER2_ALREADY_LISTENING: 'ERR_CLUSTER2_ALREADY_LISTENING',
+  /** Too many unexpected worker deaths within `restart.window`. */
+  ERR_CLUSTER2_GAVE_UP: 'ERR_CLUSTER2_GAVE_UP',
+  /** A successor could not start during `reload()`; the old workers keep serving. */
+  ERR_CLUSTER2_RELOAD_FAILED: 'ERR_CLUSTER2_RELOAD_FAILED',
+  /** A reload asked for where it cannot run (`cluster: false`, or during shutdown). */
+  ERR_CLUSTER2_RELOAD_UNAVAILABLE: 'ERR_CLUSTER2_RELOAD_UNAVAILABLE',
+  /** A delegation got no answer within its timeout. */
+  ERR_CLUSTER2_DELEGATE_TIMEOUT: 'ERR_CLUSTER2_DELEGATE_TIMEOUT',
+  /** A delegation named an event the master has no handler for. */
+  ERR_CLUSTER2_NO_HANDLER: 'ERR_CLUSTER2_NO_HANDLER',
+  /** A delegation handler in the master threw without a code of its own. */
+  ERR_CLUSTER2_HANDLER_FAILED: 'ERR_CLUSTER2_HANDLER_FAILED',
+  /** The master went away while a worker waited for it. */
+  ERR_CLUSTER2_MASTER_GONE: 'ERR_CLUSTER2_MASTER_GONE',
+  /** A call into a worker could not complete because the worker exited. */
+  ERR_CLUSTER2_WORKER_GONE: 'ERR_CLUSTER2_WORKER_GONE',
+  /** An IPC call got no reply in time. */
+  ERR_CLUSTER2_IPC_TIMEOUT: 'ERR_CLUSTER2_IPC_TIMEOUT',
+  /** An API that only makes sense in one role (master, worker) was called in another. */
+  ERR_CLUSTER2_WRONG_ROLE: 'ERR_CLUSTER2_WRONG_ROLE',
+  /** A call argument has the wrong type or shape. */
+  ERR_CLUSTER2_INVALID_ARGUMENT: 'ERR_CLUSTER2_INVALID_ARGUMENT',
+});
+
+export type ErrorCode = keyof typeof ErrorCodes;
+
+/** The error class of cluster2. `code` is always one of {@link ErrorCodes}. */
+export class Cluster2Error extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'Cluster2Error';
+    this.code = code;
+  }
+}
+
+/** What an error looks like on the IPC channel. */
+export interface SerializedError {
+  code: string;
+  message: string;
+  name?: string;
+}
+
+export function serializeError(error: unknown): SerializedError {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return {
+      code: typeof code === 'string' ? code : ErrorCodes.ERR_CLUSTER2_HANDLER_FAILED,
+      message: error.message,
+      name: error.name,
+    };
+  }
+  return { code: ErrorCodes.ERR_CLUSTER2_HANDLER_FAILED, message: String(error) };
+}
+
+/** Rebuilds an error that crossed IPC; foreign codes are kept as they came. */
+export function deserializeError(serialized: SerializedError): Error & { code: string } {
+  const error = new Error(serialized.message) as Error & { code: string };
+  error.name = serialized.name ?? 'Cluster2Error';
+  error.code = serialized.code;
+  return error;
+}
+
+export function isErrorCode(error: unknown, code: ErrorCode): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === code;
+}

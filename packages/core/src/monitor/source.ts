@@ -1,0 +1,98 @@
+import type { EventEmitter } from 'node:events';
+import type { WorkerStats } from '../worker/stats.js';
+
+/** Lifecycle state of one worker, as the master sees it. */
+export type WorkerState = 'starting' | 'listening' | 'draining' | 'dead';
+
+/** Why a worker was replaced while healthy. */
+export type RecycleReason =
+  | 'connThreshold'
+  | 'maxRequests'
+  | 'maxAge'
+  | 'maxMemory'
+  | 'heartbeat'
+  | 'reload'
+  | 'manual';
+
+export interface WorkerStatus extends Partial<WorkerStats> {
+  pid: number;
+  /** node:cluster's worker id (1, 2, …; never reused). */
+  id: number;
+  state: WorkerState;
+  /** ms since epoch. */
+  startedAt: number;
+  /** Times a worker in this slot was replaced (respawn or recycle) before this one. */
+  restarts: number;
+  /** Time of the last heartbeat, ms since epoch (undefined before the first). */
+  lastHeartbeat?: number;
+}
+
+/**
+ * Cluster-wide totals. `requests` and `totalConnections` are counters: a dead worker's last
+ * figures stay in them, so they never go down and Prometheus' rate() is right across restarts.
+ */
+export interface ClusterTotals {
+  workers: number;
+  rss: number;
+  heapUsed: number;
+  connections: number;
+  totalConnections: number;
+  requests: number;
+  inFlight: number;
+}
+
+export type MasterState = 'starting' | 'running' | 'reloading' | 'shutting-down' | 'stopping' | 'gave-up';
+
+export interface EcvStatus {
+  state: 'enabled' | 'disabled';
+  /** `Date#toString()` of the last change (initially the master's start). */
+  since: string;
+}
+
+/** One line of the lifecycle log the monitor shows. */
+export interface LifecycleEvent {
+  /** ms since epoch */
+  time: number;
+  type: 'forked' | 'listening' | 'died' | 'recycled' | 'giveup' | 'shutdown' | 'stopped' | 'enabled' | 'disabled' | 'reload' | 'warning';
+  pid?: number;
+  code?: number | null;
+  signal?: string | null;
+  reason?: string;
+  message?: string;
+}
+
+export interface ClusterStatus {
+  master: {
+    pid: number;
+    state: MasterState;
+    /** seconds */
+    uptime: number;
+    startedAt: number;
+    ports: number[];
+    host: string;
+    noWorkers: number;
+    node: string;
+    cluster: boolean;
+  };
+  workers: WorkerStatus[];
+  totals: ClusterTotals;
+  ecv: EcvStatus;
+  /** Worker replacements since start, by reason ('crash' for unexpected deaths). */
+  restarts: Record<string, number>;
+  /** The most recent lifecycle events, oldest first (bounded). */
+  events: LifecycleEvent[];
+}
+
+/**
+ * What the monitor reads and acts on. The master's supervisor implements it; events:
+ * `'lifecycle'` (LifecycleEvent) on every entry of the log and `'heartbeat'` after new stats.
+ */
+export interface MonitorSource extends EventEmitter {
+  status(): ClusterStatus;
+  enable(): Promise<void>;
+  disable(): Promise<void>;
+  /** Starts a rolling reload; resolves when it is done. */
+  reload(): Promise<void>;
+  /** Replaces one worker (reason 'manual'); false when no live worker has that pid. */
+  restartWorker(pid: number): boolean;
+}

@@ -1,0 +1,348 @@
+import os from 'node:os';
+import { Cluster2Error } from './errors.js';
+
+/** A pino-compatible logger; cluster2 calls only these four levels. */
+export interface Logger {
+  debug(obj: object | string, msg?: string): void;
+  info(obj: object | string, msg?: string): void;
+  warn(obj: object | string, msg?: string): void;
+  error(obj: object | string, msg?: string): void;
+}
+
+/** What a validator gets: enough to decide whether this worker should take traffic. */
+export interface EcvValidatorContext {
+  pid: number;
+}
+
+export interface EcvOptions {
+  /** Mount path of the ECV routes. @default '/ecv' */
+  path?: string;
+  /** Serve `POST {path}/disable` and `/enable`. @default false */
+  control?: boolean;
+  /** A path of the app the worker requests on itself before answering healthy; needs a 2xx. */
+  monitor?: string;
+  /** Must resolve to `true` for the worker to answer healthy. */
+  validator?: (context: EcvValidatorContext) => boolean | Promise<boolean>;
+  /** Bound on `monitor` and `validator` (ms). @default 2000 */
+  timeout?: number;
+  /** Status code while disabled or shutting down. @default 400 */
+  disabledStatus?: number;
+}
+
+export interface RestartOptions {
+  /** Delay before the second respawn in a window (ms). @default 100 */
+  minDelay?: number;
+  /** Cap of the doubling respawn delay (ms). @default 15000 */
+  maxDelay?: number;
+  /** Unexpected deaths tolerated within `window`; one more gives up. @default 10 */
+  maxRestarts?: number;
+  /** Sliding window over which deaths are counted (ms). @default 60000 */
+  window?: number;
+}
+
+/** Options of `new Cluster(options)`. Every key is optional; see {@link DEFAULTS}. */
+export interface ClusterOptions {
+  /** `false` runs everything in one process with the same API. @default true */
+  cluster?: boolean;
+  /** Workers to keep running. @default os.availableParallelism() */
+  noWorkers?: number;
+  /** `'round-robin'`: the master accepts and hands out connections; `'os'`: workers accept themselves. @default 'round-robin' */
+  scheduling?: 'round-robin' | 'os';
+  /** App port, or one port per server when the factory hands an array of servers. `0` picks a free port once, in the master. @default 3000 */
+  port?: number | number[];
+  /** App host. @default '0.0.0.0' */
+  host?: string;
+  /** Directory for pid files, `false` for none. @default './pids' */
+  pids?: string | false;
+  /** `false` turns the monitor server off. @default true */
+  monitor?: boolean;
+  /** Monitor port (`0`: any free port). @default 3001 */
+  monPort?: number;
+  /** Monitor host. @default '127.0.0.1' */
+  monHost?: string;
+  /** Bearer token the monitor's control actions require. */
+  monToken?: string;
+  /** Directory the monitor's logs viewer may read. @default './logs' */
+  logs?: string;
+  /** ECV (health check) settings. */
+  ecv?: EcvOptions;
+  /** A worker counts as ready only once the app calls `c.ready()`. @default false */
+  readySignal?: boolean;
+  /** A pino-compatible logger for cluster2's own lines. */
+  logger?: Logger;
+  /** Idle socket timeout (ms). @default 30000 */
+  timeout?: number;
+  /** Recycle a worker after it accepted this many connections. */
+  connThreshold?: number;
+  /** Recycle a worker after it served this many requests. */
+  maxRequests?: number;
+  /** Recycle a worker after this long (ms). */
+  maxAge?: number;
+  /** Recycle a worker whose RSS exceeds this (MiB). */
+  maxMemory?: number;
+  /** Graceful shutdown waits this long for in-flight work, then kills (ms). @default 30000 */
+  shutdownTimeout?: number;
+  /** Time between worker stats reports (ms). @default 5000 */
+  heartbeatInterval?: number;
+  /** A worker silent this long is replaced (ms). @default 3 × heartbeatInterval */
+  maxHeartbeatDelay?: number;
+  /** While draining, a socket idle this long is ended (ms). @default 250 */
+  idleGrace?: number;
+  /** Time between ECV turning unavailable and the listener closing (ms). @default 0 */
+  shutdownDelay?: number;
+  /** Respawn backoff and give-up. */
+  restart?: RestartOptions;
+}
+
+export interface ResolvedEcvOptions {
+  readonly path: string;
+  readonly control: boolean;
+  readonly monitor: string | undefined;
+  readonly validator: EcvOptions['validator'];
+  readonly timeout: number;
+  readonly disabledStatus: number;
+}
+
+export interface ResolvedOptions {
+  readonly cluster: boolean;
+  readonly noWorkers: number;
+  readonly scheduling: 'round-robin' | 'os';
+  readonly port: number | readonly number[];
+  readonly host: string;
+  readonly pids: string | false;
+  readonly monitor: boolean;
+  readonly monPort: number;
+  readonly monHost: string;
+  readonly monToken: string | undefined;
+  readonly logs: string;
+  readonly ecv: ResolvedEcvOptions;
+  readonly readySignal: boolean;
+  readonly logger: Logger | undefined;
+  readonly timeout: number;
+  readonly connThreshold: number | undefined;
+  readonly maxRequests: number | undefined;
+  readonly maxAge: number | undefined;
+  readonly maxMemory: number | undefined;
+  readonly shutdownTimeout: number;
+  readonly heartbeatInterval: number;
+  readonly maxHeartbeatDelay: number;
+  readonly idleGrace: number;
+  readonly shutdownDelay: number;
+  readonly restart: Readonly<Required<RestartOptions>>;
+}
+
+/** The defaults of every option but `noWorkers` and `maxHeartbeatDelay`, which derive from the machine and `heartbeatInterval`. */
+export const DEFAULTS = Object.freeze({
+  cluster: true,
+  scheduling: 'round-robin' as const,
+  port: 3000,
+  host: '0.0.0.0',
+  pids: './pids',
+  monitor: true,
+  monPort: 3001,
+  monHost: '127.0.0.1',
+  logs: './logs',
+  ecv: Object.freeze({ path: '/ecv', control: false, timeout: 2000, disabledStatus: 400 }),
+  readySignal: false,
+  timeout: 30_000,
+  shutdownTimeout: 30_000,
+  heartbeatInterval: 5000,
+  idleGrace: 250,
+  shutdownDelay: 0,
+  restart: Object.freeze({ minDelay: 100, maxDelay: 15_000, maxRestarts: 10, window: 60_000 }),
+});
+
+const TOP_LEVEL_KEYS = new Set<string>([
+  'cluster', 'noWorkers', 'scheduling', 'port', 'host', 'pids', 'monitor', 'monPort', 'monHost',
+  'monToken', 'logs', 'ecv', 'readySignal', 'logger', 'timeout', 'connThreshold', 'maxRequests',
+  'maxAge', 'maxMemory', 'shutdownTimeout', 'heartbeatInterval', 'maxHeartbeatDelay', 'idleGrace',
+  'shutdownDelay', 'restart',
+]);
+const ECV_KEYS = new Set(['path', 'control', 'monitor', 'validator', 'timeout', 'disabledStatus']);
+const RESTART_KEYS = new Set(['minDelay', 'maxDelay', 'maxRestarts', 'window']);
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'function') return 'a function';
+  if (Array.isArray(value)) return `[${value.map(describe).join(', ')}]`;
+  if (value === null || typeof value !== 'object') return String(value);
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return 'an object';
+  }
+}
+
+function invalid(name: string, expected: string, value: unknown): never {
+  throw new Cluster2Error(
+    'ERR_CLUSTER2_INVALID_OPTION',
+    `option "${name}" must be ${expected}; received ${describe(value)}`,
+  );
+}
+
+function rejectUnknownKeys(object: object, allowed: Set<string>, prefix: string): void {
+  for (const key of Object.keys(object)) {
+    if (!allowed.has(key)) {
+      throw new Cluster2Error(
+        'ERR_CLUSTER2_UNKNOWN_OPTION',
+        `unknown option "${prefix}${key}"; known options are: ${[...allowed].map((k) => prefix + k).join(', ')}`,
+      );
+    }
+  }
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function integer(name: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    invalid(name, `an integer from ${min} to ${max}`, value);
+  }
+  return value;
+}
+
+function optionalInteger(name: string, value: unknown, min: number): number | undefined {
+  return value === undefined ? undefined : integer(name, value, min);
+}
+
+function boolean(name: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') invalid(name, 'a boolean', value);
+  return value;
+}
+
+function nonEmptyString(name: string, value: unknown): string {
+  if (typeof value !== 'string' || value.length === 0) invalid(name, 'a non-empty string', value);
+  return value;
+}
+
+const MAX_PORT = 65_535;
+
+function port(name: string, value: unknown): number | readonly number[] {
+  if (Array.isArray(value)) {
+    if (value.length === 0) invalid(name, 'a port (0-65535) or a non-empty array of ports', value);
+    return Object.freeze(value.map((p, i) => integer(`${name}[${i}]`, p, 0, MAX_PORT)));
+  }
+  return integer(name, value, 0, MAX_PORT);
+}
+
+function resolveEcv(value: unknown): ResolvedEcvOptions {
+  if (value === undefined) return Object.freeze({ ...DEFAULTS.ecv, monitor: undefined, validator: undefined });
+  if (!isPlainObject(value)) invalid('ecv', 'an object', value);
+  rejectUnknownKeys(value, ECV_KEYS, 'ecv.');
+  const path = value.path === undefined ? DEFAULTS.ecv.path : nonEmptyString('ecv.path', value.path);
+  if (!path.startsWith('/') || path.endsWith('/') || /[?#\s]/.test(path)) {
+    invalid('ecv.path', 'an absolute path such as "/ecv" (no trailing slash, query or spaces)', path);
+  }
+  const monitor = value.monitor === undefined ? undefined : nonEmptyString('ecv.monitor', value.monitor);
+  if (monitor !== undefined && !monitor.startsWith('/')) invalid('ecv.monitor', 'a path starting with "/"', monitor);
+  if (value.validator !== undefined && typeof value.validator !== 'function') {
+    invalid('ecv.validator', 'a function returning a boolean or a promise of one', value.validator);
+  }
+  return Object.freeze({
+    path,
+    control: value.control === undefined ? DEFAULTS.ecv.control : boolean('ecv.control', value.control),
+    monitor,
+    validator: value.validator as EcvOptions['validator'],
+    timeout: value.timeout === undefined ? DEFAULTS.ecv.timeout : integer('ecv.timeout', value.timeout, 1),
+    disabledStatus:
+      value.disabledStatus === undefined
+        ? DEFAULTS.ecv.disabledStatus
+        : integer('ecv.disabledStatus', value.disabledStatus, 300, 599),
+  });
+}
+
+function resolveRestart(value: unknown): Readonly<Required<RestartOptions>> {
+  if (value === undefined) return DEFAULTS.restart;
+  if (!isPlainObject(value)) invalid('restart', 'an object', value);
+  rejectUnknownKeys(value, RESTART_KEYS, 'restart.');
+  const pick = (key: keyof RestartOptions, min: number) =>
+    value[key] === undefined ? DEFAULTS.restart[key] : integer(`restart.${key}`, value[key], min);
+  const resolved = {
+    minDelay: pick('minDelay', 0),
+    maxDelay: pick('maxDelay', 0),
+    maxRestarts: pick('maxRestarts', 0),
+    window: pick('window', 1),
+  };
+  if (resolved.maxDelay < resolved.minDelay) {
+    invalid('restart.maxDelay', `at least restart.minDelay (${resolved.minDelay})`, resolved.maxDelay);
+  }
+  return Object.freeze(resolved);
+}
+
+function resolveLogger(value: unknown): Logger | undefined {
+  if (value === undefined) return undefined;
+  const levels = ['debug', 'info', 'warn', 'error'] as const;
+  if (!isPlainObject(value) && typeof value !== 'object') invalid('logger', 'a pino-compatible logger', value);
+  for (const level of levels) {
+    if (typeof (value as Record<string, unknown>)[level] !== 'function') {
+      invalid('logger', `a pino-compatible logger with a ${level}() method`, value);
+    }
+  }
+  return value as Logger;
+}
+
+function portsOf(value: number | readonly number[]): readonly number[] {
+  return typeof value === 'number' ? [value] : value;
+}
+
+/**
+ * Validates `input` once and returns a frozen, fully resolved copy; `input` is never touched.
+ * Throws a {@link Cluster2Error} naming the option, what was expected and what was received.
+ */
+export function resolveOptions(input: ClusterOptions = {}): ResolvedOptions {
+  if (!isPlainObject(input)) invalid('options', 'an object', input);
+  rejectUnknownKeys(input, TOP_LEVEL_KEYS, '');
+  const o = input as Record<string, unknown>;
+  const has = (key: string) => o[key] !== undefined;
+
+  const heartbeatInterval = has('heartbeatInterval')
+    ? integer('heartbeatInterval', o.heartbeatInterval, 10)
+    : DEFAULTS.heartbeatInterval;
+  const resolved: ResolvedOptions = {
+    cluster: has('cluster') ? boolean('cluster', o.cluster) : DEFAULTS.cluster,
+    noWorkers: has('noWorkers') ? integer('noWorkers', o.noWorkers, 1, 1024) : os.availableParallelism(),
+    scheduling: has('scheduling') ? scheduling(o.scheduling) : DEFAULTS.scheduling,
+    port: has('port') ? port('port', o.port) : DEFAULTS.port,
+    host: has('host') ? nonEmptyString('host', o.host) : DEFAULTS.host,
+    pids: has('pids') ? pids(o.pids) : DEFAULTS.pids,
+    monitor: has('monitor') ? boolean('monitor', o.monitor) : DEFAULTS.monitor,
+    monPort: has('monPort') ? integer('monPort', o.monPort, 0, MAX_PORT) : DEFAULTS.monPort,
+    monHost: has('monHost') ? nonEmptyString('monHost', o.monHost) : DEFAULTS.monHost,
+    monToken: has('monToken') ? nonEmptyString('monToken', o.monToken) : undefined,
+    logs: has('logs') ? nonEmptyString('logs', o.logs) : DEFAULTS.logs,
+    ecv: resolveEcv(o.ecv),
+    readySignal: has('readySignal') ? boolean('readySignal', o.readySignal) : DEFAULTS.readySignal,
+    logger: resolveLogger(o.logger),
+    timeout: has('timeout') ? integer('timeout', o.timeout, 1) : DEFAULTS.timeout,
+    connThreshold: optionalInteger('connThreshold', o.connThreshold, 1),
+    maxRequests: optionalInteger('maxRequests', o.maxRequests, 1),
+    maxAge: optionalInteger('maxAge', o.maxAge, 1),
+    maxMemory: optionalInteger('maxMemory', o.maxMemory, 1),
+    shutdownTimeout: has('shutdownTimeout') ? integer('shutdownTimeout', o.shutdownTimeout, 1) : DEFAULTS.shutdownTimeout,
+    heartbeatInterval,
+    maxHeartbeatDelay: has('maxHeartbeatDelay')
+      ? integer('maxHeartbeatDelay', o.maxHeartbeatDelay, heartbeatInterval + 1)
+      : 3 * heartbeatInterval,
+    idleGrace: has('idleGrace') ? integer('idleGrace', o.idleGrace, 0) : DEFAULTS.idleGrace,
+    shutdownDelay: has('shutdownDelay') ? integer('shutdownDelay', o.shutdownDelay, 0) : DEFAULTS.shutdownDelay,
+    restart: resolveRestart(o.restart),
+  };
+  if (resolved.monitor && resolved.monPort !== 0 && portsOf(resolved.port).includes(resolved.monPort)) {
+    invalid('monPort', `a port other than the app port${typeof resolved.port === 'number' ? '' : 's'} (${portsOf(resolved.port).join(', ')})`, resolved.monPort);
+  }
+  return Object.freeze(resolved);
+}
+
+function scheduling(value: unknown): 'round-robin' | 'os' {
+  if (value !== 'round-robin' && value !== 'os') invalid('scheduling', '"round-robin" or "os"', value);
+  return value;
+}
+
+function pids(value: unknown): string | false {
+  if (value === false) return false;
+  if (typeof value !== 'string' || value.length === 0) invalid('pids', 'a directory path or false', value);
+  return value;
+}
+
+export { portsOf };

@@ -1,0 +1,2 @@
+/** Adapter placeholder: the framework wiring lands with the adapters issue. */
+export const adapterReady = false;

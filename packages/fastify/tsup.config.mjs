@@ -1,0 +1,4 @@
+import { defineConfig } from 'tsup';
+import { preset } from '../../tsup.preset.mjs';
+
+export default defineConfig(preset());
