@@ -1,10 +1,33 @@
+export { Cluster, type ClusterEvents, type Role } from './cluster.js';
 export { Cluster2Error, ErrorCodes, type ErrorCode, type SerializedError } from './errors.js';
 export {
   DEFAULTS,
   resolveOptions,
   type ClusterOptions,
   type EcvOptions,
+  type EcvValidatorContext,
   type Logger,
   type ResolvedOptions,
   type RestartOptions,
 } from './options.js';
+export type { ServerFactory, ServerOrServers } from './worker/factory.js';
+export type { WorkerStats } from './worker/stats.js';
+export type {
+  ClusterStatus,
+  ClusterTotals,
+  LifecycleEvent,
+  RecycleReason,
+  WorkerState,
+  WorkerStatus,
+} from './monitor/source.js';
+export {
+  answerEcv,
+  ecvRequestOf,
+  isLoopback,
+  matchEcvRoute,
+  type EcvAnswer,
+  type EcvHost,
+  type EcvRequest,
+  type EcvRoute,
+} from './ecv/handler.js';
+export type { EcvSnapshot } from './primary/ecv-state.js';

@@ -1,0 +1,208 @@
+import nodeCluster from 'node:cluster';
+import { EventEmitter } from 'node:events';
+import { Cluster2Error, isErrorCode } from './errors.js';
+import { resolveOptions, type ClusterOptions, type ResolvedOptions } from './options.js';
+import type { ClusterStatus, RecycleReason, WorkerStatus, ClusterTotals } from './monitor/source.js';
+import { signalMaster } from './primary/pidfiles.js';
+import { Supervisor } from './primary/supervisor.js';
+import { SingleProcess } from './primary/single.js';
+import type { ServerFactory } from './worker/factory.js';
+import { WorkerSide } from './worker/worker-side.js';
+import type { EcvSnapshot } from './primary/ecv-state.js';
+
+/** The Cluster's events and their arguments (SPEC "Events"). */
+export interface ClusterEvents {
+  forked: [pid: number];
+  listening: [pid: number];
+  died: [pid: number, code: number | null, signal: string | null];
+  recycled: [pid: number, reason: RecycleReason];
+  heartbeat: [stats: { pid: number; workers: WorkerStatus[]; totals: ClusterTotals }];
+  warning: [warning: { pid: number; message: string }];
+  disabled: [];
+  enabled: [];
+  giveup: [reason: string];
+  shutdown: [];
+  stopped: [];
+  error: [error: Error];
+  SIGINT: [signal: 'SIGINT'];
+  SIGTERM: [signal: 'SIGTERM'];
+  SIGUSR2: [signal: 'SIGUSR2'];
+  SIGHUP: [signal: 'SIGHUP'];
+  SIGQUIT: [signal: 'SIGQUIT'];
+  SIGKILL: [];
+}
+
+/** Where this Cluster object runs. */
+export type Role = 'master' | 'worker' | 'single' | 'control';
+
+/**
+ * One master and N workers serving on one port. The same script runs in the master and in
+ * every worker; `listen()` does the right thing in each.
+ */
+export class Cluster extends EventEmitter<ClusterEvents> {
+  /** The validated, frozen options. */
+  readonly options: ResolvedOptions;
+  #supervisor: Supervisor | undefined;
+  #worker: WorkerSide | undefined;
+  #single: SingleProcess | undefined;
+  #listenCalled = false;
+
+  constructor(options: ClusterOptions = {}) {
+    super();
+    this.options = resolveOptions(options);
+  }
+
+  /** `'master'`, `'worker'`, `'single'` (`cluster: false`), or `'control'` before `listen()` in a master. */
+  get role(): Role {
+    if (!this.options.cluster) return 'single';
+    if (nodeCluster.isWorker) return 'worker';
+    return this.#supervisor ? 'master' : 'control';
+  }
+
+  get isMaster(): boolean {
+    return this.options.cluster && nodeCluster.isPrimary;
+  }
+
+  get isWorker(): boolean {
+    return this.options.cluster && nodeCluster.isWorker;
+  }
+
+  /**
+   * Starts serving. In the master: checks the ports, writes pid files, starts the monitor, forks
+   * the workers and resolves with the app ports once every worker listens. In a worker (and with
+   * `cluster: false`): runs the factory and listens. The factory runs only where a server listens.
+   */
+  async listen(factory: ServerFactory): Promise<number[]> {
+    if (this.#listenCalled) throw new Cluster2Error('ERR_CLUSTER2_ALREADY_LISTENING', 'listen() was already called on this Cluster');
+    if (typeof factory !== 'function') {
+      throw new Cluster2Error('ERR_CLUSTER2_INVALID_FACTORY', `listen() takes a server factory function; got ${typeof factory}`);
+    }
+    this.#listenCalled = true;
+    const emit = (event: string, ...args: unknown[]) => this.#emit(event, ...args);
+    if (!this.options.cluster) {
+      const single = new SingleProcess(this.options, { emit, exit: exitProcess, listenerCount: (e) => this.listenerCount(e as keyof ClusterEvents) });
+      this.#single = single;
+      return this.#fatalOnPortBusy(single.start(factory, () => this.#beforeServing(single)));
+    }
+    if (nodeCluster.isWorker) {
+      this.#worker = new WorkerSide(this.options, { emit, exit: exitProcess });
+      return this.#worker.start(factory);
+    }
+    this.#supervisor = new Supervisor(this.options, {
+      emit,
+      exit: exitProcess,
+      listenerCount: (event) => this.listenerCount(event as keyof ClusterEvents),
+      onForeignMessage: () => {},
+      onWorkerExit: () => {},
+    });
+    const supervisor = this.#supervisor;
+    return this.#fatalOnPortBusy(supervisor.start(() => this.#beforeServing(supervisor)));
+  }
+
+  /** Master duties between the port check and the first fork: monitor, then pid files. */
+  async #beforeServing(master: Supervisor | SingleProcess): Promise<void> {
+    master.writePidFiles(null);
+  }
+
+  /** Port busy: reject and emit 'error'; with nobody listening for 'error', print and exit 98. */
+  async #fatalOnPortBusy(starting: Promise<number[]>): Promise<number[]> {
+    try {
+      return await starting;
+    } catch (error) {
+      if (isErrorCode(error, 'ERR_CLUSTER2_PORT_IN_USE') && this.listenerCount('error') === 0) {
+        process.stderr.write(`cluster2: ${(error as Error).message}\n`);
+        exitProcess(98);
+      } else if (this.listenerCount('error') > 0) {
+        process.nextTick(() => this.emit('error', error as Error));
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * Graceful shutdown. In the master: every worker drains, then the master exits 0. In a worker:
+   * asks the master. Elsewhere (a control script): signals the master found through the pid
+   * files and resolves once it has exited; rejects with ERR_CLUSTER2_NOT_RUNNING if none runs.
+   */
+  shutdown(): Promise<void> {
+    return this.#control('shutdown', 'SIGTERM');
+  }
+
+  /** Fast stop: workers get SIGTERM, then SIGKILL after 2 s. Same roles as `shutdown()`. */
+  stop(): Promise<void> {
+    return this.#control('stop', 'SIGQUIT');
+  }
+
+  /** Rolling reload, one worker at a time, successor first. Same roles as `shutdown()` (SIGUSR2). */
+  reload(): Promise<void> {
+    if (this.#supervisor) return this.#supervisor.reload();
+    if (this.#worker) return this.#worker.ask('reload');
+    if (this.#single) return this.#single.reload();
+    return this.#signalPids('SIGUSR2', false);
+  }
+
+  #control(action: 'shutdown' | 'stop', signal: NodeJS.Signals): Promise<void> {
+    if (this.#supervisor) return this.#supervisor[action]();
+    if (this.#single) return this.#single[action]();
+    if (this.#worker) return this.#worker.ask(action);
+    if (this.options.cluster && nodeCluster.isWorker) {
+      return Promise.reject(new Cluster2Error('ERR_CLUSTER2_WRONG_ROLE', `${action}() in a worker needs listen() first`));
+    }
+    return this.#signalPids(signal, true);
+  }
+
+  async #signalPids(signal: NodeJS.Signals, wait: boolean): Promise<void> {
+    if (this.options.pids === false) {
+      throw new Cluster2Error('ERR_CLUSTER2_NOT_RUNNING', 'no cluster2 master to signal: this Cluster has pids: false and never listened');
+    }
+    await signalMaster(this.options.pids, signal, wait);
+  }
+
+  /** Takes the whole cluster out of load-balancer rotation (ECV answers disabled). */
+  disable(): Promise<void> {
+    return this.#setEcv(false);
+  }
+
+  /** Puts the cluster back in rotation. */
+  enable(): Promise<void> {
+    return this.#setEcv(true);
+  }
+
+  #setEcv(enabled: boolean): Promise<void> {
+    const target = this.#supervisor ?? this.#single;
+    if (target) return enabled ? target.enable() : target.disable();
+    if (this.#worker) return this.#worker.setEcv(enabled);
+    return Promise.reject(new Cluster2Error('ERR_CLUSTER2_WRONG_ROLE', 'enable()/disable() need a running cluster: call listen() first'));
+  }
+
+  /** The ECV switch as this process sees it. */
+  get ecv(): EcvSnapshot | undefined {
+    return this.#supervisor?.ecv.snapshot() ?? this.#single?.ecv.snapshot() ?? this.#worker?.ecvSnapshot();
+  }
+
+  /** For `readySignal: true`: tells the master this worker has warmed up and may take traffic. */
+  ready(): void {
+    this.#worker?.ready();
+    this.#single?.ready();
+  }
+
+  /** The master's view of the cluster (master and single process only). */
+  status(): ClusterStatus | undefined {
+    return (this.#supervisor ?? this.#single)?.status();
+  }
+
+  /** Replaces one worker (reason 'manual'); false when no live worker has that pid. Master only. */
+  restartWorker(pid: number): boolean {
+    return this.#supervisor?.restartWorker(pid) ?? false;
+  }
+
+  #emit(event: string, ...args: unknown[]): boolean {
+    // 'error' without a listener would throw inside cluster2's own machinery.
+    if (event === 'error' && this.listenerCount('error') === 0) return false;
+    return (this.emit as (event: string, ...args: unknown[]) => boolean)(event, ...args);
+  }
+}
+
+function exitProcess(code: number): void {
+  process.exit(code);
+}

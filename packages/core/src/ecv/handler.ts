@@ -1,0 +1,186 @@
+import http from 'node:http';
+import https from 'node:https';
+import os from 'node:os';
+import { timingSafeEqual } from 'node:crypto';
+import type { ResolvedEcvOptions } from '../options.js';
+import type { EcvSnapshot } from '../primary/ecv-state.js';
+
+/** Which ECV route a path names, relative to `ecv.path`. */
+export type EcvRoute = 'status' | 'live' | 'enable' | 'disable';
+
+/** An ECV answer, ready for any framework to write. */
+export interface EcvAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** The request facts ECV needs, whatever the framework. */
+export interface EcvRequest {
+  method: string;
+  /** Address and port the request arrived at. */
+  localAddress: string | undefined;
+  localPort: number | undefined;
+  remoteAddress: string | undefined;
+  authorization: string | undefined;
+  encrypted: boolean;
+}
+
+/** What the ECV handler needs from the worker it runs in. */
+export interface EcvHost {
+  readonly options: ResolvedEcvOptions;
+  readonly monToken: string | undefined;
+  /** The cluster-wide switch as last applied in this worker. */
+  snapshot(): EcvSnapshot;
+  /** True once this worker drains: ECV answers unavailable from then on. */
+  draining(): boolean;
+  /** Flips the switch cluster-wide; resolves once every worker has applied it. */
+  set(enabled: boolean): Promise<void>;
+}
+
+const ROUTES: Record<string, EcvRoute> = { '': 'status', '/live': 'live', '/enable': 'enable', '/disable': 'disable' };
+
+/** Maps a URL (path and query) to an ECV route, or undefined when it is not one. */
+export function matchEcvRoute(url: string | undefined, basePath: string): EcvRoute | undefined {
+  if (url === undefined || !url.startsWith(basePath)) return undefined;
+  const end = url.search(/[?#]/);
+  const pathname = end === -1 ? url : url.slice(0, end);
+  return ROUTES[pathname.slice(basePath.length)];
+}
+
+export function isLoopback(address: string | undefined): boolean {
+  if (address === undefined) return false;
+  const plain = address.startsWith('::ffff:') ? address.slice(7) : address;
+  return plain === '::1' || plain.startsWith('127.');
+}
+
+function baseHeaders(): Record<string, string> {
+  return { 'x-powered-by': 'Cluster2', 'cache-control': 'no-cache' };
+}
+
+function stripMapped(address: string | undefined): string {
+  if (address === undefined) return '';
+  return address.startsWith('::ffff:') ? address.slice(7) : address;
+}
+
+function body(status: 'AVAILABLE' | 'DISABLED' | 'WARNING', req: EcvRequest): string {
+  const serve = status === 'AVAILABLE';
+  return `status=${status}&ServeTraffic=${serve}&ip=${stripMapped(req.localAddress)}&hostname=${os.hostname()}&port=${req.localPort ?? ''}&time=${new Date().toString()}`;
+}
+
+function tokenMatches(header: string | undefined, token: string): boolean {
+  const presented = /^Bearer (.+)$/i.exec(header ?? '')?.[1];
+  if (presented === undefined) return false;
+  const a = Buffer.from(presented);
+  const b = Buffer.from(token);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function plain(status: number, text = '', extra: Record<string, string> = {}): EcvAnswer {
+  return { status, headers: { ...baseHeaders(), 'content-type': 'text/plain', ...extra }, body: text };
+}
+
+/** Answers one ECV request per SPEC's table. Never throws. */
+export async function answerEcv(route: EcvRoute, req: EcvRequest, host: EcvHost): Promise<EcvAnswer> {
+  const method = req.method.toUpperCase();
+  if (route === 'enable' || route === 'disable') {
+    if (!host.options.control) return plain(404, 'Not Found');
+    if (method !== 'POST') return plain(405, 'Method Not Allowed', { allow: 'POST' });
+    if (!isLoopback(req.remoteAddress) && !(host.monToken && tokenMatches(req.authorization, host.monToken))) {
+      return plain(403, 'Forbidden');
+    }
+    try {
+      await host.set(route === 'enable');
+    } catch (error) {
+      return plain(503, `could not ${route}: ${(error as Error).message}`);
+    }
+    return { status: 204, headers: baseHeaders(), body: '' };
+  }
+  if (method !== 'GET' && method !== 'HEAD') return plain(405, 'Method Not Allowed', { allow: 'GET, HEAD' });
+  if (route === 'live') return plain(200, 'status=ALIVE');
+  const snapshot = host.snapshot();
+  const since = { since: snapshot.since };
+  if (!snapshot.enabled || host.draining()) {
+    return plain(host.options.disabledStatus, body('DISABLED', req), since);
+  }
+  const healthy = await checkHealth(req, host.options);
+  return plain(healthy ? 200 : 500, body(healthy ? 'AVAILABLE' : 'WARNING', req), since);
+}
+
+async function checkHealth(req: EcvRequest, options: ResolvedEcvOptions): Promise<boolean> {
+  const checks: Promise<boolean>[] = [];
+  if (options.validator) checks.push(bounded(runValidator(options.validator), options.timeout));
+  if (options.monitor) checks.push(bounded(requestSelf(req, options.monitor, options.timeout), options.timeout));
+  const results = await Promise.all(checks);
+  return results.every(Boolean);
+}
+
+async function runValidator(validator: NonNullable<ResolvedEcvOptions['validator']>): Promise<boolean> {
+  try {
+    return (await validator({ pid: process.pid })) === true;
+  } catch {
+    return false;
+  }
+}
+
+function bounded(check: Promise<boolean>, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    check.then(
+      (ok) => {
+        clearTimeout(timer);
+        resolve(ok);
+      },
+      () => {
+        clearTimeout(timer);
+        resolve(false);
+      },
+    );
+  });
+}
+
+/** Requests `path` on this very worker, at the address and port the ECV request arrived at. */
+function requestSelf(req: EcvRequest, path: string, timeout: number): Promise<boolean> {
+  const client = req.encrypted ? https : http;
+  const address = stripMapped(req.localAddress) || '127.0.0.1';
+  return new Promise((resolve) => {
+    const request = client.request(
+      {
+        host: address.includes(':') ? `[${address}]` : address,
+        port: req.localPort,
+        path,
+        method: 'GET',
+        agent: false,
+        timeout,
+        headers: { connection: 'close', 'user-agent': 'cluster2-ecv' },
+        rejectUnauthorized: false,
+      },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode !== undefined && res.statusCode >= 200 && res.statusCode < 300);
+      },
+    );
+    request.on('timeout', () => request.destroy());
+    request.on('error', () => resolve(false));
+    request.end();
+  });
+}
+
+/** Reads what ECV needs from a node:http request. */
+export function ecvRequestOf(req: http.IncomingMessage): EcvRequest {
+  const socket = req.socket as http.IncomingMessage['socket'] & { encrypted?: boolean };
+  return {
+    method: req.method ?? 'GET',
+    localAddress: socket.localAddress,
+    localPort: socket.localPort,
+    remoteAddress: socket.remoteAddress,
+    authorization: req.headers.authorization,
+    encrypted: socket.encrypted === true,
+  };
+}
+
+/** Writes an answer on a node:http response (plain servers; adapters write it their own way). */
+export function writeEcvAnswer(res: http.ServerResponse, answer: EcvAnswer, head: boolean): void {
+  res.writeHead(answer.status, answer.headers);
+  res.end(head ? undefined : answer.body);
+}

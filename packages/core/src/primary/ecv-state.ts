@@ -1,0 +1,38 @@
+import type { EcvStatus } from '../monitor/source.js';
+
+/** What crosses IPC: the cluster-wide ECV switch and when it last changed. */
+export interface EcvSnapshot {
+  enabled: boolean;
+  /** `Date#toString()` of the last change. */
+  since: string;
+}
+
+/** The one ECV switch of the cluster, held by the master. */
+export class EcvState {
+  #enabled = true;
+  #since: Date;
+
+  constructor(since: Date) {
+    this.#since = since;
+  }
+
+  get enabled(): boolean {
+    return this.#enabled;
+  }
+
+  /** Returns true when the state changed. */
+  set(enabled: boolean): boolean {
+    if (enabled === this.#enabled) return false;
+    this.#enabled = enabled;
+    this.#since = new Date();
+    return true;
+  }
+
+  snapshot(): EcvSnapshot {
+    return { enabled: this.#enabled, since: this.#since.toString() };
+  }
+
+  status(): EcvStatus {
+    return { state: this.#enabled ? 'enabled' : 'disabled', since: this.#since.toString() };
+  }
+}

@@ -1,0 +1,196 @@
+import { EventEmitter } from 'node:events';
+import { Cluster2Error } from '../errors.js';
+import type { EcvHost } from '../ecv/handler.js';
+import { localPair, type Channel } from '../ipc/channel.js';
+import type { ClusterStatus, LifecycleEvent, MonitorSource } from '../monitor/source.js';
+import { portsOf, type ResolvedOptions } from '../options.js';
+import type { ServerFactory } from '../worker/factory.js';
+import { WorkerRuntime } from '../worker/runtime.js';
+import type { WorkerStats } from '../worker/stats.js';
+import { plainHttpEcv } from '../worker/worker-side.js';
+import { EcvState } from './ecv-state.js';
+import { PidFiles } from './pidfiles.js';
+import { claimPort } from './ports.js';
+import { installSignals } from './signals.js';
+
+export interface SingleHost {
+  emit(event: string, ...args: unknown[]): boolean;
+  listenerCount(event: string): number;
+  exit(code: number): void;
+}
+
+/**
+ * `cluster: false`: the worker runtime and the master's duties (pid file, signals, ECV switch,
+ * monitor) in one process, with the same API. Recycling and reload need a second process, so
+ * they warn instead.
+ */
+export class SingleProcess extends EventEmitter implements MonitorSource {
+  readonly ecv = new EcvState(new Date());
+  readonly #options: ResolvedOptions;
+  readonly #host: SingleHost;
+  readonly #pidFiles: PidFiles | undefined;
+  readonly #startedAt = Date.now();
+  readonly #events: LifecycleEvent[] = [];
+  #runtime: WorkerRuntime | undefined;
+  #ports: number[] = [];
+  #stats: WorkerStats | undefined;
+  #removeSignals: (() => void) | undefined;
+  #stopping: Promise<void> | undefined;
+  #afterStop: Array<() => Promise<void> | void> = [];
+  #warnedRecycle = false;
+
+  constructor(options: ResolvedOptions, host: SingleHost) {
+    super();
+    this.#options = options;
+    this.#host = host;
+    this.#pidFiles = options.pids === false ? undefined : new PidFiles(options.pids);
+  }
+
+  onStop(hook: () => Promise<void> | void): void {
+    this.#afterStop.push(hook);
+  }
+
+  async start(factory: ServerFactory, beforeListen: (ports: number[]) => Promise<void> = async () => {}): Promise<number[]> {
+    for (const port of portsOf(this.#options.port)) this.#ports.push(await claimPort(port, this.#options.host));
+    await beforeListen(this.#ports);
+    const [master, worker] = localPair();
+    this.#wire(master);
+    this.#runtime = new WorkerRuntime(this.#options, this.#ports, worker, {
+      emit: (event, ...args) => this.#host.emit(event, ...args),
+      exit: (code) => void this.#finish(code),
+    });
+    this.#removeSignals = installSignals(this, this.#host);
+    this.#ports = await this.#runtime.start(factory, plainHttpEcv(this.ecvHost()));
+    return this.#ports;
+  }
+
+  writePidFiles(monitor: { host: string; port: number } | null): void {
+    this.#pidFiles?.writeMaster({ pid: process.pid, ports: this.#ports, host: this.#options.host, monitor, startedAt: this.#startedAt });
+  }
+
+  ecvHost(): EcvHost {
+    return {
+      options: this.#options.ecv,
+      monToken: this.#options.monToken,
+      snapshot: () => this.ecv.snapshot(),
+      draining: () => this.#runtime?.phase === 'draining' || this.#runtime?.phase === 'dead',
+      set: (enabled) => (enabled ? this.enable() : this.disable()),
+    };
+  }
+
+  #wire(master: Channel): void {
+    master
+      .handle('listening', () => this.#log({ type: 'listening', pid: process.pid }))
+      .handle('heartbeat', (stats: WorkerStats) => {
+        this.#stats = stats;
+        this.#host.emit('heartbeat', { pid: process.pid, workers: this.status().workers, totals: this.status().totals });
+        this.emit('heartbeat', this.status());
+      })
+      .handle('recycle', ({ reason }: { reason: string }) => {
+        if (this.#warnedRecycle) return;
+        this.#warnedRecycle = true;
+        this.#warn(`${reason} reached, but cluster: false has no second process to recycle into; carrying on`);
+      })
+      .handle('warning', ({ message }: { message: string }) => this.#warn(message));
+  }
+
+  ready(): void {
+    this.#runtime?.ready();
+  }
+
+  async enable(): Promise<void> {
+    if (this.ecv.set(true)) this.#changed('enabled');
+  }
+
+  async disable(): Promise<void> {
+    if (this.ecv.set(false)) this.#changed('disabled');
+  }
+
+  #changed(type: 'enabled' | 'disabled'): void {
+    this.#log({ type });
+    process.nextTick(() => this.#host.emit(type));
+  }
+
+  reload(): Promise<void> {
+    const message = 'reload needs cluster: true; a single process cannot replace itself';
+    this.#warn(message);
+    return Promise.reject(new Cluster2Error('ERR_CLUSTER2_RELOAD_UNAVAILABLE', message));
+  }
+
+  restartWorker(): boolean {
+    return false;
+  }
+
+  shutdown(): Promise<void> {
+    this.#log({ type: 'shutdown' });
+    if (!this.#runtime) return this.#finish(0);
+    void this.#runtime.drain('master', this.#options.shutdownDelay);
+    return this.#exited();
+  }
+
+  stop(): Promise<void> {
+    this.#runtime?.traffic.destroyAll();
+    return this.#finish(0);
+  }
+
+  #exited(): Promise<void> {
+    return new Promise((resolve) => this.once('finished', resolve));
+  }
+
+  #finish(code: number): Promise<void> {
+    this.#stopping ??= (async () => {
+      this.#removeSignals?.();
+      for (const hook of this.#afterStop) await Promise.resolve(hook()).catch(() => {});
+      this.#pidFiles?.removeAll([]);
+      this.#log({ type: 'stopped' });
+      this.#host.emit('stopped');
+      this.emit('finished');
+      this.#host.exit(code);
+    })();
+    return this.#stopping;
+  }
+
+  status(): ClusterStatus {
+    const phase = this.#runtime?.phase ?? 'starting';
+    const stats = this.#stats;
+    return {
+      master: {
+        pid: process.pid,
+        state: phase === 'draining' ? 'shutting-down' : phase === 'listening' ? 'running' : 'starting',
+        uptime: Math.round((Date.now() - this.#startedAt) / 1000),
+        startedAt: this.#startedAt,
+        ports: [...this.#ports],
+        host: this.#options.host,
+        noWorkers: 1,
+        node: process.version,
+        cluster: false,
+      },
+      workers: [{ ...stats, pid: process.pid, id: 0, state: phase, startedAt: this.#startedAt, restarts: 0, lastHeartbeat: stats ? Date.now() : undefined }],
+      totals: {
+        workers: 1,
+        rss: stats?.rss ?? 0,
+        heapUsed: stats?.heapUsed ?? 0,
+        connections: stats?.connections ?? 0,
+        totalConnections: stats?.totalConnections ?? 0,
+        requests: stats?.requests ?? 0,
+        inFlight: stats?.inFlight ?? 0,
+      },
+      ecv: this.ecv.status(),
+      restarts: {},
+      events: [...this.#events],
+    };
+  }
+
+  #warn(message: string): void {
+    this.#options.logger?.warn({ pid: process.pid }, message);
+    this.#log({ type: 'warning', pid: process.pid, message });
+    process.nextTick(() => this.#host.emit('warning', { pid: process.pid, message }));
+  }
+
+  #log(event: Omit<LifecycleEvent, 'time'>): void {
+    const entry = { time: Date.now(), ...event } as LifecycleEvent;
+    this.#events.push(entry);
+    if (this.#events.length > 200) this.#events.shift();
+    this.emit('lifecycle', entry);
+  }
+}

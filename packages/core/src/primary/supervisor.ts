@@ -1,0 +1,482 @@
+import cluster, { type Worker } from 'node:cluster';
+import { EventEmitter } from 'node:events';
+import { debuglog } from 'node:util';
+import { Cluster2Error } from '../errors.js';
+import { Channel } from '../ipc/channel.js';
+import { ENV_ECV, ENV_PORTS } from '../ipc/env.js';
+import type { ClusterStatus, LifecycleEvent, MasterState, MonitorSource, RecycleReason } from '../monitor/source.js';
+import { portsOf, type ResolvedOptions } from '../options.js';
+import { FACTORY_TIMEOUT } from '../worker/factory.js';
+import type { WorkerStats } from '../worker/stats.js';
+import { RestartPolicy } from './backoff.js';
+import { EcvState } from './ecv-state.js';
+import { PidFiles } from './pidfiles.js';
+import { claimPort } from './ports.js';
+import { Recycler } from './recycler.js';
+import { installSignals } from './signals.js';
+import { WorkerTable, type WorkerRecord } from './workers.js';
+
+const debug = debuglog('cluster2');
+
+/** A successor that neither listens nor dies within this long is killed and counts as failed, ms. */
+export const STARTUP_TIMEOUT = FACTORY_TIMEOUT + 5000;
+/** `stop()`: SIGTERM first, SIGKILL after this long, ms. */
+export const STOP_KILL_DELAY = 2000;
+/** Lifecycle log entries the monitor keeps. */
+const EVENT_LOG_SIZE = 200;
+
+
+export interface SupervisorHost {
+  /** Emits on the user's Cluster. */
+  emit(event: string, ...args: unknown[]): boolean;
+  listenerCount(event: string): number;
+  exit(code: number): void;
+  /** Called for every worker message that is not one of cluster2's envelopes (delegation). */
+  onForeignMessage(pid: number, message: unknown): void;
+  onWorkerExit(pid: number): void;
+}
+
+/**
+ * The master: forks and watches workers, respawns with backoff, recycles successor-first,
+ * reloads, shuts down, and keeps the figures the monitor shows.
+ */
+export class Supervisor extends EventEmitter implements MonitorSource {
+  state: MasterState = 'starting';
+  readonly ecv: EcvState;
+  readonly #options: ResolvedOptions;
+  readonly #host: SupervisorHost;
+  readonly #table = new WorkerTable();
+  readonly #policy: RestartPolicy;
+  readonly #recycler: Recycler;
+  readonly #pidFiles: PidFiles | undefined;
+  readonly #events: LifecycleEvent[] = [];
+  readonly #restarts: Record<string, number> = {};
+  readonly #respawnTimers = new Set<NodeJS.Timeout>();
+  readonly #startedAt = Date.now();
+  #ports: number[] = [];
+  #ticker: NodeJS.Timeout | undefined;
+  #removeSignals: (() => void) | undefined;
+  #ending: Promise<void> | undefined;
+  #reloading: Promise<void> | undefined;
+  #pendingReload: Promise<void> | undefined;
+  #afterStop: Array<() => Promise<void> | void> = [];
+  /** Settles `start()`: once `noWorkers` listen, or on give-up. */
+  #startup: { resolve(): void; reject(error: Error): void } | undefined;
+
+  constructor(options: ResolvedOptions, host: SupervisorHost) {
+    super();
+    this.#options = options;
+    this.#host = host;
+    this.#policy = new RestartPolicy(options.restart);
+    this.#pidFiles = options.pids === false ? undefined : new PidFiles(options.pids);
+    this.ecv = new EcvState(new Date(this.#startedAt));
+    this.#recycler = new Recycler({
+      startSuccessor: (old) => this.#startSuccessor(old),
+      retire: (old, reason) => this.#retire(old, reason),
+    });
+  }
+
+  get ports(): readonly number[] {
+    return this.#ports;
+  }
+
+  /** Runs `hook` when the master stops, before it exits (monitor close, …). */
+  onStop(hook: () => Promise<void> | void): void {
+    this.#afterStop.push(hook);
+  }
+
+  /** Checks the ports, forks `noWorkers` and resolves once every one listens. */
+  async start(beforeFork: (ports: number[]) => Promise<void> = async () => {}): Promise<number[]> {
+    const { host } = this.#options;
+    this.#ports = [];
+    for (const port of portsOf(this.#options.port)) this.#ports.push(await claimPort(port, host));
+    await beforeFork(this.#ports);
+    cluster.schedulingPolicy = this.#options.scheduling === 'os' ? cluster.SCHED_NONE : cluster.SCHED_RR;
+    cluster.setupPrimary({ silent: false });
+    this.#removeSignals = installSignals(this, this.#host);
+    this.#ticker = setInterval(() => this.#tick(), this.#options.heartbeatInterval).unref();
+    const allListening = new Promise<void>((resolve, reject) => {
+      this.#startup = { resolve, reject };
+    });
+    for (let i = 0; i < this.#options.noWorkers; i++) this.#fork(0);
+    await allListening;
+    return this.#ports;
+  }
+
+  writePidFiles(monitor: { host: string; port: number } | null): void {
+    this.#pidFiles?.writeMaster({
+      pid: process.pid,
+      ports: this.#ports,
+      host: this.#options.host,
+      monitor,
+      startedAt: this.#startedAt,
+    });
+    for (const record of this.#table.all()) this.#pidFiles?.writeWorker(record.pid);
+  }
+
+  #fork(restarts: number): WorkerRecord {
+    const worker = cluster.fork({
+      [ENV_PORTS]: JSON.stringify(this.#ports),
+      [ENV_ECV]: JSON.stringify(this.ecv.snapshot()),
+    });
+    const record = createRecord(worker, restarts);
+    this.#table.add(record);
+    this.#pidFiles?.writeWorker(record.pid);
+    this.#wire(record);
+    this.#log({ type: 'forked', pid: record.pid });
+    this.#emitSoon('forked', record.pid);
+    // A start that outlives STARTUP_TIMEOUT is a failed start: kill it so its death is counted.
+    const startTimer = setTimeout(() => record.state === 'starting' && worker.process.kill('SIGKILL'), STARTUP_TIMEOUT);
+    startTimer.unref();
+    record.listening.then(() => clearTimeout(startTimer), () => clearTimeout(startTimer));
+    return record;
+  }
+
+  #wire(record: WorkerRecord): void {
+    const { worker, channel } = record;
+    channel
+      .handle('listening', () => this.#onListening(record))
+      .handle('heartbeat', (stats: WorkerStats) => this.#onHeartbeat(record, stats))
+      .handle('recycle', ({ reason }: { reason: RecycleReason }) => this.recycle(record.pid, reason).catch(() => {}))
+      .handle('warning', ({ message }: { message: string }) => this.#warn(message, record.pid))
+      .handle('shutdown', () => void this.shutdown())
+      .handle('stop', () => void this.stop())
+      .handle('reload', () => this.reload())
+      .handle('ecv:set', ({ enabled }: { enabled: boolean }) => (enabled ? this.enable() : this.disable()));
+    worker.on('message', (message: unknown) => {
+      if (!channel.dispatch(message)) this.#host.onForeignMessage(record.pid, message);
+    });
+    worker.on('exit', (code: number | null, signal: string | null) => this.#onExit(record, code, signal));
+    // An 'error' on the worker's IPC (EPIPE while it dies) must not crash the master.
+    worker.on('error', (error: Error) => debug('worker %d ipc error: %s', record.pid, error.message));
+  }
+
+  #onListening(record: WorkerRecord): void {
+    if (record.state !== 'starting') return;
+    record.state = 'listening';
+    record.lastHeartbeat = Date.now();
+    record.markListening();
+    this.#log({ type: 'listening', pid: record.pid });
+    this.#emitSoon('listening', record.pid);
+    if (this.#startup && this.#table.serving().length >= this.#options.noWorkers) {
+      this.state = 'running';
+      this.#startup.resolve();
+      this.#startup = undefined;
+    }
+  }
+
+  #onHeartbeat(record: WorkerRecord, stats: WorkerStats): void {
+    record.stats = stats;
+    record.lastHeartbeat = Date.now();
+    if (this.#options.maxMemory !== undefined && stats.rss > this.#options.maxMemory * 1024 * 1024) {
+      this.recycle(record.pid, 'maxMemory').catch(() => {});
+    }
+  }
+
+  #onExit(record: WorkerRecord, code: number | null, signal: string | null): void {
+    const wasStarting = record.state === 'starting';
+    record.state = 'dead';
+    record.channel.close(new Cluster2Error('ERR_CLUSTER2_WORKER_GONE', `worker ${record.pid} exited`));
+    record.markDead(new Cluster2Error('ERR_CLUSTER2_WORKER_GONE', `worker ${record.pid} exited (code ${code}, signal ${signal}) before it listened`));
+    this.#table.remove(record.pid);
+    this.#pidFiles?.removeWorker(record.pid);
+    this.#host.onWorkerExit(record.pid);
+    this.#log({ type: 'died', pid: record.pid, code, signal });
+    this.#emitSoon('died', record.pid, code, signal);
+    debug('worker %d exited code=%s signal=%s planned=%s', record.pid, code, signal, record.planned);
+    if (record.planned || this.#ending) return;
+    this.#onCrash(record, wasStarting);
+  }
+
+  #onCrash(record: WorkerRecord, wasStarting: boolean): void {
+    this.#restarts.crash = (this.#restarts.crash ?? 0) + 1;
+    const verdict = this.#policy.recordDeath();
+    if (verdict.giveUp) {
+      const reason = `${this.#policy.recentDeaths} workers died within ${this.#options.restart.window} ms (restart.maxRestarts is ${this.#options.restart.maxRestarts})${wasStarting ? '; the last one before it listened' : ''}`;
+      this.#giveUp(reason);
+      return;
+    }
+    // A successor already starting for this worker takes its place.
+    if (this.#recycler.isReplacing(record)) return;
+    const timer = setTimeout(() => {
+      this.#respawnTimers.delete(timer);
+      if (this.#ending || this.state === 'gave-up') return;
+      const successor = this.#fork(record.restarts + 1);
+      successor.listening.catch(() => {});
+    }, verdict.delay);
+    this.#respawnTimers.add(timer);
+  }
+
+  #giveUp(reason: string): void {
+    this.state = 'gave-up';
+    this.#log({ type: 'giveup', reason });
+    this.#options.logger?.error({ reason }, 'cluster2: giving up');
+    process.stderr.write(`cluster2: giving up: ${reason}\n`);
+    this.#emitSoon('giveup', reason);
+    this.#startup?.reject(new Cluster2Error('ERR_CLUSTER2_GAVE_UP', `cluster2 gave up: ${reason}`));
+    this.#startup = undefined;
+    void this.#terminate('stopping', 1);
+  }
+
+  /** Replaces one worker successor-first; resolves once the successor listens and the old one drains. */
+  recycle(pid: number, reason: RecycleReason): Promise<void> {
+    const record = this.#table.get(pid);
+    if (!record || record.state !== 'listening' || this.#ending) return Promise.resolve();
+    return this.#recycler.request(record, reason);
+  }
+
+  async #startSuccessor(old: WorkerRecord): Promise<WorkerRecord> {
+    const successor = this.#fork(old.restarts + 1);
+    try {
+      await successor.listening;
+    } catch (error) {
+      throw new Cluster2Error('ERR_CLUSTER2_RELOAD_FAILED', `a successor for worker ${old.pid} could not start: ${(error as Error).message}`, { cause: error });
+    }
+    return successor;
+  }
+
+  #retire(old: WorkerRecord, reason: RecycleReason): void {
+    old.planned = true;
+    old.state = 'draining';
+    this.#restarts[reason] = (this.#restarts[reason] ?? 0) + 1;
+    this.#log({ type: 'recycled', pid: old.pid, reason });
+    this.#emitSoon('recycled', old.pid, reason);
+    if (reason === 'heartbeat') {
+      // Its event loop is wedged: it could not drain.
+      old.worker.process.kill('SIGKILL');
+      return;
+    }
+    old.channel.send('drain', { delay: 0 });
+    this.#killLater(old, this.#options.shutdownTimeout + 1000);
+  }
+
+  #killLater(record: WorkerRecord, ms: number): void {
+    const timer = setTimeout(() => {
+      if (record.state === 'dead') return;
+      this.#warn(`worker ${record.pid} still running ${ms} ms after it was told to drain; killing it`, record.pid);
+      record.worker.process.kill('SIGKILL');
+    }, ms);
+    timer.unref();
+  }
+
+  /**
+   * Replaces every worker, one at a time, successor first. A reload asked for while one runs is
+   * queued (at most one waits); every such request resolves when the queued one finishes.
+   */
+  reload(): Promise<void> {
+    if (this.#ending || this.state === 'gave-up') {
+      return Promise.reject(new Cluster2Error('ERR_CLUSTER2_RELOAD_UNAVAILABLE', 'cannot reload: the cluster is shutting down'));
+    }
+    if (!this.#reloading) {
+      this.#reloading = this.#runReload().finally(() => {
+        this.#reloading = undefined;
+      });
+      return this.#reloading;
+    }
+    this.#pendingReload ??= this.#reloading.catch(() => {}).then(() => {
+      this.#pendingReload = undefined;
+      return this.reload();
+    });
+    return this.#pendingReload;
+  }
+
+  async #runReload(): Promise<void> {
+    this.#log({ type: 'reload' });
+    const previous = this.state;
+    this.state = 'reloading';
+    try {
+      for (const record of this.#table.serving()) {
+        await this.#recycler.request(record, 'reload');
+      }
+    } finally {
+      if (this.state === 'reloading') this.state = previous === 'starting' ? 'running' : previous;
+    }
+  }
+
+  restartWorker(pid: number): boolean {
+    const record = this.#table.get(pid);
+    if (!record || record.state !== 'listening') return false;
+    this.recycle(pid, 'manual').catch((error: Error) => this.#warn(error.message, pid));
+    return true;
+  }
+
+  async enable(): Promise<void> {
+    await this.#setEcv(true);
+  }
+
+  async disable(): Promise<void> {
+    await this.#setEcv(false);
+  }
+
+  /** Applies the ECV state on every worker and resolves once each has acknowledged it. */
+  async #setEcv(enabled: boolean): Promise<void> {
+    const changed = this.ecv.set(enabled);
+    const snapshot = this.ecv.snapshot();
+    await Promise.all(
+      this.#table.all().filter((r) => r.state !== 'dead').map((r) => r.channel.call('ecv', snapshot, 2000).catch(() => {})),
+    );
+    if (changed) {
+      const type = enabled ? 'enabled' : 'disabled';
+      this.#log({ type });
+      this.#emitSoon(type);
+    }
+  }
+
+  /** Graceful: ECV unavailable, listeners closed after shutdownDelay, in-flight work answered. */
+  shutdown(): Promise<void> {
+    return this.#terminate('shutting-down', 0);
+  }
+
+  /** Fast: SIGTERM to every worker, SIGKILL after 2 s. */
+  stop(): Promise<void> {
+    return this.#terminate('stopping', 0);
+  }
+
+  #terminate(mode: 'shutting-down' | 'stopping', code: number): Promise<void> {
+    if (this.#ending) {
+      // A stop during a graceful shutdown (second SIGINT) hurries the workers along.
+      if (mode === 'stopping') this.#killAll();
+      return this.#ending;
+    }
+    if (this.state !== 'gave-up') this.state = mode;
+    this.#ending = this.#runTerminate(mode, code);
+    return this.#ending;
+  }
+
+  async #runTerminate(mode: 'shutting-down' | 'stopping', code: number): Promise<void> {
+    for (const timer of this.#respawnTimers) clearTimeout(timer);
+    this.#respawnTimers.clear();
+    this.#recycler.close(new Cluster2Error('ERR_CLUSTER2_RELOAD_UNAVAILABLE', 'the cluster is shutting down'));
+    const records = this.#table.all().filter((r) => r.state !== 'dead');
+    const exited = Promise.all(records.map((r) => waitForExit(r.worker)));
+    for (const record of records) record.planned = true;
+    if (mode === 'shutting-down') {
+      this.#log({ type: 'shutdown' });
+      this.#emitSoon('shutdown');
+      for (const record of records) {
+        record.state = 'draining';
+        record.channel.send('drain', { delay: this.#options.shutdownDelay });
+      }
+      const deadline = setTimeout(() => {
+        this.#warn(`shutdownTimeout (${this.#options.shutdownTimeout} ms) passed; killing the workers still running`);
+        this.#killAll();
+      }, this.#options.shutdownDelay + this.#options.shutdownTimeout + 1000);
+      deadline.unref();
+      await exited;
+      clearTimeout(deadline);
+    } else {
+      this.#killAll('SIGTERM');
+      const escalate = setTimeout(() => this.#killAll(), STOP_KILL_DELAY);
+      escalate.unref();
+      await exited;
+      clearTimeout(escalate);
+    }
+    await this.#cleanUp();
+    this.#log({ type: 'stopped' });
+    this.#host.emit('stopped');
+    this.#host.exit(code);
+  }
+
+  #killAll(signal: NodeJS.Signals = 'SIGKILL'): void {
+    if (signal === 'SIGKILL') this.#host.emit('SIGKILL');
+    for (const record of this.#table.all()) {
+      if (record.state !== 'dead') record.worker.process.kill(signal);
+    }
+  }
+
+  async #cleanUp(): Promise<void> {
+    clearInterval(this.#ticker);
+    this.#removeSignals?.();
+    for (const hook of this.#afterStop) {
+      try {
+        await hook();
+      } catch (error) {
+        debug('stop hook failed: %s', (error as Error).message);
+      }
+    }
+    this.#pidFiles?.removeAll([]);
+  }
+
+  #tick(): void {
+    const now = Date.now();
+    for (const record of this.#table.serving()) {
+      if (record.lastHeartbeat !== undefined && now - record.lastHeartbeat > this.#options.maxHeartbeatDelay) {
+        this.#warn(`worker ${record.pid} sent no heartbeat for ${now - record.lastHeartbeat} ms; replacing it`, record.pid);
+        this.recycle(record.pid, 'heartbeat').catch(() => {});
+      }
+    }
+    const status = this.status();
+    this.#host.emit('heartbeat', { pid: process.pid, workers: status.workers, totals: status.totals });
+    this.emit('heartbeat', status);
+  }
+
+  status(): ClusterStatus {
+    return {
+      master: {
+        pid: process.pid,
+        state: this.state,
+        uptime: Math.round((Date.now() - this.#startedAt) / 1000),
+        startedAt: this.#startedAt,
+        ports: [...this.#ports],
+        host: this.#options.host,
+        noWorkers: this.#options.noWorkers,
+        node: process.version,
+        cluster: true,
+      },
+      workers: this.#table.status(),
+      totals: this.#table.totals(),
+      ecv: this.ecv.status(),
+      restarts: { ...this.#restarts },
+      events: [...this.#events],
+    };
+  }
+
+  #warn(message: string, pid?: number): void {
+    this.#options.logger?.warn({ pid }, message);
+    this.#log({ type: 'warning', pid, message });
+    this.#emitSoon('warning', { pid: pid ?? process.pid, message });
+  }
+
+  #log(event: Omit<LifecycleEvent, 'time'>): void {
+    const entry = { time: Date.now(), ...event } as LifecycleEvent;
+    this.#events.push(entry);
+    if (this.#events.length > EVENT_LOG_SIZE) this.#events.shift();
+    this.emit('lifecycle', entry);
+  }
+
+  /** Events caused by the call just made fire on the next tick, as CONVENTIONS ask. */
+  #emitSoon(event: string, ...args: unknown[]): void {
+    process.nextTick(() => this.#host.emit(event, ...args));
+  }
+}
+
+function createRecord(worker: Worker, restarts: number): WorkerRecord {
+  let markListening!: () => void;
+  let markDead!: (error: Error) => void;
+  const listening = new Promise<void>((resolve, reject) => {
+    markListening = resolve;
+    markDead = reject;
+  });
+  // The first caller to await it decides what a rejection means; unawaited ones must not crash.
+  listening.catch(() => {});
+  return {
+    worker,
+    pid: worker.process.pid!,
+    id: worker.id,
+    channel: new Channel({ send: (message) => worker.isConnected() && worker.send(message as object, undefined, () => {}) }),
+    startedAt: Date.now(),
+    state: 'starting',
+    planned: false,
+    restarts,
+    lastHeartbeat: undefined,
+    stats: undefined,
+    listening,
+    markListening,
+    markDead,
+  };
+}
+
+function waitForExit(worker: Worker): Promise<void> {
+  if (worker.isDead()) return Promise.resolve();
+  return new Promise((resolve) => worker.once('exit', () => resolve()));
+}

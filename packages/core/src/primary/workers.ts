@@ -1,0 +1,93 @@
+import type { Worker } from 'node:cluster';
+import type { Channel } from '../ipc/channel.js';
+import type { ClusterTotals, WorkerState, WorkerStatus } from '../monitor/source.js';
+import type { WorkerStats } from '../worker/stats.js';
+
+/** The master's view of one worker process. */
+export interface WorkerRecord {
+  readonly worker: Worker;
+  readonly pid: number;
+  readonly id: number;
+  readonly channel: Channel;
+  readonly startedAt: number;
+  state: WorkerState;
+  /** Set before the master makes it exit, so its death is not taken for a crash. */
+  planned: boolean;
+  /** Replacements in this slot before this worker. */
+  restarts: number;
+  lastHeartbeat: number | undefined;
+  stats: WorkerStats | undefined;
+  /** Resolves once the worker listens (and is ready); rejects if it dies first. */
+  readonly listening: Promise<void>;
+  markListening(): void;
+  markDead(error: Error): void;
+}
+
+const ZERO_TOTALS: ClusterTotals = Object.freeze({
+  workers: 0, rss: 0, heapUsed: 0, connections: 0, totalConnections: 0, requests: 0, inFlight: 0,
+});
+
+/** Every worker the master knows, plus the counts of the dead so totals stay monotonic. */
+export class WorkerTable {
+  readonly #records = new Map<number, WorkerRecord>();
+  #retiredRequests = 0;
+  #retiredConnections = 0;
+
+  add(record: WorkerRecord): void {
+    this.#records.set(record.pid, record);
+  }
+
+  get(pid: number): WorkerRecord | undefined {
+    return this.#records.get(pid);
+  }
+
+  /** Forgets a dead worker, keeping its last counts in the cluster totals. */
+  remove(pid: number): void {
+    const record = this.#records.get(pid);
+    if (!record) return;
+    this.#retiredRequests += record.stats?.requests ?? 0;
+    this.#retiredConnections += record.stats?.totalConnections ?? 0;
+    this.#records.delete(pid);
+  }
+
+  all(): WorkerRecord[] {
+    return [...this.#records.values()];
+  }
+
+  /** Workers that count towards capacity: starting or listening, not draining. */
+  serving(): WorkerRecord[] {
+    return this.all().filter((r) => r.state === 'listening');
+  }
+
+  get size(): number {
+    return this.#records.size;
+  }
+
+  status(): WorkerStatus[] {
+    return this.all().map((r) => ({
+      ...r.stats,
+      pid: r.pid,
+      id: r.id,
+      state: r.state,
+      startedAt: r.startedAt,
+      restarts: r.restarts,
+      lastHeartbeat: r.lastHeartbeat,
+    }));
+  }
+
+  totals(): ClusterTotals {
+    const totals = { ...ZERO_TOTALS, requests: this.#retiredRequests, totalConnections: this.#retiredConnections };
+    for (const record of this.#records.values()) {
+      if (record.state !== 'dead') totals.workers++;
+      const s = record.stats;
+      if (!s) continue;
+      totals.rss += s.rss;
+      totals.heapUsed += s.heapUsed;
+      totals.connections += s.connections;
+      totals.totalConnections += s.totalConnections;
+      totals.requests += s.requests;
+      totals.inFlight += s.inFlight;
+    }
+    return totals;
+  }
+}

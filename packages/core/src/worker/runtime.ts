@@ -1,0 +1,171 @@
+import type net from 'node:net';
+import { debuglog } from 'node:util';
+import type { Channel } from '../ipc/channel.js';
+import type { RecycleReason } from '../monitor/source.js';
+import type { ResolvedOptions } from '../options.js';
+import { callFactory, listenAll, type ServerFactory } from './factory.js';
+import { StatsSampler } from './stats.js';
+import { Traffic, isHttpServer, type RequestInterceptor } from './traffic.js';
+
+const debug = debuglog('cluster2');
+
+export type WorkerPhase = 'starting' | 'listening' | 'draining' | 'dead';
+
+/** Why a worker drains: the master asked, it was signalled, or the master is gone. */
+export type DrainCause = 'master' | 'signal' | 'master-gone' | 'self';
+
+export interface RuntimeHost {
+  /** Emits on the Cluster in this process (`shutdown`, `warning`). */
+  emit(event: string, ...args: unknown[]): void;
+  /** Ends the process; injectable so single-process mode and tests can observe it. */
+  exit(code: number): void;
+}
+
+/** Per-worker thresholds, jittered up to +25 % so that workers started together do not recycle together. */
+function jittered(value: number | undefined, factor: number): number | undefined {
+  return value === undefined ? undefined : Math.round(value * factor);
+}
+
+/**
+ * Everything a worker does around the app's server: listen, track traffic, report heartbeats,
+ * ask to be recycled, and drain on request.
+ */
+export class WorkerRuntime {
+  phase: WorkerPhase = 'starting';
+  readonly traffic: Traffic;
+  readonly #options: ResolvedOptions;
+  readonly #channel: Channel;
+  readonly #host: RuntimeHost;
+  readonly #ports: readonly number[];
+  readonly #sampler = new StatsSampler();
+  readonly #limits: { connThreshold?: number; maxRequests?: number; maxAge?: number };
+  readonly #startedAt = Date.now();
+  #servers: net.Server[] = [];
+  #heartbeat: NodeJS.Timeout | undefined;
+  #recycleAsked: RecycleReason | undefined;
+  #readyResolve: (() => void) | undefined;
+  #ready: Promise<void>;
+  #drained: Promise<void> | undefined;
+
+  constructor(options: ResolvedOptions, ports: readonly number[], channel: Channel, host: RuntimeHost) {
+    this.#options = options;
+    this.#ports = ports;
+    this.#channel = channel;
+    this.#host = host;
+    const factor = 1 + Math.random() * 0.25;
+    this.#limits = {
+      connThreshold: jittered(options.connThreshold, factor),
+      maxRequests: jittered(options.maxRequests, factor),
+      maxAge: jittered(options.maxAge, factor),
+    };
+    this.#ready = options.readySignal
+      ? new Promise((resolve) => {
+          this.#readyResolve = resolve;
+        })
+      : Promise.resolve();
+    this.traffic = new Traffic({
+      timeout: options.timeout,
+      idleGrace: options.idleGrace,
+      onConnection: () => this.#checkCount('connThreshold', this.traffic.counters().totalConnections),
+      onRequest: () => this.#checkCount('maxRequests', this.traffic.counters().requests),
+      onIdleTimeout: (socket) => {
+        const message = `closed socket ${socket.remoteAddress ?? ''}:${socket.remotePort ?? ''} idle for ${options.timeout} ms`;
+        debug('worker %d: %s', process.pid, message);
+        this.#channel.send('warning', { message });
+      },
+    });
+    channel.handle('drain', (data: { delay?: number } | undefined) => this.drain('master', data?.delay ?? 0));
+  }
+
+  /** The servers the factory handed over (after start). */
+  get servers(): readonly net.Server[] {
+    return this.#servers;
+  }
+
+  /** Runs the factory, listens, and tells the master once ready. Rejects if the app cannot start. */
+  async start(factory: ServerFactory, interceptor?: RequestInterceptor): Promise<number[]> {
+    this.#servers = await callFactory(factory);
+    for (const server of this.#servers) {
+      this.traffic.attach(server);
+    }
+    if (interceptor && this.#servers.some(isHttpServer)) this.traffic.setInterceptor(interceptor);
+    const ports = await listenAll(this.#servers, this.#ports, this.#options.host);
+    this.#heartbeat = setInterval(() => this.#beat(), this.#options.heartbeatInterval).unref();
+    if (this.#limits.maxAge !== undefined) {
+      setTimeout(() => this.#askRecycle('maxAge'), this.#limits.maxAge).unref();
+    }
+    await this.#ready;
+    this.phase = 'listening';
+    this.#channel.send('listening', { ports });
+    this.#beat();
+    return ports;
+  }
+
+  /** For `readySignal: true`: the app has warmed up and may take traffic. */
+  ready(): void {
+    this.#readyResolve?.();
+  }
+
+  /**
+   * Stops accepting and drains: waits `delay` ms first (ECV already unavailable), then closes the
+   * listener, answers in-flight requests and ends idle sockets; after `shutdownTimeout` it
+   * destroys what is left. Exits the process when done. A second call joins the first.
+   */
+  drain(cause: DrainCause, delay = 0): Promise<void> {
+    this.#drained ??= this.#drain(cause, delay);
+    return this.#drained;
+  }
+
+  async #drain(cause: DrainCause, delay: number): Promise<void> {
+    debug('worker %d draining (%s)', process.pid, cause);
+    this.phase = 'draining';
+    this.#host.emit('shutdown');
+    if (delay > 0) await sleep(delay);
+    const deadline = setTimeout(() => {
+      this.#channel.send('warning', { message: `drain exceeded shutdownTimeout (${this.#options.shutdownTimeout} ms); destroying open sockets` });
+      this.traffic.destroyAll();
+    }, this.#options.shutdownTimeout);
+    deadline.unref();
+    await this.traffic.drain();
+    clearTimeout(deadline);
+    this.#finish();
+    this.#host.exit(0);
+  }
+
+  /** Stops timers; the process may then exit naturally. */
+  #finish(): void {
+    this.phase = 'dead';
+    clearInterval(this.#heartbeat);
+    this.traffic.close();
+    this.#sampler.close();
+  }
+
+  #beat(): void {
+    if (this.phase === 'dead') return;
+    const stats = this.#sampler.sample(this.traffic.counters());
+    this.#channel.send('heartbeat', stats);
+    const { maxMemory } = this.#options;
+    if (maxMemory !== undefined && stats.rss > maxMemory * 1024 * 1024) this.#askRecycle('maxMemory');
+    // Re-ask on every beat while over a limit: a recycle the master could not start is retried.
+    if (this.#recycleAsked) this.#channel.send('recycle', { reason: this.#recycleAsked });
+  }
+
+  #checkCount(limit: 'connThreshold' | 'maxRequests', count: number): void {
+    const threshold = this.#limits[limit];
+    if (threshold !== undefined && count >= threshold) this.#askRecycle(limit);
+  }
+
+  #askRecycle(reason: RecycleReason): void {
+    if (this.#recycleAsked || this.phase !== 'listening') return;
+    this.#recycleAsked = reason;
+    this.#channel.send('recycle', { reason });
+  }
+
+  get uptime(): number {
+    return Date.now() - this.#startedAt;
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,200 @@
+import http from 'node:http';
+import https from 'node:https';
+import net from 'node:net';
+import type { TrafficCounters } from './stats.js';
+
+/** Answers a request before the app sees it (ECV); returns true when it did. */
+export type RequestInterceptor = (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
+
+export interface TrafficOptions {
+  /** Idle socket timeout, ms. */
+  timeout: number;
+  /** While draining, end a socket idle this long, ms. */
+  idleGrace: number;
+  onConnection(): void;
+  onRequest(): void;
+  onIdleTimeout(socket: net.Socket): void;
+}
+
+interface SocketState {
+  inFlight: number;
+  /** ms since epoch when the socket last became idle (accepted, last response done, last data). */
+  idleSince: number;
+  graceTimer: NodeJS.Timeout | undefined;
+}
+
+const kState = Symbol('cluster2.socketState');
+type TrackedSocket = net.Socket & { [kState]: SocketState };
+
+export function isHttpServer(server: net.Server): server is http.Server {
+  return server instanceof http.Server || server instanceof https.Server;
+}
+
+/**
+ * Tracks every socket and request of a worker's servers: counts for the heartbeat, the idle
+ * timeout, and the graceful drain that ends idle keep-alive sockets with FIN after a grace
+ * instead of resetting them.
+ */
+export class Traffic {
+  readonly #options: TrafficOptions;
+  readonly #servers: net.Server[] = [];
+  readonly #sockets = new Set<TrackedSocket>();
+  readonly #openResponses = new Set<http.ServerResponse>();
+  readonly #sweep: NodeJS.Timeout;
+  #totalConnections = 0;
+  #requests = 0;
+  #drainStartedAt: number | undefined;
+  #interceptor: RequestInterceptor | undefined;
+  #onEmpty: (() => void) | undefined;
+
+  constructor(options: TrafficOptions) {
+    this.#options = options;
+    // One sweep for the idle timeout instead of a timer per socket keeps the request path cheap.
+    const every = Math.min(1000, Math.max(10, Math.floor(options.timeout / 4)));
+    this.#sweep = setInterval(() => this.#endIdleSockets(), every).unref();
+  }
+
+  /** Requests matching the interceptor are answered before the app's own 'request' listeners run. */
+  setInterceptor(interceptor: RequestInterceptor | undefined): void {
+    this.#interceptor = interceptor;
+  }
+
+  get draining(): boolean {
+    return this.#drainStartedAt !== undefined;
+  }
+
+  counters(): TrafficCounters {
+    return {
+      connections: this.#sockets.size,
+      totalConnections: this.#totalConnections,
+      requests: this.#requests,
+      inFlight: this.#openResponses.size,
+    };
+  }
+
+  attach(server: net.Server): void {
+    this.#servers.push(server);
+    const connectionEvent = server instanceof https.Server ? 'secureConnection' : 'connection';
+    server.on(connectionEvent, (socket: net.Socket) => this.#track(socket, isHttpServer(server)));
+    if (!isHttpServer(server)) return;
+    // Without a 'timeout' listener node:http destroys sockets on its own timers; ours decide.
+    server.on('timeout', () => {});
+    const appListeners = server.listeners('request') as ((...args: unknown[]) => void)[];
+    server.removeAllListeners('request');
+    server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+      this.#onRequest(req, res);
+      if (this.#interceptor?.(req, res)) return;
+      for (const listener of appListeners) listener.call(server, req, res);
+    });
+  }
+
+  /**
+   * Stops accepting, then ends every socket once it is idle (FIN, after `idleGrace`) and
+   * resolves when every server has closed. Responses written from now on carry
+   * `Connection: close`.
+   */
+  drain(): Promise<void> {
+    this.#drainStartedAt ??= Date.now();
+    for (const res of this.#openResponses) {
+      if (!res.headersSent) res.setHeader('connection', 'close');
+    }
+    const closed = this.#servers.map((server) => closeListener(server));
+    for (const socket of this.#sockets) this.#scheduleGracefulEnd(socket);
+    return Promise.all(closed).then(() => this.#allSocketsClosed());
+  }
+
+  #allSocketsClosed(): Promise<void> {
+    if (this.#sockets.size === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.#onEmpty = resolve;
+    });
+  }
+
+  /** Destroys whatever is still open (the drain ran out of time). */
+  destroyAll(): void {
+    for (const socket of this.#sockets) socket.destroy();
+  }
+
+  close(): void {
+    clearInterval(this.#sweep);
+  }
+
+  #track(raw: net.Socket, http: boolean): void {
+    const socket = raw as TrackedSocket;
+    socket[kState] = { inFlight: 0, idleSince: Date.now(), graceTimer: undefined };
+    this.#sockets.add(socket);
+    this.#totalConnections++;
+    socket.once('close', () => {
+      clearTimeout(socket[kState].graceTimer);
+      this.#sockets.delete(socket);
+      if (this.#sockets.size === 0) this.#onEmpty?.();
+    });
+    if (!http) {
+      socket.on('data', () => this.#markActive(socket));
+    }
+    this.#options.onConnection();
+    if (this.draining) this.#scheduleGracefulEnd(socket);
+  }
+
+  #markActive(socket: TrackedSocket): void {
+    const state = socket[kState];
+    state.idleSince = Date.now();
+    if (this.draining) this.#scheduleGracefulEnd(socket);
+  }
+
+  #onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
+    this.#requests++;
+    this.#openResponses.add(res);
+    const socket = req.socket as TrackedSocket;
+    const state = socket[kState];
+    if (state) {
+      state.inFlight++;
+      clearTimeout(state.graceTimer);
+      state.graceTimer = undefined;
+    }
+    if (this.draining) res.setHeader('connection', 'close');
+    res.once('close', () => {
+      this.#openResponses.delete(res);
+      if (!state) return;
+      state.inFlight--;
+      state.idleSince = Date.now();
+      if (this.draining) this.#scheduleGracefulEnd(socket);
+    });
+    this.#options.onRequest();
+  }
+
+  #scheduleGracefulEnd(socket: TrackedSocket): void {
+    const state = socket[kState];
+    if (state.inFlight > 0 || socket.destroyed) return;
+    clearTimeout(state.graceTimer);
+    const idleFrom = Math.max(state.idleSince, this.#drainStartedAt ?? 0);
+    const wait = Math.max(0, idleFrom + this.#options.idleGrace - Date.now());
+    state.graceTimer = setTimeout(() => {
+      state.graceTimer = undefined;
+      if (state.inFlight === 0) socket.end();
+    }, wait);
+  }
+
+  #endIdleSockets(): void {
+    const now = Date.now();
+    for (const socket of this.#sockets) {
+      const state = socket[kState];
+      if (state.inFlight === 0 && !socket.writableEnded && now - state.idleSince >= this.#options.timeout) {
+        socket.end();
+        this.#options.onIdleTimeout(socket);
+      }
+    }
+  }
+}
+
+/**
+ * Stops the listener without touching open sockets. http.Server#close() would also destroy
+ * every idle keep-alive socket at once, the race that resets a client's next request; the drain
+ * ends them itself, after a grace.
+ */
+function closeListener(server: net.Server): Promise<void> {
+  if (!server.listening) return Promise.resolve();
+  return new Promise((resolve) => {
+    net.Server.prototype.close.call(server, () => resolve());
+  });
+}

@@ -1,0 +1,105 @@
+import { Cluster2Error } from '../errors.js';
+import { answerEcv, ecvRequestOf, matchEcvRoute, writeEcvAnswer, type EcvHost } from '../ecv/handler.js';
+import { Channel } from '../ipc/channel.js';
+import type { ResolvedOptions } from '../options.js';
+import { ENV_ECV, ENV_PORTS } from '../ipc/env.js';
+import type { EcvSnapshot } from '../primary/ecv-state.js';
+import { portsOf } from '../options.js';
+import type { ServerFactory } from './factory.js';
+import { WorkerRuntime, type RuntimeHost } from './runtime.js';
+import type { RequestInterceptor } from './traffic.js';
+
+/** How long a worker waits for the master to answer a call, ms. */
+const CALL_TIMEOUT = 10_000;
+
+/** A worker process of a cluster: its runtime plus the link to the master. */
+export class WorkerSide {
+  readonly channel: Channel;
+  readonly runtime: WorkerRuntime;
+  readonly ecvHost: EcvHost;
+  #ecv: EcvSnapshot;
+
+  constructor(options: ResolvedOptions, host: RuntimeHost) {
+    this.channel = new Channel({
+      send: (message) => {
+        if (process.connected) process.send!(message, undefined, {}, () => {});
+      },
+    });
+    this.#ecv = readEnvJson<EcvSnapshot>(ENV_ECV) ?? { enabled: true, since: new Date().toString() };
+    const ports = readEnvJson<number[]>(ENV_PORTS) ?? [...portsOf(options.port)];
+    this.runtime = new WorkerRuntime(options, ports, this.channel, host);
+    this.channel.handle('ecv', (snapshot: EcvSnapshot) => {
+      this.#ecv = snapshot;
+    });
+    this.ecvHost = {
+      options: options.ecv,
+      monToken: options.monToken,
+      snapshot: () => this.#ecv,
+      draining: () => this.runtime.phase === 'draining' || this.runtime.phase === 'dead',
+      set: (enabled) => this.setEcv(enabled),
+    };
+  }
+
+  async start(factory: ServerFactory): Promise<number[]> {
+    process.on('message', (message) => {
+      this.channel.dispatch(message);
+    });
+    // Ctrl-C reaches the whole process group; the master decides what happens to workers.
+    process.on('SIGINT', () => {});
+    process.once('disconnect', () => {
+      this.channel.close(new Cluster2Error('ERR_CLUSTER2_MASTER_GONE', 'the master went away'));
+      void this.runtime.drain('master-gone');
+    });
+    try {
+      return await this.runtime.start(factory, plainHttpEcv(this.ecvHost));
+    } catch (error) {
+      // The worker cannot serve: say why and exit so the master counts the death and backs off.
+      process.stderr.write(`cluster2: worker ${process.pid} failed to start: ${(error as Error).message}\n`);
+      process.exit(1);
+    }
+  }
+
+  ecvSnapshot(): EcvSnapshot {
+    return this.#ecv;
+  }
+
+  async setEcv(enabled: boolean): Promise<void> {
+    await this.channel.call('ecv:set', { enabled }, CALL_TIMEOUT);
+  }
+
+  /** Asks the master to shut down, stop or reload. Shutdown and stop resolve once the master has them. */
+  async ask(action: 'shutdown' | 'stop' | 'reload'): Promise<void> {
+    if (action === 'reload') {
+      await this.channel.call('reload', undefined, 10 * 60_000);
+      return;
+    }
+    this.channel.send(action);
+  }
+
+  ready(): void {
+    this.runtime.ready();
+  }
+}
+
+/** ECV for plain http/https servers: its routes answer before the app's own handler. */
+export function plainHttpEcv(host: EcvHost): RequestInterceptor {
+  return (req, res) => {
+    const route = matchEcvRoute(req.url, host.options.path);
+    if (route === undefined) return false;
+    answerEcv(route, ecvRequestOf(req), host).then(
+      (answer) => writeEcvAnswer(res, answer, req.method === 'HEAD'),
+      () => writeEcvAnswer(res, { status: 500, headers: {}, body: '' }, false),
+    );
+    return true;
+  };
+}
+
+function readEnvJson<T>(name: string): T | undefined {
+  const raw = process.env[name];
+  if (raw === undefined) return undefined;
+  try {
+    return JSON.parse(raw) as T;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,317 @@
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { execFile } from 'node:child_process';
+import http from 'node:http';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Fixture, fixturesDir, isAlive, killAll, request, until } from './helpers.js';
+
+const running: Fixture[] = [];
+afterEach(() => killAll(running.splice(0)));
+
+function start(options: object, env?: Record<string, string>, script = 'http-app.mjs'): Fixture {
+  const fixture = new Fixture(script, { port: 0, host: '127.0.0.1', monitor: false, pids: false, ...options }, env);
+  running.push(fixture);
+  return fixture;
+}
+
+function tempDir(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'cluster2-test-'));
+}
+
+function portIsClosed(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', () => resolve(true));
+  });
+}
+
+/** Runs the control script asynchronously: this process must keep reaping the fixture it started. */
+function control(action: string, pids: string): Promise<{ status: number | null; stdout: string }> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [path.join(fixturesDir, 'control.mjs'), action, pids], { timeout: 20_000 }, (error, stdout) => {
+      if (error && typeof error.code !== 'number') reject(error);
+      else resolve({ status: error ? (error.code as number) : 0, stdout });
+    });
+  });
+}
+
+describe('start and stop', () => {
+  it.each(['shutdown', 'stop'])('%s from a control script closes the port and empties the pid directory', async (action) => {
+    const pids = tempDir();
+    const f = start({ noWorkers: 2, pids });
+    const port = await f.ready();
+    const files = fs.readdirSync(pids).sort();
+    expect(files).toHaveLength(4);
+    expect(files).toContain('master.pid');
+    expect(files).toContain('master.json');
+    expect(fs.readFileSync(path.join(pids, 'master.pid'), 'utf8')).toBe(`${f.pid}\n`);
+    for (const pid of f.workerPids()) expect(files).toContain(`worker-${pid}.pid`);
+    const workers = f.workerPids();
+
+    const result = await control(action, pids);
+    expect(result.stdout).toBe(`${action} done\n`);
+    expect(result.status).toBe(0);
+    expect(isAlive(f.pid)).toBe(false);
+    await f.exited;
+    expect(f.exitCode).toBe(0);
+    expect(await portIsClosed(port)).toBe(true);
+    expect(fs.readdirSync(pids)).toEqual([]);
+    for (const pid of workers) expect(isAlive(pid)).toBe(false);
+  });
+
+  it('a control script with no master running rejects with ERR_CLUSTER2_NOT_RUNNING', async () => {
+    const result = await control('shutdown', tempDir());
+    expect(result.status).toBe(4);
+    expect(result.stdout).toMatch(/^ERR_CLUSTER2_NOT_RUNNING: no cluster2 master is running/);
+  });
+
+  it('reports forked, listening, shutdown, died and stopped in order, with the right pids', async () => {
+    const f = start({ noWorkers: 2 });
+    await f.ready();
+    const forked = f.events('forked').map((m) => m.args![0]);
+    const listening = f.events('listening').map((m) => m.args![0]);
+    expect(new Set(listening)).toEqual(new Set(forked));
+    f.child.send({ call: 'shutdown' });
+    await f.waitForExit();
+    const sequence = f.messages.filter((m) => m.event !== 'warning').map((m) => m.event);
+    expect(sequence.slice(0, 4).sort()).toEqual(['forked', 'forked', 'listening', 'listening']);
+    expect(sequence.slice(4, 6)).toEqual(['ready', 'shutdown']);
+    expect(sequence.slice(6, 8)).toEqual(['died', 'died']);
+    expect(sequence.at(-1)).toBe('stopped');
+    const died = f.events('died').map((m) => m.args![0]);
+    expect(new Set(died)).toEqual(new Set(forked));
+    for (const m of f.events('died')) expect(m.args![1]).toBe(0);
+  });
+
+  it('accepts the seed callback-style factory', async () => {
+    const f = start({ noWorkers: 1 }, { FIXTURE_MODE: 'callback' });
+    const port = await f.ready();
+    expect((await request(port, '/')).body).toMatch(/^hello from \d+$/);
+  });
+
+  it('port busy: exits 98 naming host:port, and forks no worker', async () => {
+    const blocker = net.createServer().listen(0, '127.0.0.1');
+    await new Promise((resolve) => blocker.once('listening', resolve));
+    const busy = (blocker.address() as net.AddressInfo).port;
+    try {
+      const f = start({ noWorkers: 2, port: busy });
+      await f.waitForExit();
+      expect(f.exitCode).toBe(98);
+      expect(f.stderr).toContain(`127.0.0.1:${busy}`);
+      expect(f.events('forked')).toHaveLength(0);
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it('port busy with an error listener: listen() rejects with ERR_CLUSTER2_PORT_IN_USE and the error event fires', async () => {
+    const blocker = net.createServer().listen(0, '127.0.0.1');
+    await new Promise((resolve) => blocker.once('listening', resolve));
+    const busy = (blocker.address() as net.AddressInfo).port;
+    try {
+      const f = start({ noWorkers: 1, port: busy }, { FIXTURE_ERROR_LISTENER: '1' });
+      const rejected = await f.waitFor('listen-rejected');
+      expect(rejected.code).toBe('ERR_CLUSTER2_PORT_IN_USE');
+      const error = await f.waitFor('error');
+      expect((error.args![0] as { code: string }).code).toBe('ERR_CLUSTER2_PORT_IN_USE');
+      expect(f.events('forked')).toHaveLength(0);
+    } finally {
+      blocker.close();
+    }
+  });
+});
+
+describe('graceful shutdown', () => {
+  it('answers 2000 requests in flight when shutdown() is called, every one with a 200', async () => {
+    const f = start({ noWorkers: 2, heartbeatInterval: 50 }, { FIXTURE_REPORT_HEARTBEATS: '1' });
+    const port = await f.ready();
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 2000 });
+    const answers = Array.from({ length: 2000 }, () => request(port, '/slow?ms=1500', { agent }).then((a) => a.status, (e: Error) => e.message));
+    await f.waitFor('heartbeat', {
+      where: (m) => (m.args![0] as { totals: { inFlight: number } }).totals.inFlight === 2000,
+      timeout: 15_000,
+    });
+    f.child.send({ call: 'shutdown' });
+    const results = await Promise.all(answers);
+    agent.destroy();
+    const counts = results.reduce<Record<string, number>>((acc, r) => ({ ...acc, [r]: (acc[r] ?? 0) + 1 }), {});
+    expect(counts).toEqual({ 200: 2000 });
+    await f.waitForExit();
+    expect(f.exitCode).toBe(0);
+  });
+
+  it('answers a 2-second request in flight with Connection: close', async () => {
+    const f = start({ noWorkers: 1, heartbeatInterval: 50 }, { FIXTURE_REPORT_HEARTBEATS: '1' });
+    const port = await f.ready();
+    const agent = new http.Agent({ keepAlive: true });
+    const slow = request(port, '/slow?ms=2000', { agent });
+    await f.waitFor('heartbeat', { where: (m) => (m.args![0] as { totals: { inFlight: number } }).totals.inFlight === 1 });
+    const calledAt = Date.now();
+    f.child.send({ call: 'shutdown' });
+    const answer = await slow;
+    agent.destroy();
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatch(/^slow \d+$/);
+    expect(answer.headers.connection).toBe('close');
+    await f.waitForExit();
+    expect(Date.now() - calledAt).toBeLessThan(4000);
+  });
+
+  it('ends an idle keep-alive socket and exits long before any keep-alive timeout', async () => {
+    const f = start({ noWorkers: 1, timeout: 60_000 });
+    const port = await f.ready();
+    const socket = net.connect(port, '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.write('GET / HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n');
+    let received = '';
+    socket.on('data', (chunk) => (received += chunk));
+    await until(() => received.includes('hello from'), 5000, 'first response');
+    const ended = new Promise<number>((resolve) => socket.once('end', () => resolve(Date.now())));
+    const closedWithoutError = new Promise<boolean>((resolve) => {
+      socket.once('error', () => resolve(false));
+      socket.once('close', (hadError) => resolve(!hadError));
+    });
+    const calledAt = Date.now();
+    f.child.send({ call: 'shutdown' });
+    const endedAt = await ended;
+    socket.end();
+    expect(await closedWithoutError).toBe(true);
+    expect(endedAt - calledAt).toBeLessThan(2000);
+    await f.waitForExit();
+    expect(Date.now() - calledAt).toBeLessThan(3000);
+  });
+
+  it('a keep-alive request sent during the idle grace is answered with Connection: close, not reset', async () => {
+    const f = start({ noWorkers: 1, idleGrace: 1500, heartbeatInterval: 50 }, { FIXTURE_REPORT_HEARTBEATS: '1' });
+    const port = await f.ready();
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const first = await request(port, '/', { agent });
+    expect(first.headers.connection).toBe('keep-alive');
+    f.child.send({ call: 'shutdown' });
+    await f.waitFor('shutdown');
+    const second = await request(port, '/', { agent });
+    agent.destroy();
+    expect(second.status).toBe(200);
+    expect(second.headers.connection).toBe('close');
+    await f.waitForExit();
+  });
+});
+
+describe('supervision', () => {
+  it('replaces a SIGKILLed worker', async () => {
+    const f = start({ noWorkers: 2 });
+    const port = await f.ready();
+    const [victim] = f.workerPids();
+    process.kill(victim!, 'SIGKILL');
+    await f.waitFor('died', { where: (m) => m.args![0] === victim && m.args![2] === 'SIGKILL' });
+    await f.waitFor('listening', { count: 3 });
+    expect(f.workerPids()).toHaveLength(2);
+    expect(f.workerPids()).not.toContain(victim);
+    expect((await request(port, '/')).status).toBe(200);
+  });
+
+  it('gives up with exit 1 after at most maxRestarts + 1 forks when the factory throws', async () => {
+    const f = start({ noWorkers: 1, restart: { minDelay: 100, maxDelay: 400, maxRestarts: 3, window: 60_000 } }, { FIXTURE_MODE: 'throw' });
+    await f.waitForExit();
+    expect(f.exitCode).toBe(1);
+    expect(f.events('forked').length).toBeLessThanOrEqual(4);
+    expect(f.events('forked')).toHaveLength(4);
+    expect(f.events('giveup')).toHaveLength(1);
+    expect(f.stderr).toContain('factory exploded');
+    // Backoff: the first death is replaced at once, the next after minDelay, then doubling.
+    const died = f.events('died').map((m) => m.time);
+    const forked = f.events('forked').map((m) => m.time);
+    expect(forked[1]! - died[0]!).toBeLessThan(90);
+    expect(forked[2]! - died[1]!).toBeGreaterThanOrEqual(95);
+    expect(forked[3]! - died[2]!).toBeGreaterThanOrEqual(195);
+  });
+
+  it('recycles by connThreshold under 100 Connection: close requests with 0 errors, and the pids change', async () => {
+    const f = start({ noWorkers: 2, connThreshold: 10 });
+    const port = await f.ready();
+    const before = f.workerPids();
+    const results: string[] = [];
+    for (let i = 0; i < 100; i++) {
+      results.push(await request(port, '/').then((a) => String(a.status), (e: Error) => e.message));
+    }
+    expect(results.filter((r) => r !== '200')).toEqual([]);
+    await f.waitFor('recycled', { where: (m) => m.args![1] === 'connThreshold' });
+    expect(f.workerPids().some((pid) => !before.includes(pid))).toBe(true);
+  });
+
+  it('the nanny replaces a worker whose event loop is wedged', async () => {
+    const f = start({ noWorkers: 1, heartbeatInterval: 100, maxHeartbeatDelay: 400 });
+    const port = await f.ready();
+    const [wedged] = f.workerPids();
+    void request(port, '/block?ms=60000').catch(() => {});
+    const recycled = await f.waitFor('recycled', { timeout: 10_000 });
+    expect(recycled.args).toEqual([wedged, 'heartbeat']);
+    await f.waitFor('died', { where: (m) => m.args![0] === wedged });
+    expect((await request(port, '/')).status).toBe(200);
+  });
+
+  it('leaves no worker alive 5 s after the master is SIGKILLed', async () => {
+    const f = start({ noWorkers: 2 });
+    await f.ready();
+    const workers = f.workerPids();
+    process.kill(f.pid, 'SIGKILL');
+    await until(() => workers.every((pid) => !isAlive(pid)), 5000, 'workers to exit after their master died');
+  });
+
+  it('kills a worker that never drains after shutdownTimeout, and the master still exits 0', async () => {
+    const f = start({ noWorkers: 1, shutdownTimeout: 500 }, { FIXTURE_MODE: 'ignore-sigterm' });
+    const port = await f.ready();
+    void request(port, '/hang').catch(() => {});
+    await until(async () => true, 10, 'tick');
+    f.child.send({ call: 'shutdown' });
+    const calledAt = Date.now();
+    await f.waitForExit(10_000);
+    expect(f.exitCode).toBe(0);
+    expect(Date.now() - calledAt).toBeLessThan(3000);
+  });
+});
+
+describe('sockets', () => {
+  it('ends sockets idle for `timeout` ms', async () => {
+    const f = start({ noWorkers: 1, timeout: 300 });
+    const port = await f.ready();
+    const socket = net.connect(port, '127.0.0.1');
+    const connectedAt = Date.now();
+    const endedAt = await new Promise<number>((resolve) => socket.once('end', () => resolve(Date.now())));
+    socket.destroy();
+    expect(endedAt - connectedAt).toBeGreaterThanOrEqual(290);
+    expect(endedAt - connectedAt).toBeLessThan(1500);
+    const warning = await f.waitFor('warning');
+    expect((warning.args![0] as { message: string }).message).toMatch(/idle for 300 ms/);
+  });
+
+  it('serves a TCP echo server', async () => {
+    const f = start({ noWorkers: 2 }, {}, 'tcp-echo.mjs');
+    const port = await f.ready();
+    const socket = net.connect(port, '127.0.0.1');
+    socket.write('ping');
+    const reply = await new Promise<string>((resolve) => socket.once('data', (d) => resolve(d.toString())));
+    socket.destroy();
+    expect(reply).toMatch(/^\d+:ping$/);
+  });
+
+  it('runs in one process with cluster: false', async () => {
+    const pids = tempDir();
+    const f = start({ cluster: false, pids });
+    const port = await f.ready();
+    const answer = await request(port, '/');
+    expect(answer.headers['x-worker-pid']).toBe(String(f.pid));
+    expect(f.events('forked')).toHaveLength(0);
+    expect(fs.readdirSync(pids).sort()).toEqual(['master.json', 'master.pid']);
+    expect((await control('shutdown', pids)).status).toBe(0);
+    await f.exited;
+    expect(f.exitCode).toBe(0);
+    expect(fs.readdirSync(pids)).toEqual([]);
+  });
+});

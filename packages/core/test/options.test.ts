@@ -1,0 +1,117 @@
+import { describe, expect, it } from 'vitest';
+import { Cluster, DEFAULTS, resolveOptions, type ClusterOptions } from '../src/index.js';
+
+function codeOf(options: unknown): { code: string; message: string } {
+  try {
+    new Cluster(options as ClusterOptions);
+  } catch (error) {
+    return { code: (error as { code: string }).code, message: (error as Error).message };
+  }
+  throw new Error(`no error for ${JSON.stringify(options)}`);
+}
+
+const INVALID: Array<[string, unknown, RegExp]> = [
+  ['cluster', 'yes', /option "cluster" must be a boolean; received "yes"/],
+  ['noWorkers', 0, /option "noWorkers" must be an integer from 1 to 1024; received 0/],
+  ['noWorkers', 2.5, /"noWorkers".*received 2.5/],
+  ['scheduling', 'random', /"scheduling" must be "round-robin" or "os"; received "random"/],
+  ['port', 70000, /"port" must be an integer from 0 to 65535; received 70000/],
+  ['port', [], /"port" must be a port .* or a non-empty array of ports; received \[\]/],
+  ['port', [80, 'x'], /"port\[1\]" must be an integer/],
+  ['host', '', /"host" must be a non-empty string/],
+  ['pids', 3, /"pids" must be a directory path or false; received 3/],
+  ['monitor', 1, /"monitor" must be a boolean/],
+  ['monPort', -1, /"monPort" must be an integer from 0 to 65535; received -1/],
+  ['monHost', null, /"monHost" must be a non-empty string; received null/],
+  ['monToken', 42, /"monToken" must be a non-empty string; received 42/],
+  ['logs', false, /"logs" must be a non-empty string; received false/],
+  ['ecv', 'on', /"ecv" must be an object; received "on"/],
+  ['readySignal', 'no', /"readySignal" must be a boolean/],
+  ['logger', { info() {} }, /"logger" must be a pino-compatible logger with a debug\(\) method/],
+  ['timeout', 0, /"timeout" must be an integer from 1/],
+  ['connThreshold', 0, /"connThreshold" must be an integer from 1/],
+  ['maxRequests', '10', /"maxRequests" must be an integer from 1.*received "10"/],
+  ['maxAge', -5, /"maxAge"/],
+  ['maxMemory', 0.5, /"maxMemory"/],
+  ['shutdownTimeout', 0, /"shutdownTimeout"/],
+  ['heartbeatInterval', 5, /"heartbeatInterval" must be an integer from 10/],
+  ['maxHeartbeatDelay', 100, /"maxHeartbeatDelay" must be an integer from 5001/],
+  ['idleGrace', -1, /"idleGrace"/],
+  ['shutdownDelay', 'soon', /"shutdownDelay"/],
+  ['restart', [], /"restart" must be an object/],
+];
+
+describe('options', () => {
+  it.each(INVALID)('rejects %s = %j with ERR_CLUSTER2_INVALID_OPTION', (name, value, message) => {
+    const error = codeOf({ [name]: value });
+    expect(error.code).toBe('ERR_CLUSTER2_INVALID_OPTION');
+    expect(error.message).toMatch(message);
+  });
+
+  it.each([
+    [{ ecv: { path: 'ecv' } }, /"ecv.path" must be an absolute path/],
+    [{ ecv: { control: 'yes' } }, /"ecv.control" must be a boolean/],
+    [{ ecv: { monitor: 'health' } }, /"ecv.monitor" must be a path starting with "\/"/],
+    [{ ecv: { validator: true } }, /"ecv.validator" must be a function/],
+    [{ ecv: { timeout: 0 } }, /"ecv.timeout"/],
+    [{ ecv: { disabledStatus: 200 } }, /"ecv.disabledStatus" must be an integer from 300 to 599; received 200/],
+    [{ restart: { minDelay: -1 } }, /"restart.minDelay"/],
+    [{ restart: { minDelay: 500, maxDelay: 100 } }, /"restart.maxDelay" must be at least restart.minDelay \(500\); received 100/],
+    [{ restart: { maxRestarts: 'many' } }, /"restart.maxRestarts"/],
+    [{ restart: { window: 0 } }, /"restart.window"/],
+  ])('rejects nested %j', (options, message) => {
+    const error = codeOf(options);
+    expect(error.code).toBe('ERR_CLUSTER2_INVALID_OPTION');
+    expect(error.message).toMatch(message);
+  });
+
+  it.each([
+    [{ workers: 2 }, /unknown option "workers"/],
+    [{ ecv: { paht: '/x' } }, /unknown option "ecv.paht"/],
+    [{ restart: { retries: 2 } }, /unknown option "restart.retries"/],
+  ])('rejects unknown key %j with ERR_CLUSTER2_UNKNOWN_OPTION', (options, message) => {
+    const error = codeOf(options);
+    expect(error.code).toBe('ERR_CLUSTER2_UNKNOWN_OPTION');
+    expect(error.message).toMatch(message);
+  });
+
+  it('rejects a monPort equal to an app port', () => {
+    expect(codeOf({ port: 4000, monPort: 4000 })).toMatchObject({ code: 'ERR_CLUSTER2_INVALID_OPTION', message: expect.stringMatching(/"monPort" must be a port other than the app port \(4000\); received 4000/) });
+    expect(codeOf({ port: [4000, 4443], monPort: 4443 }).message).toMatch(/app ports \(4000, 4443\)/);
+    expect(() => new Cluster({ port: 4000, monPort: 4000, monitor: false })).not.toThrow();
+  });
+
+  it('rejects a non-object', () => {
+    expect(codeOf(5).code).toBe('ERR_CLUSTER2_INVALID_OPTION');
+  });
+
+  it('resolves defaults, freezes the result and leaves the caller object untouched', () => {
+    const input: ClusterOptions = { port: 8080, ecv: { control: true }, restart: { maxRestarts: 3 } };
+    const snapshot = structuredClone(input);
+    const resolved = resolveOptions(input);
+    expect(input).toEqual(snapshot);
+    expect(Object.isFrozen(resolved)).toBe(true);
+    expect(Object.isFrozen(resolved.ecv)).toBe(true);
+    expect(Object.isFrozen(resolved.restart)).toBe(true);
+    expect(resolved).toMatchObject({
+      cluster: true,
+      port: 8080,
+      host: '0.0.0.0',
+      monPort: 3001,
+      monHost: '127.0.0.1',
+      timeout: 30_000,
+      heartbeatInterval: 5000,
+      maxHeartbeatDelay: 15_000,
+      idleGrace: 250,
+      shutdownDelay: 0,
+      ecv: { path: '/ecv', control: true, timeout: 2000, disabledStatus: 400 },
+      restart: { minDelay: 100, maxDelay: 15_000, maxRestarts: 3, window: 60_000 },
+    });
+    expect(resolved.noWorkers).toBeGreaterThanOrEqual(1);
+    expect(Object.isFrozen(DEFAULTS)).toBe(true);
+  });
+
+  it('derives maxHeartbeatDelay from heartbeatInterval', () => {
+    expect(resolveOptions({ heartbeatInterval: 100 }).maxHeartbeatDelay).toBe(300);
+  });
+});

@@ -1,0 +1,28 @@
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const require = createRequire(import.meta.url);
+const PACKAGES = ['core', 'express', 'fastify', 'koa'];
+
+describe('built packages', () => {
+  it.each(PACKAGES)('@cluster2/%s loads through import and require, with the same exports', async (name) => {
+    const dir = path.join(root, name);
+    const pkg = require(path.join(dir, 'package.json')) as { exports: Record<string, { import: { default: string }; require: { default: string } }> };
+    const esm = (await import(pathToFileURL(path.join(dir, pkg.exports['.']!.import.default)).href)) as Record<string, unknown>;
+    const cjs = require(path.join(dir, pkg.exports['.']!.require.default)) as Record<string, unknown>;
+    expect(Object.keys(esm).sort()).toEqual(Object.keys(cjs).sort());
+    expect(Object.keys(esm).length).toBeGreaterThan(0);
+  });
+
+  it('core exposes Cluster and the error registry from both builds', async () => {
+    const esm = (await import(pathToFileURL(path.join(root, 'core/dist/index.js')).href)) as typeof import('../src/index.js');
+    const cjs = require(path.join(root, 'core/dist/index.cjs')) as typeof import('../src/index.js');
+    expect(typeof esm.Cluster).toBe('function');
+    expect(typeof cjs.Cluster).toBe('function');
+    expect(cjs.ErrorCodes.ERR_CLUSTER2_PORT_IN_USE).toBe('ERR_CLUSTER2_PORT_IN_USE');
+    expect(() => new cjs.Cluster({ noWorkers: 0 })).toThrow(expect.objectContaining({ code: 'ERR_CLUSTER2_INVALID_OPTION' }));
+  });
+});
