@@ -1,5 +1,6 @@
 import nodeCluster from 'node:cluster';
 import { EventEmitter } from 'node:events';
+import { setServingContext } from './context.js';
 import { Cluster2Error, isErrorCode } from './errors.js';
 import { resolveOptions, type ClusterOptions, type ResolvedOptions } from './options.js';
 import type { ClusterStatus, RecycleReason, WorkerStatus, ClusterTotals } from './monitor/source.js';
@@ -82,11 +83,15 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     if (!this.options.cluster) {
       const single = new SingleProcess(this.options, { emit, exit: exitProcess, listenerCount: (e) => this.listenerCount(e as keyof ClusterEvents) });
       this.#single = single;
+      const ecvHost = single.ecvHost();
+      setServingContext({ cluster: this, ecvHost, draining: () => ecvHost.draining() });
       return this.#fatalOnPortBusy(single.start(factory, () => this.#beforeServing(single)));
     }
     if (nodeCluster.isWorker) {
-      this.#worker = new WorkerSide(this.options, { emit, exit: exitProcess });
-      return this.#worker.start(factory);
+      const worker = new WorkerSide(this.options, { emit, exit: exitProcess });
+      this.#worker = worker;
+      setServingContext({ cluster: this, ecvHost: worker.ecvHost, draining: () => worker.ecvHost.draining() });
+      return worker.start(factory);
     }
     this.#supervisor = new Supervisor(this.options, {
       emit,
@@ -178,6 +183,12 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   /** The ECV switch as this process sees it. */
   get ecv(): EcvSnapshot | undefined {
     return this.#supervisor?.ecv.snapshot() ?? this.#single?.ecv.snapshot() ?? this.#worker?.ecvSnapshot();
+  }
+
+  /** True while this process drains (shutdown, recycle, reload): adapters answer with `Connection: close`. */
+  get draining(): boolean {
+    const phase = this.#worker?.runtime.phase;
+    return phase === 'draining' || phase === 'dead' || this.#single?.ecvHost().draining() === true;
   }
 
   /** For `readySignal: true`: tells the master this worker has warmed up and may take traffic. */

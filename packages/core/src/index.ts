@@ -31,3 +31,5 @@ export {
   type EcvRoute,
 } from './ecv/handler.js';
 export type { EcvSnapshot } from './primary/ecv-state.js';
+export { createEcvResponder, markEcvMounted, type EcvResponder } from './ecv/responder.js';
+export { servingContext, type ServingContext } from './context.js';

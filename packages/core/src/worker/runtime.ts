@@ -4,6 +4,7 @@ import type { Channel } from '../ipc/channel.js';
 import type { RecycleReason } from '../monitor/source.js';
 import type { ResolvedOptions } from '../options.js';
 import { callFactory, listenAll, type ServerFactory } from './factory.js';
+import { isEcvMounted } from '../ecv/responder.js';
 import { StatsSampler } from './stats.js';
 import { Traffic, isHttpServer, type RequestInterceptor } from './traffic.js';
 
@@ -86,9 +87,9 @@ export class WorkerRuntime {
   async start(factory: ServerFactory, interceptor?: RequestInterceptor): Promise<number[]> {
     this.#servers = await callFactory(factory);
     for (const server of this.#servers) {
-      this.traffic.attach(server);
+      // Adapters serve ECV as routes of their framework; plain http servers get core's.
+      this.traffic.attach(server, isHttpServer(server) && !isEcvMounted(server) ? interceptor : undefined);
     }
-    if (interceptor && this.#servers.some(isHttpServer)) this.traffic.setInterceptor(interceptor);
     const ports = await listenAll(this.#servers, this.#ports, this.#options.host);
     this.#heartbeat = setInterval(() => this.#beat(), this.#options.heartbeatInterval).unref();
     if (this.#limits.maxAge !== undefined) {

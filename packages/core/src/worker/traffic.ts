@@ -44,7 +44,6 @@ export class Traffic {
   #totalConnections = 0;
   #requests = 0;
   #drainStartedAt: number | undefined;
-  #interceptor: RequestInterceptor | undefined;
   #onEmpty: (() => void) | undefined;
 
   constructor(options: TrafficOptions) {
@@ -52,11 +51,6 @@ export class Traffic {
     // One sweep for the idle timeout instead of a timer per socket keeps the request path cheap.
     const every = Math.min(1000, Math.max(10, Math.floor(options.timeout / 4)));
     this.#sweep = setInterval(() => this.#endIdleSockets(), every).unref();
-  }
-
-  /** Requests matching the interceptor are answered before the app's own 'request' listeners run. */
-  setInterceptor(interceptor: RequestInterceptor | undefined): void {
-    this.#interceptor = interceptor;
   }
 
   get draining(): boolean {
@@ -72,7 +66,8 @@ export class Traffic {
     };
   }
 
-  attach(server: net.Server): void {
+  /** Tracks `server`; requests the interceptor claims are answered before the app's own 'request' listeners run. */
+  attach(server: net.Server, interceptor?: RequestInterceptor): void {
     this.#servers.push(server);
     const connectionEvent = server instanceof https.Server ? 'secureConnection' : 'connection';
     server.on(connectionEvent, (socket: net.Socket) => this.#track(socket, isHttpServer(server)));
@@ -83,7 +78,7 @@ export class Traffic {
     server.removeAllListeners('request');
     server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
       this.#onRequest(req, res);
-      if (this.#interceptor?.(req, res)) return;
+      if (interceptor?.(req, res)) return;
       for (const listener of appListeners) listener.call(server, req, res);
     });
   }
