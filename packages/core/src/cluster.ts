@@ -10,6 +10,10 @@ import { SingleProcess } from './primary/single.js';
 import type { ServerFactory } from './worker/factory.js';
 import { WorkerSide } from './worker/worker-side.js';
 import type { EcvSnapshot } from './primary/ecv-state.js';
+import { createInProcessDelegation } from './delegation/local.js';
+import { DelegationRouter } from './delegation/primary.js';
+import type { DelegateOptions, DelegationHandler, HandleOptions, PrimaryDelegation, WorkerDelegation } from './delegation/types.js';
+import { DelegationClient } from './delegation/worker.js';
 
 /** The Cluster's events and their arguments (SPEC "Events"). */
 export interface ClusterEvents {
@@ -33,6 +37,14 @@ export interface ClusterEvents {
   SIGKILL: [];
 }
 
+/** Raw 0.4 delegation events and their answers are plain strings on the same emitter. */
+type ClusterEventMap = ClusterEvents & { [event: string]: any[] };
+
+const OWN_EVENTS: ReadonlyArray<keyof ClusterEvents> = [
+  'forked', 'listening', 'died', 'recycled', 'heartbeat', 'warning', 'disabled', 'enabled', 'giveup',
+  'shutdown', 'stopped', 'error', 'SIGINT', 'SIGTERM', 'SIGUSR2', 'SIGHUP', 'SIGQUIT', 'SIGKILL',
+];
+
 /** Where this Cluster object runs. */
 export type Role = 'master' | 'worker' | 'single' | 'control';
 
@@ -40,17 +52,31 @@ export type Role = 'master' | 'worker' | 'single' | 'control';
  * One master and N workers serving on one port. The same script runs in the master and in
  * every worker; `listen()` does the right thing in each.
  */
-export class Cluster extends EventEmitter<ClusterEvents> {
+export class Cluster extends EventEmitter<ClusterEventMap> implements WorkerDelegation, PrimaryDelegation {
   /** The validated, frozen options. */
   readonly options: ResolvedOptions;
   #supervisor: Supervisor | undefined;
   #worker: WorkerSide | undefined;
   #single: SingleProcess | undefined;
   #listenCalled = false;
+  /** Master side of delegation (master and single process). */
+  readonly #router: DelegationRouter | undefined;
+  /** Worker side of delegation (worker and single process). */
+  readonly #client: DelegationClient | undefined;
 
   constructor(options: ClusterOptions = {}) {
     super();
     this.options = resolveOptions(options);
+    const warn = (message: string, pid?: number) => process.nextTick(() => this.#emit('warning', { pid: pid ?? process.pid, message }));
+    if (!this.options.cluster) {
+      const local = createInProcessDelegation(this, { warn, reservedEvents: OWN_EVENTS });
+      this.#router = local.router;
+      this.#client = local.client;
+    } else if (nodeCluster.isWorker) {
+      this.#client = new DelegationClient({ send: sendToMaster, warn });
+    } else {
+      this.#router = new DelegationRouter({ emitter: this, warn, reservedEvents: OWN_EVENTS, send: (pid, message) => this.#supervisor?.sendRaw(pid, message) });
+    }
   }
 
   /** `'master'`, `'worker'`, `'single'` (`cluster: false`), or `'control'` before `listen()` in a master. */
@@ -83,12 +109,13 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     if (!this.options.cluster) {
       const single = new SingleProcess(this.options, { emit, exit: exitProcess, listenerCount: (e) => this.listenerCount(e as keyof ClusterEvents) });
       this.#single = single;
+      single.onStop(() => this.#router!.close());
       const ecvHost = single.ecvHost();
       setServingContext({ cluster: this, ecvHost, draining: () => ecvHost.draining() });
       return this.#fatalOnPortBusy(single.start(factory, () => this.#beforeServing(single)));
     }
     if (nodeCluster.isWorker) {
-      const worker = new WorkerSide(this.options, { emit, exit: exitProcess });
+      const worker = new WorkerSide(this.options, { emit, exit: exitProcess }, this.#client!);
       this.#worker = worker;
       setServingContext({ cluster: this, ecvHost: worker.ecvHost, draining: () => worker.ecvHost.draining() });
       return worker.start(factory);
@@ -97,9 +124,10 @@ export class Cluster extends EventEmitter<ClusterEvents> {
       emit,
       exit: exitProcess,
       listenerCount: (event) => this.listenerCount(event as keyof ClusterEvents),
-      onForeignMessage: () => {},
-      onWorkerExit: () => {},
+      onForeignMessage: (pid, message) => this.#router!.onMessage(pid, message),
+      onWorkerExit: (pid) => this.#router!.onWorkerExit(pid),
     });
+    this.#supervisor.onStop(() => this.#router!.close());
     const supervisor = this.#supervisor;
     return this.#fatalOnPortBusy(supervisor.start(() => this.#beforeServing(supervisor)));
   }
@@ -207,11 +235,44 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     return this.#supervisor?.restartWorker(pid) ?? false;
   }
 
+  /**
+   * Worker: runs the master's handler for `event` once and resolves with its result (see
+   * `handle()`); concurrent identical requests are coalesced. Rejects in the master
+   * (`ERR_CLUSTER2_WRONG_ROLE`): the master can call its own code.
+   */
+  delegate<TResult = unknown, TPayload = unknown>(event: string, payload?: TPayload, options?: DelegateOptions): Promise<TResult> {
+    if (!this.#client) {
+      return Promise.reject(new Cluster2Error('ERR_CLUSTER2_WRONG_ROLE', `delegate("${event}") is for workers; the master runs its handler itself`));
+    }
+    return this.#client.delegate<TResult, TPayload>(event, payload, options);
+  }
+
+  /** Worker: receives every `notify(event, data)` of the master. Returns the unsubscribe function; a no-op in the master. */
+  subscribe<T = unknown>(event: string, listener: (data: T) => void): () => void {
+    return this.#client?.subscribe(event, listener) ?? (() => {});
+  }
+
+  /** Master: the one handler for `event` that workers' `delegate()` calls reach. A no-op in a worker (the same script runs there). */
+  handle<TPayload = any, TResult = unknown>(event: string, handler: DelegationHandler<TPayload, TResult>, options?: HandleOptions): () => void {
+    return this.#router?.handle(event, handler, options) ?? (() => {});
+  }
+
+  /** Master: sends `data` to every worker subscribed to `event`; returns how many. 0 in a worker. */
+  notify(event: string, data?: unknown): number {
+    return this.#router?.notify(event, data) ?? 0;
+  }
+
   #emit(event: string, ...args: unknown[]): boolean {
     // 'error' without a listener would throw inside cluster2's own machinery.
     if (event === 'error' && this.listenerCount('error') === 0) return false;
+    if (event === 'warning') this.options.logger?.warn(args[0] as object, 'cluster2 warning');
     return (this.emit as (event: string, ...args: unknown[]) => boolean)(event, ...args);
   }
+}
+
+function sendToMaster(message: object): void {
+  if (!process.connected) throw new Cluster2Error('ERR_CLUSTER2_MASTER_GONE', 'the master went away');
+  process.send!(message, undefined, {}, () => {});
 }
 
 function exitProcess(code: number): void {

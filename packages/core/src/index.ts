@@ -33,3 +33,11 @@ export {
 export type { EcvSnapshot } from './primary/ecv-state.js';
 export { createEcvResponder, markEcvMounted, type EcvResponder } from './ecv/responder.js';
 export { servingContext, type ServingContext } from './context.js';
+export type {
+  DelegateOptions,
+  DelegationHandler,
+  HandleOptions,
+  HandlerContext,
+  PrimaryDelegation,
+  WorkerDelegation,
+} from './delegation/types.js';

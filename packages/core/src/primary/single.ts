@@ -182,7 +182,6 @@ export class SingleProcess extends EventEmitter implements MonitorSource {
   }
 
   #warn(message: string): void {
-    this.#options.logger?.warn({ pid: process.pid }, message);
     this.#log({ type: 'warning', pid: process.pid, message });
     process.nextTick(() => this.#host.emit('warning', { pid: process.pid, message }));
   }

@@ -103,6 +103,12 @@ export class Supervisor extends EventEmitter implements MonitorSource {
     return this.#ports;
   }
 
+  /** Sends a raw (non-envelope) message to one worker: delegation answers. Unknown or gone pids are ignored. */
+  sendRaw(pid: number, message: object): void {
+    const record = this.#table.get(pid);
+    if (record?.worker.isConnected()) record.worker.send(message, undefined, () => {});
+  }
+
   writePidFiles(monitor: { host: string; port: number } | null): void {
     this.#pidFiles?.writeMaster({
       pid: process.pid,
@@ -432,7 +438,6 @@ export class Supervisor extends EventEmitter implements MonitorSource {
   }
 
   #warn(message: string, pid?: number): void {
-    this.#options.logger?.warn({ pid }, message);
     this.#log({ type: 'warning', pid, message });
     this.#emitSoon('warning', { pid: pid ?? process.pid, message });
   }

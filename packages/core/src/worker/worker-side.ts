@@ -8,6 +8,7 @@ import { portsOf } from '../options.js';
 import type { ServerFactory } from './factory.js';
 import { WorkerRuntime, type RuntimeHost } from './runtime.js';
 import type { RequestInterceptor } from './traffic.js';
+import type { DelegationClient } from '../delegation/worker.js';
 
 /** How long a worker waits for the master to answer a call, ms. */
 const CALL_TIMEOUT = 10_000;
@@ -19,7 +20,10 @@ export class WorkerSide {
   readonly ecvHost: EcvHost;
   #ecv: EcvSnapshot;
 
-  constructor(options: ResolvedOptions, host: RuntimeHost) {
+  readonly #delegation: DelegationClient;
+
+  constructor(options: ResolvedOptions, host: RuntimeHost, delegation: DelegationClient) {
+    this.#delegation = delegation;
     this.channel = new Channel({
       send: (message) => {
         if (process.connected) process.send!(message, undefined, {}, () => {});
@@ -42,12 +46,13 @@ export class WorkerSide {
 
   async start(factory: ServerFactory): Promise<number[]> {
     process.on('message', (message) => {
-      this.channel.dispatch(message);
+      if (!this.channel.dispatch(message)) this.#delegation.onMessage(message);
     });
     // Ctrl-C reaches the whole process group; the master decides what happens to workers.
     process.on('SIGINT', () => {});
     process.once('disconnect', () => {
       this.channel.close(new Cluster2Error('ERR_CLUSTER2_MASTER_GONE', 'the master went away'));
+      this.#delegation.close();
       void this.runtime.drain('master-gone');
     });
     try {

@@ -1,0 +1,59 @@
+import type { EventEmitter } from 'node:events';
+import { debuglog } from 'node:util';
+import { DelegationRouter } from './primary.js';
+import { DelegationClient } from './worker.js';
+
+const debug = debuglog('cluster2');
+
+/** Options of {@link createInProcessDelegation}. */
+export interface InProcessDelegationOptions {
+  /** Reports dropped messages and failed sends (the Cluster's `warning` event). @default debuglog('cluster2') */
+  warn?(message: string, pid?: number): void;
+  /** Passed on to the router: the Cluster's own event names. @default [] */
+  reservedEvents?: Iterable<string>;
+  /**
+   * Receives what the master sends that the client does not consume: answers to raw requests posted
+   * with `post()`, as a worker's `process.on('message')` would. @default dropped
+   */
+  onRawAnswer?(message: object): void;
+}
+
+/** A router and a client joined in one process, for `cluster: false`. */
+export interface InProcessDelegation {
+  router: DelegationRouter;
+  client: DelegationClient;
+  /** The pid the router sees the client as: `process.pid`. */
+  pid: number;
+  /** Sends a raw 0.4 message from the "worker" to the router, as `process.send` would in a worker. */
+  post(message: object): void;
+}
+
+/**
+ * Joins a `DelegationRouter` and a `DelegationClient` in-process, so `delegate`/`handle`/`subscribe`/
+ * `notify` behave as they do across processes: every message is copied with `structuredClone` (what
+ * cannot cross IPC fails here too, at the send) and delivered on a later turn of the event loop
+ * (`setImmediate`), never synchronously.
+ */
+export function createInProcessDelegation(emitter: EventEmitter, options: InProcessDelegationOptions = {}): InProcessDelegation {
+  const pid = process.pid;
+  const warn = options.warn ?? ((message: string) => debug('%s', message));
+  const toRouter = (message: object): void => {
+    const copy = structuredClone(message);
+    setImmediate(() => router.onMessage(pid, copy));
+  };
+  const router = new DelegationRouter({
+    emitter,
+    warn,
+    reservedEvents: options.reservedEvents ?? [],
+    send: (to, message) => {
+      // There is no other process: `targets` naming other pids have nobody to reach.
+      if (to !== pid) return;
+      const copy = structuredClone(message);
+      setImmediate(() => {
+        if (!client.onMessage(copy)) options.onRawAnswer?.(copy);
+      });
+    },
+  });
+  const client = new DelegationClient({ send: toRouter, warn: (message) => warn(message, pid) });
+  return { router, client, pid, post: toRouter };
+}
