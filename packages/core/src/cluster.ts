@@ -7,6 +7,7 @@ import type { ClusterStatus, RecycleReason, WorkerStatus, ClusterTotals } from '
 import { signalMaster } from './primary/pidfiles.js';
 import { Supervisor } from './primary/supervisor.js';
 import { SingleProcess } from './primary/single.js';
+import { startMonitor } from './monitor/server.js';
 import type { ServerFactory } from './worker/factory.js';
 import { WorkerSide } from './worker/worker-side.js';
 import type { EcvSnapshot } from './primary/ecv-state.js';
@@ -59,6 +60,7 @@ export class Cluster extends EventEmitter<ClusterEventMap> implements WorkerDele
   #worker: WorkerSide | undefined;
   #single: SingleProcess | undefined;
   #listenCalled = false;
+  #monitorAddress: { host: string; port: number } | undefined;
   /** Master side of delegation (master and single process). */
   readonly #router: DelegationRouter | undefined;
   /** Worker side of delegation (worker and single process). */
@@ -134,7 +136,15 @@ export class Cluster extends EventEmitter<ClusterEventMap> implements WorkerDele
 
   /** Master duties between the port check and the first fork: monitor, then pid files. */
   async #beforeServing(master: Supervisor | SingleProcess): Promise<void> {
-    master.writePidFiles(null);
+    const { monitor, monHost, monPort, monToken, logs } = this.options;
+    if (!monitor) {
+      master.writePidFiles(null);
+      return;
+    }
+    const server = await startMonitor({ source: master, host: monHost, port: monPort, token: monToken, logsDir: logs });
+    master.onStop(() => server.close());
+    this.#monitorAddress = server.address;
+    master.writePidFiles(server.address);
   }
 
   /** Port busy: reject and emit 'error'; with nobody listening for 'error', print and exit 98. */
@@ -228,6 +238,11 @@ export class Cluster extends EventEmitter<ClusterEventMap> implements WorkerDele
   /** The master's view of the cluster (master and single process only). */
   status(): ClusterStatus | undefined {
     return (this.#supervisor ?? this.#single)?.status();
+  }
+
+  /** Where the monitor listens (master and single process, once listening; undefined with `monitor: false`). */
+  get monitorAddress(): { host: string; port: number } | undefined {
+    return this.#monitorAddress;
   }
 
   /** Replaces one worker (reason 'manual'); false when no live worker has that pid. Master only. */

@@ -41,3 +41,5 @@ export type {
   PrimaryDelegation,
   WorkerDelegation,
 } from './delegation/types.js';
+export { startMonitor, type MonitorOptions, type MonitorServer } from './monitor/server.js';
+export type { MonitorSource, EcvStatus, MasterState } from './monitor/source.js';

@@ -1,0 +1,89 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import net from 'node:net';
+import { HttpError } from './http-util.js';
+
+/**
+ * True for a loopback peer: 127.0.0.0/8, `::1`, and IPv4-mapped loopback (`::ffff:127.x.y.z`,
+ * what a dual-stack socket reports for an IPv4 client).
+ */
+export function isLoopbackAddress(address: string | undefined): boolean {
+  if (!address) return false;
+  let candidate = address.toLowerCase();
+  if (candidate.startsWith('::ffff:')) candidate = candidate.slice('::ffff:'.length);
+  if (net.isIPv4(candidate)) return candidate.startsWith('127.');
+  return net.isIPv6(candidate) && expandsToLoopback(candidate);
+}
+
+function expandsToLoopback(ipv6: string): boolean {
+  // ::1 has several spellings (0:0:0:0:0:0:0:1, 0::1); compare parsed groups, not text.
+  const [head = '', tail = ''] = ipv6.includes('::') ? ipv6.split('::') : [ipv6, ''];
+  const headGroups = head === '' ? [] : head.split(':');
+  const tailGroups = tail === '' ? [] : tail.split(':');
+  const zeros = new Array<string>(8 - headGroups.length - tailGroups.length).fill('0');
+  const groups = [...headGroups, ...zeros, ...tailGroups].map((g) => Number.parseInt(g, 16));
+  return groups.length === 8 && groups.slice(0, 7).every((g) => g === 0) && groups[7] === 1;
+}
+
+/** True when the Host header names this machine by loopback name or by any IP literal. */
+function hostIsAddressOrLocalhost(hostHeader: string | undefined): boolean {
+  if (!hostHeader) return false;
+  const host = hostHeader.startsWith('[') ? hostHeader.slice(1, hostHeader.indexOf(']')) : hostHeader.replace(/:\d+$/, '');
+  return host.toLowerCase() === 'localhost' || net.isIP(host) !== 0;
+}
+
+/** A browser request from another origin (browsers send Origin on every cross-origin POST). */
+function isCrossOrigin(req: IncomingMessage): boolean {
+  if (req.headers['sec-fetch-site'] === 'cross-site') return true;
+  const origin = req.headers.origin;
+  if (origin === undefined) return false;
+  try {
+    return new URL(origin).host !== req.headers.host;
+  } catch {
+    return true; // 'null' (sandboxed frame, file://) or garbage
+  }
+}
+
+function digest(value: string): Buffer {
+  return createHash('sha256').update(value).digest();
+}
+
+/** Constant-time token comparison (hashing first gives both sides the same length). */
+export function tokenMatches(given: string, expected: string): boolean {
+  return timingSafeEqual(digest(given), digest(expected));
+}
+
+/**
+ * Decides whether `req` may run a control action; throws the HttpError to answer with.
+ *
+ * With a token: `Authorization: Bearer <token>` (401 missing, 403 wrong). A browser cannot
+ * attach that header cross-origin without a CORS preflight, which the monitor never grants,
+ * so the token alone also stops CSRF, and proxies that rewrite Host keep working.
+ *
+ * Without one: loopback peers only (403 otherwise), and, since a tokenless POST needs no
+ * preflight, no cross-origin browser requests and a Host that is `localhost` or an IP literal
+ * (a DNS-rebinding page reaches loopback under its own host name; a proxy that forwards its
+ * public Host is refused too — set a token to expose control through a proxy).
+ */
+export function authorizeControl(req: IncomingMessage, token: string | undefined): void {
+  if (token === undefined || token === '') {
+    if (isCrossOrigin(req)) throw forbidden('cross-origin control requests are refused');
+    if (!isLoopbackAddress(req.socket.remoteAddress)) {
+      throw forbidden('control actions are allowed from loopback only (set monToken to allow remote callers)');
+    }
+    if (!hostIsAddressOrLocalhost(req.headers.host)) throw forbidden('control actions need Host to be localhost or an IP address');
+    return;
+  }
+  const header = req.headers.authorization;
+  const match = header === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(header);
+  if (!match?.[1]) {
+    throw new HttpError(401, 'UNAUTHORIZED', 'control actions need Authorization: Bearer <monToken>', {
+      'www-authenticate': 'Bearer realm="cluster2"',
+    });
+  }
+  if (!tokenMatches(match[1], token)) throw forbidden('wrong monitor token');
+}
+
+function forbidden(message: string): HttpError {
+  return new HttpError(403, 'FORBIDDEN', message);
+}

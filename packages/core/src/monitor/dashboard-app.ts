@@ -1,0 +1,160 @@
+/**
+ * Browser-side behaviour of the dashboard: the live event stream, charts history, control
+ * buttons, logs viewer and dependency list. Runs after DASHBOARD_RENDER_JS in the same IIFE.
+ * URLs are relative ('api/…'), so the page also works behind a reverse proxy under a prefix.
+ */
+export const DASHBOARD_APP_JS = String.raw`
+var HISTORY_MS = 5 * 60 * 1000;
+var TOKEN_KEY = 'cluster2-monitor-token';
+var $ = function (id) { return document.getElementById(id); };
+var ui = {
+  conn: $('conn'), master: $('master-line'), ecv: $('ecv-state'), totals: $('totals'), workers: $('workers'),
+  events: $('events'), rateChart: $('chart-rate'), memChart: $('chart-mem'), rateNow: $('rate-now'), memNow: $('mem-now'),
+  notice: $('notice'), tokenForm: $('token-form'), tokenInput: $('token-input'),
+  logFiles: $('log-files'), logView: $('log-view'), deps: $('deps'),
+};
+var token = sessionStorage.getItem(TOKEN_KEY) || '';
+var events = [];
+var samples = [];
+var lastSample = null;
+var noticeTimer = 0;
+
+function notify(text, isError) {
+  ui.notice.textContent = text;
+  ui.notice.className = isError ? 'error' : '';
+  ui.notice.hidden = false;
+  clearTimeout(noticeTimer);
+  noticeTimer = setTimeout(function () { ui.notice.hidden = true; }, 5000);
+}
+
+function setConnection(text, kind) { ui.conn.textContent = text; ui.conn.className = 'pill ' + kind; }
+
+/** Requests/s from the growth of the cluster's request counter between two snapshots. */
+function sample(s) {
+  var now = Date.now(), rate = null;
+  if (lastSample && s.master.pid === lastSample.pid && s.master.uptime > lastSample.uptime) {
+    var delta = s.totals.requests - lastSample.requests;
+    if (delta >= 0) rate = delta / (s.master.uptime - lastSample.uptime);
+  }
+  if (!lastSample || s.master.uptime !== lastSample.uptime || s.master.pid !== lastSample.pid) {
+    lastSample = { pid: s.master.pid, uptime: s.master.uptime, requests: s.totals.requests, rate: rate };
+    samples.push({ t: now, rate: rate, rss: s.totals.rss / MIB });
+  }
+  samples = samples.filter(function (p) { return p.t >= now - HISTORY_MS; });
+  return lastSample.rate;
+}
+
+function onStatus(s) {
+  var rate = sample(s);
+  ui.master.textContent = 'master ' + s.master.pid + ' \u00b7 ' + s.master.state + ' \u00b7 up ' + fmtDuration(s.master.uptime) +
+    ' \u00b7 node ' + s.master.node + ' \u00b7 ' + (s.master.host || '') + ':' + (s.master.ports || []).join(',');
+  ui.ecv.textContent = s.ecv.state;
+  ui.ecv.className = 'pill ' + (s.ecv.state === 'enabled' ? 'ok' : 'warn');
+  ui.ecv.title = 'since ' + s.ecv.since;
+  renderTotals(ui.totals, s, rate);
+  renderWorkers(ui.workers, s.workers, restartWorker);
+  events = (s.events || []).slice();
+  renderEvents(ui.events, events);
+  drawCharts(rate, s.totals.rss);
+}
+
+function drawCharts(rate, rss) {
+  drawChart(ui.rateChart, samples.map(function (p) { return { t: p.t, v: p.rate }; }), HISTORY_MS, 'a', 'req/s');
+  drawChart(ui.memChart, samples.map(function (p) { return { t: p.t, v: p.rss }; }), HISTORY_MS, 'b', 'MiB');
+  ui.rateNow.textContent = isNum(rate) ? rate.toFixed(1) + ' req/s' : '';
+  ui.memNow.textContent = fmtMiB(rss) + ' MiB';
+}
+
+function onLifecycle(e) {
+  var last = events[events.length - 1];
+  if (last && last.time === e.time && last.type === e.type && last.pid === e.pid) return;
+  events.push(e);
+  if (events.length > 200) events = events.slice(-200);
+  renderEvents(ui.events, events);
+}
+
+function refreshStatus() {
+  return fetch('api/status', { cache: 'no-store' }).then(function (r) { return r.ok ? r.json() : null; })
+    .then(function (s) { if (s) onStatus(s); }).catch(function () {});
+}
+
+function connect() {
+  var source = new EventSource('api/events');
+  source.addEventListener('status', function (m) { onStatus(JSON.parse(m.data)); });
+  source.addEventListener('lifecycle', function (m) { onLifecycle(JSON.parse(m.data)); });
+  source.onopen = function () { setConnection('live', 'ok'); };
+  source.onerror = function () { setConnection('reconnecting\u2026', 'warn'); };
+}
+
+/** POSTs a control action; on 401/403 asks for the monitor token (kept for this tab only). */
+function control(path, label) {
+  var headers = token ? { authorization: 'Bearer ' + token } : {};
+  return fetch(path, { method: 'POST', headers: headers }).then(function (r) {
+    if (r.ok) {
+      notify(label + (r.status === 202 ? ' started' : ' done'), false);
+      return refreshStatus();
+    }
+    return r.json().catch(function () { return null; }).then(function (body) {
+      var message = body && body.error ? body.error.message : 'HTTP ' + r.status;
+      if (r.status === 401 || r.status === 403) ui.tokenForm.hidden = false;
+      notify(label + ' failed: ' + message, true);
+    });
+  }).catch(function (err) { notify(label + ' failed: ' + err.message, true); });
+}
+
+// No confirm() dialogs: restart and reload start the replacement before the old worker drains,
+// so a stray click costs nothing, and dialogs would stall automated browsers.
+function restartWorker(pid) {
+  control('api/workers/' + encodeURIComponent(pid) + '/restart', 'restart of worker ' + pid);
+}
+
+function loadLogs() {
+  fetch('api/logs', { cache: 'no-store' }).then(function (r) { return r.json(); }).then(function (body) {
+    var files = body.files || [];
+    if (files.length === 0) { ui.logFiles.replaceChildren(h('li', { className: 'muted', text: 'no log files' })); return; }
+    ui.logFiles.replaceChildren.apply(ui.logFiles, files.map(function (f) {
+      return h('li', {}, [h('button', { 'data-testid': 'log-file', 'data-name': f.name, title: 'modified ' + f.mtime,
+        onclick: function (ev) { showLog(f.name, ev.currentTarget); } }, [h('span', { text: f.name }), h('span', { className: 'size', text: fmtSize(f.size) })])]);
+    }));
+  }).catch(function (err) { ui.logFiles.replaceChildren(h('li', { className: 'muted', text: 'cannot list logs: ' + err.message })); });
+}
+
+function showLog(name, button) {
+  Array.prototype.forEach.call(ui.logFiles.querySelectorAll('button'), function (b) { b.classList.toggle('active', b === button); });
+  ui.logView.textContent = 'loading ' + name + '\u2026';
+  fetch('api/logs/' + encodeURIComponent(name) + '?lines=500', { cache: 'no-store' })
+    .then(function (r) { return r.ok ? r.text() : 'cannot read ' + name + ' (HTTP ' + r.status + ')'; })
+    .then(function (text) { ui.logView.textContent = text || '(empty)'; ui.logView.scrollTop = ui.logView.scrollHeight; })
+    .catch(function (err) { ui.logView.textContent = 'cannot read ' + name + ': ' + err.message; });
+}
+
+function loadDeps() {
+  fetch('api/deps', { cache: 'no-store' }).then(function (r) { return r.json(); }).then(function (report) {
+    var deps = report.dependencies || [];
+    if (deps.length === 0) { ui.deps.replaceChildren(h('tr', {}, [h('td', { className: 'empty', colspan: 3, text: 'no dependencies found' })])); return; }
+    ui.deps.replaceChildren.apply(ui.deps, deps.map(function (d) {
+      var installed = d.installed === null ? h('span', { className: 'pill bad', text: 'not installed' }) : d.installed;
+      return h('tr', { 'data-testid': 'dep-row' }, [
+        h('td', {}, [d.name, d.dev ? h('span', { className: 'tag', text: 'dev' }) : '']), h('td', { className: 'left', text: d.wanted }), h('td', { className: 'left' }, [installed]),
+      ]);
+    }));
+  }).catch(function () {});
+}
+
+$('ecv-enable').addEventListener('click', function () { control('api/ecv/enable', 'ECV enable'); });
+$('ecv-disable').addEventListener('click', function () { control('api/ecv/disable', 'ECV disable'); });
+$('reload').addEventListener('click', function () { control('api/reload', 'reload'); });
+$('logs-refresh').addEventListener('click', loadLogs);
+ui.tokenForm.addEventListener('submit', function (ev) {
+  ev.preventDefault();
+  token = ui.tokenInput.value.trim();
+  sessionStorage.setItem(TOKEN_KEY, token);
+  ui.tokenForm.hidden = true;
+  notify('token saved for this tab; try the action again', false);
+});
+// Keep the charts' time axis moving between status events.
+setInterval(function () { if (lastSample) drawCharts(lastSample.rate, samples.length ? samples[samples.length - 1].rss * MIB : null); }, 5000);
+connect();
+loadLogs();
+loadDeps();
+`;

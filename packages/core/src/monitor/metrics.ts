@@ -1,0 +1,127 @@
+import { Counter, Gauge, Registry } from 'prom-client';
+import type { ClusterStatus, MonitorSource, WorkerStatus } from './source.js';
+
+const WORKER_LABELS = ['pid', 'worker'] as const;
+type WorkerLabel = (typeof WORKER_LABELS)[number];
+
+/** Per-worker gauges: metric name suffix, help, and how to read the value off a WorkerStatus. */
+const WORKER_GAUGES: ReadonlyArray<{ name: string; help: string; read: (w: WorkerStatus) => number | undefined }> = [
+  { name: 'worker_rss_bytes', help: 'Resident set size of the worker.', read: (w) => w.rss },
+  { name: 'worker_heap_used_bytes', help: 'V8 heap in use by the worker.', read: (w) => w.heapUsed },
+  {
+    name: 'worker_cpu_usage_ratio',
+    help: 'CPU used by the worker since its previous heartbeat, as a fraction of one core.',
+    read: (w) => (w.cpu === undefined ? undefined : w.cpu / 100),
+  },
+  {
+    name: 'worker_event_loop_delay_seconds',
+    help: 'Mean event-loop delay of the worker since its previous heartbeat.',
+    read: (w) => (w.eventLoopDelay === undefined ? undefined : w.eventLoopDelay / 1000),
+  },
+  { name: 'worker_connections', help: 'Sockets the worker has open now.', read: (w) => w.connections },
+  { name: 'worker_in_flight_requests', help: 'Requests the worker has not answered yet.', read: (w) => w.inFlight },
+  {
+    name: 'worker_uptime_seconds',
+    help: 'Seconds since the worker started.',
+    read: (w) => w.uptime ?? Math.max(0, (Date.now() - w.startedAt) / 1000),
+  },
+];
+
+/**
+ * The monitor's Prometheus view of a MonitorSource, in a registry of its own (never prom-client's
+ * global one, so two clusters in one process, or the app's own metrics, never collide).
+ *
+ * Each scrape reads `status()` once and updates every series from that one snapshot. Counters
+ * advance by the growth of the source's totals and never go back, even if a figure the source
+ * reports dips (e.g. a dead worker's share dropped): Prometheus would read a dip as a reset.
+ */
+export class MonitorMetrics {
+  /** The registry `/metrics` serialises. */
+  readonly registry = new Registry();
+  readonly #source: MonitorSource;
+  readonly #workerGauges: Array<{ gauge: Gauge<WorkerLabel>; read: (w: WorkerStatus) => number | undefined }>;
+  readonly #workerRequests: Counter<WorkerLabel>;
+  readonly #requests: Counter;
+  readonly #connections: Counter;
+  readonly #restarts: Counter<'reason'>;
+  readonly #ecvEnabled: Gauge;
+  readonly #workers: Gauge;
+  readonly #workersDesired: Gauge;
+  readonly #uptime: Gauge;
+  /** What each counter series exposes now, keyed by series. */
+  readonly #exposed = new Map<string, number>();
+
+  constructor(source: MonitorSource) {
+    this.#source = source;
+    const registers = [this.registry];
+    this.#workerGauges = WORKER_GAUGES.map(({ name, help, read }) => ({
+      gauge: new Gauge({ name: `cluster2_${name}`, help, labelNames: WORKER_LABELS, registers }),
+      read,
+    }));
+    this.#workerRequests = new Counter({
+      name: 'cluster2_worker_requests_total',
+      help: 'Requests the worker has received since it started.',
+      labelNames: WORKER_LABELS,
+      registers,
+    });
+    this.#requests = new Counter({ name: 'cluster2_requests_total', help: 'Requests received by all workers, dead ones included.', registers });
+    this.#connections = new Counter({ name: 'cluster2_connections_total', help: 'Connections accepted by all workers, dead ones included.', registers });
+    this.#restarts = new Counter({ name: 'cluster2_restarts_total', help: "Worker replacements by reason ('crash' for unexpected deaths).", labelNames: ['reason'], registers });
+    this.#ecvEnabled = new Gauge({ name: 'cluster2_ecv_enabled', help: '1 while ECV reports the cluster available, 0 while disabled.', registers });
+    this.#workers = new Gauge({ name: 'cluster2_workers', help: 'Workers alive now (starting, listening or draining).', registers });
+    this.#workersDesired = new Gauge({ name: 'cluster2_workers_desired', help: 'Workers the master keeps running (noWorkers).', registers });
+    this.#uptime = new Gauge({ name: 'cluster2_master_uptime_seconds', help: 'Seconds since the master started.', registers });
+  }
+
+  /** Content type of {@link render}'s text: `text/plain; version=0.0.4; charset=utf-8`. */
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** Reads the source once and returns the Prometheus text exposition. */
+  async render(): Promise<string> {
+    this.update(this.#source.status());
+    return this.registry.metrics();
+  }
+
+  /** Sets every series from one status snapshot. */
+  update(status: ClusterStatus): void {
+    this.#updateWorkers(status.workers.filter((w) => w.state !== 'dead'));
+    this.#advance(this.#requests, 'requests', status.totals.requests);
+    this.#advance(this.#connections, 'connections', status.totals.totalConnections);
+    for (const [reason, count] of Object.entries(status.restarts)) {
+      this.#advance(this.#restarts.labels({ reason }), `restarts:${reason}`, count);
+    }
+    this.#ecvEnabled.set(status.ecv.state === 'enabled' ? 1 : 0);
+    this.#workers.set(status.totals.workers);
+    this.#workersDesired.set(status.master.noWorkers);
+    this.#uptime.set(status.master.uptime);
+  }
+
+  #updateWorkers(live: WorkerStatus[]): void {
+    // Reset first: a worker that died since the last scrape must lose its series, not keep its last value.
+    for (const { gauge } of this.#workerGauges) gauge.reset();
+    this.#workerRequests.reset();
+    for (const worker of live) {
+      const labels = { pid: String(worker.pid), worker: String(worker.id) };
+      for (const { gauge, read } of this.#workerGauges) {
+        const value = read(worker);
+        if (value !== undefined && Number.isFinite(value)) gauge.labels(labels).set(value);
+      }
+      // Per pid the count only grows, so re-creating the series each scrape keeps it monotonic.
+      if (worker.requests !== undefined) this.#workerRequests.labels(labels).inc(worker.requests);
+    }
+  }
+
+  /** Moves a counter up to `value`; a lower `value` leaves it where it is. */
+  #advance(counter: { inc(value: number): void }, key: string, value: number): void {
+    const current = this.#exposed.get(key) ?? 0;
+    if (!Number.isFinite(value) || value <= current) {
+      if (!this.#exposed.has(key)) counter.inc(0); // expose the series (at 0) from the first scrape
+      this.#exposed.set(key, current);
+      return;
+    }
+    counter.inc(value - current);
+    this.#exposed.set(key, value);
+  }
+}

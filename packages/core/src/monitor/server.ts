@@ -1,0 +1,126 @@
+import http, { STATUS_CODES } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import path from 'node:path';
+import { debuglog } from 'node:util';
+import { Cluster2Error } from '../errors.js';
+import { MonitorMetrics } from './metrics.js';
+import { dispatch, type MonitorContext } from './routes.js';
+import type { MonitorSource } from './source.js';
+import { SseHub, type SseTimings } from './sse.js';
+
+const debug = debuglog('cluster2');
+
+/** How the master starts its monitor. */
+export interface MonitorOptions {
+  /** What the monitor shows and controls (the master's supervisor). */
+  source: MonitorSource;
+  /** Address to bind (`monHost`). */
+  host: string;
+  /** Port to bind (`monPort`); 0 picks a free one. */
+  port: number;
+  /** Bearer token for control actions (`monToken`); without it control is loopback-only. */
+  token?: string;
+  /** Directory the logs viewer may read (`logs`); nothing outside it is served. */
+  logsDir: string;
+  /** Directory holding the app's package.json, for `/api/deps`. @default process.cwd() */
+  appRoot?: string;
+  /** Event-stream timings (keep-alive comment and status throttle). */
+  sse?: SseTimings;
+}
+
+/** A running monitor server. */
+export interface MonitorServer {
+  /** The address actually bound (the real port when `port` was 0). */
+  readonly address: { host: string; port: number };
+  /** Ends event streams and idle sockets, stops listening; resolves once the server is closed. */
+  close(): Promise<void>;
+}
+
+/** In-flight requests get this long after close() before their sockets are cut, ms. */
+const CLOSE_GRACE_MS = 1000;
+
+/**
+ * Starts the monitor (dashboard, `/api/*`, `/metrics`) on `host:port`. Rejects with
+ * ERR_CLUSTER2_PORT_IN_USE when the port is taken.
+ */
+export async function startMonitor(options: MonitorOptions): Promise<MonitorServer> {
+  const sse = new SseHub(options.source, options.sse);
+  const ctx: MonitorContext = {
+    source: options.source,
+    token: options.token,
+    logsDir: path.resolve(options.logsDir),
+    appRoot: path.resolve(options.appRoot ?? process.cwd()),
+    metrics: new MonitorMetrics(options.source),
+    sse,
+  };
+  const server = http.createServer((req, res) => {
+    dispatch(ctx, req, res).catch((error: Error) => {
+      // dispatch answers every error itself; reaching here means even that failed.
+      debug('monitor: could not answer %s %s: %s', req.method, req.url, error.message);
+      res.destroy();
+    });
+  });
+  // Bound slow clients; an event stream is unaffected (these cover receiving the request only).
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+  server.keepAliveTimeout = 5_000;
+  server.maxHeadersCount = 100;
+  server.on('clientError', answerClientError);
+  await listen(server, options.host, options.port);
+  const bound = server.address() as AddressInfo;
+  let closing: Promise<void> | undefined;
+  return {
+    address: { host: bound.address, port: bound.port },
+    close: () => (closing ??= closeServer(server, sse)),
+  };
+}
+
+function listen(server: http.Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException): void => {
+      server.off('listening', onListening);
+      if (error.code === 'EADDRINUSE') {
+        reject(new Cluster2Error('ERR_CLUSTER2_PORT_IN_USE', `monitor port ${host}:${port} is already in use`, { cause: error }));
+      } else {
+        reject(error);
+      }
+    };
+    const onListening = (): void => {
+      server.off('error', onError);
+      resolve();
+    };
+    server.once('error', onError).once('listening', onListening);
+    server.listen(port, host);
+  });
+}
+
+function closeServer(server: http.Server, sse: SseHub): Promise<void> {
+  return new Promise((resolve) => {
+    sse.closeAll();
+    const force = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS).unref();
+    server.close(() => {
+      clearTimeout(force);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
+}
+
+/**
+ * Malformed requests the HTTP parser rejects get a JSON 400 (431 for huge headers) instead of
+ * Node's bare answer; a socket that already carried a response is just closed, since writing
+ * raw bytes mid-stream would corrupt it.
+ */
+function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || !socket.writable || socket.bytesWritten > 0) {
+    socket.destroy();
+    return;
+  }
+  const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+  const body = JSON.stringify({ error: { code: status === 400 ? 'BAD_REQUEST' : status === 431 ? 'HEADERS_TOO_LARGE' : 'REQUEST_TIMEOUT', message: STATUS_CODES[status] } });
+  debug('monitor: client error %s', error.code);
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json; charset=utf-8\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
+}

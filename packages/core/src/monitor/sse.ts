@@ -1,0 +1,148 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { debuglog } from 'node:util';
+import type { LifecycleEvent, MonitorSource } from './source.js';
+
+const debug = debuglog('cluster2');
+
+/** Timings of the event stream; defaults follow the SPEC (tests shorten them). */
+export interface SseTimings {
+  /** Comment line sent to every client this often, so proxies keep the stream open, ms. @default 15000 */
+  keepAliveMs?: number;
+  /** At most one `status` event per this interval, ms. @default 1000 */
+  minStatusIntervalMs?: number;
+}
+
+/** A client that stops reading is dropped once this much is queued for it, bytes. */
+const MAX_BACKLOG_BYTES = 1024 * 1024;
+
+/**
+ * Fans the source's events out to every `GET /api/events` client. It listens to the source
+ * only while at least one client is connected, so a monitor nobody watches costs nothing and
+ * a departed client leaves no listener behind.
+ */
+export class SseHub {
+  readonly #source: MonitorSource;
+  readonly #keepAliveMs: number;
+  readonly #minStatusIntervalMs: number;
+  readonly #clients = new Set<ServerResponse>();
+  #keepAlive: NodeJS.Timeout | undefined;
+  #pendingStatus: NodeJS.Timeout | undefined;
+  #lastStatusAt = 0;
+
+  constructor(source: MonitorSource, timings: SseTimings = {}) {
+    this.#source = source;
+    this.#keepAliveMs = timings.keepAliveMs ?? 15_000;
+    this.#minStatusIntervalMs = timings.minStatusIntervalMs ?? 1_000;
+  }
+
+  /** Clients connected now. */
+  get size(): number {
+    return this.#clients.size;
+  }
+
+  /** Turns `res` into an event stream: headers, the full status, then live events. */
+  add(req: IncomingMessage, res: ServerResponse): void {
+    // Read first: if status() throws, the router can still answer 500 before headers go out.
+    const initial = this.#source.status();
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no', // nginx would otherwise buffer the stream
+      'x-content-type-options': 'nosniff',
+    });
+    if (req.method === 'HEAD') {
+      res.end();
+      return;
+    }
+    res.write('retry: 3000\n\n');
+    this.#send(res, frame('status', initial));
+    if (this.#clients.size === 0) this.#subscribe();
+    this.#clients.add(res);
+    res.on('close', () => this.#remove(res));
+  }
+
+  /** Ends every stream (the server is closing). */
+  closeAll(): void {
+    for (const res of [...this.#clients]) {
+      res.end();
+      this.#remove(res);
+    }
+  }
+
+  readonly #onLifecycle = (event: LifecycleEvent): void => {
+    this.#broadcast('lifecycle', event);
+    // A lifecycle change (fork, death, ECV flip) alters the table: show it without waiting for a heartbeat.
+    this.#scheduleStatus();
+  };
+
+  readonly #onHeartbeat = (): void => this.#scheduleStatus();
+
+  #subscribe(): void {
+    this.#source.on('lifecycle', this.#onLifecycle);
+    this.#source.on('heartbeat', this.#onHeartbeat);
+    this.#keepAlive = setInterval(() => this.#ping(), this.#keepAliveMs).unref();
+  }
+
+  #unsubscribe(): void {
+    this.#source.off('lifecycle', this.#onLifecycle);
+    this.#source.off('heartbeat', this.#onHeartbeat);
+    clearInterval(this.#keepAlive);
+    clearTimeout(this.#pendingStatus);
+    this.#keepAlive = undefined;
+    this.#pendingStatus = undefined;
+  }
+
+  #remove(res: ServerResponse): void {
+    if (!this.#clients.delete(res)) return;
+    if (this.#clients.size === 0) this.#unsubscribe();
+  }
+
+  /** Sends status now, or once the throttle interval has passed (one trailing send for a burst). */
+  #scheduleStatus(): void {
+    if (this.#pendingStatus !== undefined) return;
+    const wait = this.#lastStatusAt + this.#minStatusIntervalMs - Date.now();
+    if (wait <= 0) {
+      this.#sendStatus();
+      return;
+    }
+    this.#pendingStatus = setTimeout(() => {
+      this.#pendingStatus = undefined;
+      this.#sendStatus();
+    }, wait).unref();
+  }
+
+  #sendStatus(): void {
+    this.#lastStatusAt = Date.now();
+    try {
+      this.#broadcast('status', this.#source.status());
+    } catch (error) {
+      // A failing status() must not take the monitor down; the next heartbeat retries.
+      debug('monitor: status() failed: %s', (error as Error).message);
+    }
+  }
+
+  #broadcast(event: string, data: unknown): void {
+    const text = frame(event, data);
+    for (const res of [...this.#clients]) this.#send(res, text);
+  }
+
+  #ping(): void {
+    for (const res of [...this.#clients]) this.#send(res, `: ping ${Date.now()}\n\n`);
+  }
+
+  #send(res: ServerResponse, text: string): void {
+    if (res.writableLength > MAX_BACKLOG_BYTES) {
+      debug('monitor: dropping an event-stream client that stopped reading');
+      res.destroy();
+      this.#remove(res);
+      return;
+    }
+    res.write(text);
+  }
+}
+
+/** One SSE frame; JSON.stringify escapes newlines, so `data` stays on one line. */
+function frame(event: string, data: unknown): string {
+  return `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+}
