@@ -2,13 +2,14 @@ import { EventEmitter } from 'node:events';
 import { Cluster2Error } from '../errors.js';
 import type { EcvHost } from '../ecv/handler.js';
 import { localPair, type Channel } from '../ipc/channel.js';
-import type { ClusterStatus, LifecycleEvent, MonitorSource } from '../monitor/source.js';
+import type { ClusterStatus, MonitorSource } from '../monitor/source.js';
 import { portsOf, type ResolvedOptions } from '../options.js';
 import type { ServerFactory } from '../worker/factory.js';
 import { WorkerRuntime } from '../worker/runtime.js';
 import type { WorkerStats } from '../worker/stats.js';
 import { plainHttpEcv } from '../worker/worker-side.js';
 import { EcvState } from './ecv-state.js';
+import { EventLog } from './event-log.js';
 import { PidFiles } from './pidfiles.js';
 import { claimPort } from './ports.js';
 import { installSignals } from './signals.js';
@@ -30,7 +31,7 @@ export class SingleProcess extends EventEmitter implements MonitorSource {
   readonly #host: SingleHost;
   readonly #pidFiles: PidFiles | undefined;
   readonly #startedAt = Date.now();
-  readonly #events: LifecycleEvent[] = [];
+  readonly #eventLog = new EventLog(this);
   #runtime: WorkerRuntime | undefined;
   #ports: number[] = [];
   #stats: WorkerStats | undefined;
@@ -80,7 +81,7 @@ export class SingleProcess extends EventEmitter implements MonitorSource {
 
   #wire(master: Channel): void {
     master
-      .handle('listening', () => this.#log({ type: 'listening', pid: process.pid }))
+      .handle('listening', () => this.#eventLog.add({ type: 'listening', pid: process.pid }))
       .handle('heartbeat', (stats: WorkerStats) => {
         this.#stats = stats;
         this.#host.emit('heartbeat', { pid: process.pid, workers: this.status().workers, totals: this.status().totals });
@@ -107,7 +108,7 @@ export class SingleProcess extends EventEmitter implements MonitorSource {
   }
 
   #changed(type: 'enabled' | 'disabled'): void {
-    this.#log({ type });
+    this.#eventLog.add({ type });
     process.nextTick(() => this.#host.emit(type));
   }
 
@@ -122,7 +123,7 @@ export class SingleProcess extends EventEmitter implements MonitorSource {
   }
 
   shutdown(): Promise<void> {
-    this.#log({ type: 'shutdown' });
+    this.#eventLog.add({ type: 'shutdown' });
     if (!this.#runtime) return this.#finish(0);
     void this.#runtime.drain('master', this.#options.shutdownDelay);
     return this.#exited();
@@ -142,7 +143,7 @@ export class SingleProcess extends EventEmitter implements MonitorSource {
       this.#removeSignals?.();
       for (const hook of this.#afterStop) await Promise.resolve(hook()).catch(() => {});
       this.#pidFiles?.removeAll([]);
-      this.#log({ type: 'stopped' });
+      this.#eventLog.add({ type: 'stopped' });
       this.#host.emit('stopped');
       this.emit('finished');
       this.#host.exit(code);
@@ -177,19 +178,13 @@ export class SingleProcess extends EventEmitter implements MonitorSource {
       },
       ecv: this.ecv.status(),
       restarts: {},
-      events: [...this.#events],
+      events: this.#eventLog.list(),
     };
   }
 
   #warn(message: string): void {
-    this.#log({ type: 'warning', pid: process.pid, message });
+    this.#eventLog.add({ type: 'warning', pid: process.pid, message });
     process.nextTick(() => this.#host.emit('warning', { pid: process.pid, message }));
   }
 
-  #log(event: Omit<LifecycleEvent, 'time'>): void {
-    const entry = { time: Date.now(), ...event } as LifecycleEvent;
-    this.#events.push(entry);
-    if (this.#events.length > 200) this.#events.shift();
-    this.emit('lifecycle', entry);
-  }
 }

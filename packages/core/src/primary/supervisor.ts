@@ -4,12 +4,13 @@ import { debuglog } from 'node:util';
 import { Cluster2Error } from '../errors.js';
 import { Channel } from '../ipc/channel.js';
 import { ENV_ECV, ENV_PORTS } from '../ipc/env.js';
-import type { ClusterStatus, LifecycleEvent, MasterState, MonitorSource, RecycleReason } from '../monitor/source.js';
+import type { ClusterStatus, MasterState, MonitorSource, RecycleReason } from '../monitor/source.js';
 import { portsOf, type ResolvedOptions } from '../options.js';
 import { FACTORY_TIMEOUT } from '../worker/factory.js';
 import type { WorkerStats } from '../worker/stats.js';
 import { RestartPolicy } from './backoff.js';
 import { EcvState } from './ecv-state.js';
+import { EventLog } from './event-log.js';
 import { PidFiles } from './pidfiles.js';
 import { claimPort } from './ports.js';
 import { Recycler } from './recycler.js';
@@ -22,8 +23,6 @@ const debug = debuglog('cluster2');
 export const STARTUP_TIMEOUT = FACTORY_TIMEOUT + 5000;
 /** `stop()`: SIGTERM first, SIGKILL after this long, ms. */
 export const STOP_KILL_DELAY = 2000;
-/** Lifecycle log entries the monitor keeps. */
-const EVENT_LOG_SIZE = 200;
 
 
 export interface SupervisorHost {
@@ -49,7 +48,7 @@ export class Supervisor extends EventEmitter implements MonitorSource {
   readonly #policy: RestartPolicy;
   readonly #recycler: Recycler;
   readonly #pidFiles: PidFiles | undefined;
-  readonly #events: LifecycleEvent[] = [];
+  readonly #eventLog = new EventLog(this);
   readonly #restarts: Record<string, number> = {};
   readonly #respawnTimers = new Set<NodeJS.Timeout>();
   readonly #startedAt = Date.now();
@@ -129,7 +128,7 @@ export class Supervisor extends EventEmitter implements MonitorSource {
     this.#table.add(record);
     this.#pidFiles?.writeWorker(record.pid);
     this.#wire(record);
-    this.#log({ type: 'forked', pid: record.pid });
+    this.#eventLog.add({ type: 'forked', pid: record.pid });
     this.#emitSoon('forked', record.pid);
     // A start that outlives STARTUP_TIMEOUT is a failed start: kill it so its death is counted.
     const startTimer = setTimeout(() => record.state === 'starting' && worker.process.kill('SIGKILL'), STARTUP_TIMEOUT);
@@ -162,7 +161,7 @@ export class Supervisor extends EventEmitter implements MonitorSource {
     record.state = 'listening';
     record.lastHeartbeat = Date.now();
     record.markListening();
-    this.#log({ type: 'listening', pid: record.pid });
+    this.#eventLog.add({ type: 'listening', pid: record.pid });
     this.#emitSoon('listening', record.pid);
     if (this.#startup && this.#table.serving().length >= this.#options.noWorkers) {
       this.state = 'running';
@@ -187,7 +186,7 @@ export class Supervisor extends EventEmitter implements MonitorSource {
     this.#table.remove(record.pid);
     this.#pidFiles?.removeWorker(record.pid);
     this.#host.onWorkerExit(record.pid);
-    this.#log({ type: 'died', pid: record.pid, code, signal });
+    this.#eventLog.add({ type: 'died', pid: record.pid, code, signal });
     this.#emitSoon('died', record.pid, code, signal);
     debug('worker %d exited code=%s signal=%s planned=%s', record.pid, code, signal, record.planned);
     if (record.planned || this.#ending) return;
@@ -215,7 +214,7 @@ export class Supervisor extends EventEmitter implements MonitorSource {
 
   #giveUp(reason: string): void {
     this.state = 'gave-up';
-    this.#log({ type: 'giveup', reason });
+    this.#eventLog.add({ type: 'giveup', reason });
     this.#options.logger?.error({ reason }, 'cluster2: giving up');
     process.stderr.write(`cluster2: giving up: ${reason}\n`);
     this.#emitSoon('giveup', reason);
@@ -245,7 +244,7 @@ export class Supervisor extends EventEmitter implements MonitorSource {
     old.planned = true;
     old.state = 'draining';
     this.#restarts[reason] = (this.#restarts[reason] ?? 0) + 1;
-    this.#log({ type: 'recycled', pid: old.pid, reason });
+    this.#eventLog.add({ type: 'recycled', pid: old.pid, reason });
     this.#emitSoon('recycled', old.pid, reason);
     if (reason === 'heartbeat') {
       // Its event loop is wedged: it could not drain.
@@ -287,7 +286,7 @@ export class Supervisor extends EventEmitter implements MonitorSource {
   }
 
   async #runReload(): Promise<void> {
-    this.#log({ type: 'reload' });
+    this.#eventLog.add({ type: 'reload' });
     const previous = this.state;
     this.state = 'reloading';
     try {
@@ -323,7 +322,7 @@ export class Supervisor extends EventEmitter implements MonitorSource {
     );
     if (changed) {
       const type = enabled ? 'enabled' : 'disabled';
-      this.#log({ type });
+      this.#eventLog.add({ type });
       this.#emitSoon(type);
     }
   }
@@ -357,7 +356,7 @@ export class Supervisor extends EventEmitter implements MonitorSource {
     const exited = Promise.all(records.map((r) => waitForExit(r.worker)));
     for (const record of records) record.planned = true;
     if (mode === 'shutting-down') {
-      this.#log({ type: 'shutdown' });
+      this.#eventLog.add({ type: 'shutdown' });
       this.#emitSoon('shutdown');
       for (const record of records) {
         record.state = 'draining';
@@ -378,7 +377,7 @@ export class Supervisor extends EventEmitter implements MonitorSource {
       clearTimeout(escalate);
     }
     await this.#cleanUp();
-    this.#log({ type: 'stopped' });
+    this.#eventLog.add({ type: 'stopped' });
     this.#host.emit('stopped');
     this.#host.exit(code);
   }
@@ -433,21 +432,15 @@ export class Supervisor extends EventEmitter implements MonitorSource {
       totals: this.#table.totals(),
       ecv: this.ecv.status(),
       restarts: { ...this.#restarts },
-      events: [...this.#events],
+      events: this.#eventLog.list(),
     };
   }
 
   #warn(message: string, pid?: number): void {
-    this.#log({ type: 'warning', pid, message });
+    this.#eventLog.add({ type: 'warning', pid, message });
     this.#emitSoon('warning', { pid: pid ?? process.pid, message });
   }
 
-  #log(event: Omit<LifecycleEvent, 'time'>): void {
-    const entry = { time: Date.now(), ...event } as LifecycleEvent;
-    this.#events.push(entry);
-    if (this.#events.length > EVENT_LOG_SIZE) this.#events.shift();
-    this.emit('lifecycle', entry);
-  }
 
   /** Events caused by the call just made fire on the next tick, as CONVENTIONS ask. */
   #emitSoon(event: string, ...args: unknown[]): void {
