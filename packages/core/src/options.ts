@@ -202,8 +202,8 @@ function integer(name: string, value: unknown, min: number, max = Number.MAX_SAF
   return value;
 }
 
-function optionalInteger(name: string, value: unknown, min: number): number | undefined {
-  return value === undefined ? undefined : integer(name, value, min);
+function optionalInteger(name: string, value: unknown, min: number, max?: number): number | undefined {
+  return value === undefined ? undefined : integer(name, value, min, max);
 }
 
 function boolean(name: string, value: unknown): boolean {
@@ -217,6 +217,8 @@ function nonEmptyString(name: string, value: unknown): string {
 }
 
 const MAX_PORT = 65_535;
+/** Node timers cannot wait longer (ms); a larger delay would fire after 1 ms. */
+const MAX_MS = 2_147_483_647;
 
 function port(name: string, value: unknown): number | readonly number[] {
   if (Array.isArray(value)) {
@@ -244,7 +246,7 @@ function resolveEcv(value: unknown): ResolvedEcvOptions {
     control: value.control === undefined ? DEFAULTS.ecv.control : boolean('ecv.control', value.control),
     monitor,
     validator: value.validator as EcvOptions['validator'],
-    timeout: value.timeout === undefined ? DEFAULTS.ecv.timeout : integer('ecv.timeout', value.timeout, 1),
+    timeout: value.timeout === undefined ? DEFAULTS.ecv.timeout : integer('ecv.timeout', value.timeout, 1, MAX_MS),
     disabledStatus:
       value.disabledStatus === undefined
         ? DEFAULTS.ecv.disabledStatus
@@ -257,7 +259,7 @@ function resolveRestart(value: unknown): Readonly<Required<RestartOptions>> {
   if (!isPlainObject(value)) invalid('restart', 'an object', value);
   rejectUnknownKeys(value, RESTART_KEYS, 'restart.');
   const pick = (key: keyof RestartOptions, min: number) =>
-    value[key] === undefined ? DEFAULTS.restart[key] : integer(`restart.${key}`, value[key], min);
+    value[key] === undefined ? DEFAULTS.restart[key] : integer(`restart.${key}`, value[key], min, MAX_MS);
   const resolved = {
     minDelay: pick('minDelay', 0),
     maxDelay: pick('maxDelay', 0),
@@ -297,7 +299,7 @@ export function resolveOptions(input: ClusterOptions = {}): ResolvedOptions {
   const has = (key: string) => o[key] !== undefined;
 
   const heartbeatInterval = has('heartbeatInterval')
-    ? integer('heartbeatInterval', o.heartbeatInterval, 10)
+    ? integer('heartbeatInterval', o.heartbeatInterval, 10, MAX_MS)
     : DEFAULTS.heartbeatInterval;
   const resolved: ResolvedOptions = {
     cluster: has('cluster') ? boolean('cluster', o.cluster) : DEFAULTS.cluster,
@@ -314,18 +316,18 @@ export function resolveOptions(input: ClusterOptions = {}): ResolvedOptions {
     ecv: resolveEcv(o.ecv),
     readySignal: has('readySignal') ? boolean('readySignal', o.readySignal) : DEFAULTS.readySignal,
     logger: resolveLogger(o.logger),
-    timeout: has('timeout') ? integer('timeout', o.timeout, 1) : DEFAULTS.timeout,
+    timeout: has('timeout') ? integer('timeout', o.timeout, 1, MAX_MS) : DEFAULTS.timeout,
     connThreshold: optionalInteger('connThreshold', o.connThreshold, 1),
     maxRequests: optionalInteger('maxRequests', o.maxRequests, 1),
-    maxAge: optionalInteger('maxAge', o.maxAge, 1),
+    maxAge: optionalInteger('maxAge', o.maxAge, 1, MAX_MS),
     maxMemory: optionalInteger('maxMemory', o.maxMemory, 1),
-    shutdownTimeout: has('shutdownTimeout') ? integer('shutdownTimeout', o.shutdownTimeout, 1) : DEFAULTS.shutdownTimeout,
+    shutdownTimeout: has('shutdownTimeout') ? integer('shutdownTimeout', o.shutdownTimeout, 1, MAX_MS) : DEFAULTS.shutdownTimeout,
     heartbeatInterval,
     maxHeartbeatDelay: has('maxHeartbeatDelay')
-      ? integer('maxHeartbeatDelay', o.maxHeartbeatDelay, heartbeatInterval + 1)
+      ? integer('maxHeartbeatDelay', o.maxHeartbeatDelay, heartbeatInterval + 1, MAX_MS)
       : 3 * heartbeatInterval,
-    idleGrace: has('idleGrace') ? integer('idleGrace', o.idleGrace, 0) : DEFAULTS.idleGrace,
-    shutdownDelay: has('shutdownDelay') ? integer('shutdownDelay', o.shutdownDelay, 0) : DEFAULTS.shutdownDelay,
+    idleGrace: has('idleGrace') ? integer('idleGrace', o.idleGrace, 0, MAX_MS) : DEFAULTS.idleGrace,
+    shutdownDelay: has('shutdownDelay') ? integer('shutdownDelay', o.shutdownDelay, 0, MAX_MS) : DEFAULTS.shutdownDelay,
     restart: resolveRestart(o.restart),
   };
   if (resolved.monitor && resolved.monPort !== 0 && portsOf(resolved.port).includes(resolved.monPort)) {

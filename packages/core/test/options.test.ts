@@ -33,6 +33,7 @@ const INVALID: Array<[string, unknown, RegExp]> = [
   ['maxRequests', '10', /"maxRequests" must be an integer from 1.*received "10"/],
   ['maxAge', -5, /"maxAge"/],
   ['maxMemory', 0.5, /"maxMemory"/],
+  ['maxAge', 2 ** 31, /"maxAge" must be an integer from 1 to 2147483647/],
   ['shutdownTimeout', 0, /"shutdownTimeout"/],
   ['heartbeatInterval', 5, /"heartbeatInterval" must be an integer from 10/],
   ['maxHeartbeatDelay', 100, /"maxHeartbeatDelay" must be an integer from 5001/],

@@ -1,0 +1,81 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const child of children.splice(0)) child.kill('SIGKILL');
+});
+
+async function freePort(): Promise<number> {
+  const server = net.createServer().listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** Starts an example as a user would (`node examples/<name>/server.js`) and waits for its banner. */
+async function startExample(name: string, banner: RegExp): Promise<{ child: ChildProcess; port: number; monPort: number; output: () => string }> {
+  const [port, monPort] = [await freePort(), await freePort()];
+  const child = spawn(process.execPath, [path.join(root, 'examples', name, 'server.js')], {
+    cwd: root,
+    env: { ...process.env, PORT: String(port), MON_PORT: String(monPort) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let output = '';
+  child.stdout!.on('data', (chunk) => (output += chunk));
+  child.stderr!.on('data', (chunk) => (output += chunk));
+  const deadline = Date.now() + 20_000;
+  while (!banner.test(output)) {
+    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`${name} did not start: ${output}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return { child, port, monPort, output: () => output };
+}
+
+function exitCode(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', (code) => resolve(code))));
+}
+
+describe('examples start as the README says', () => {
+  it('examples/http serves the app, ECV and the monitor, and exits 0 on SIGTERM', async () => {
+    const { child, port, monPort, output } = await startExample('http', /cluster2 demo: master \d+, 2 workers/);
+    expect(output()).toContain(`curl http://127.0.0.1:${port}/`);
+    expect(output()).toContain(`open http://127.0.0.1:${monPort}/`);
+    const hello = await fetch(`http://127.0.0.1:${port}/`);
+    expect(await hello.text()).toMatch(/^hello from worker \d+\n$/);
+    const ecv = await fetch(`http://127.0.0.1:${port}/ecv`);
+    expect(ecv.status).toBe(200);
+    expect(await ecv.text()).toMatch(/^status=AVAILABLE&ServeTraffic=true/);
+    const status = (await (await fetch(`http://127.0.0.1:${monPort}/api/status`)).json()) as { workers: unknown[] };
+    expect(status.workers).toHaveLength(2);
+    const dashboard = await fetch(`http://127.0.0.1:${monPort}/`);
+    expect(dashboard.headers.get('content-type')).toMatch(/text\/html/);
+    child.kill('SIGTERM');
+    expect(await exitCode(child)).toBe(0);
+  });
+
+  it('examples/tcp echoes lines with the worker pid', async () => {
+    const { child, port } = await startExample('tcp', /TCP echo on port \d+/);
+    const socket = net.connect(port, '127.0.0.1');
+    socket.write('hi\n');
+    const reply = await new Promise<string>((resolve) => socket.once('data', (data) => resolve(data.toString())));
+    socket.destroy();
+    expect(reply).toMatch(/^\[\d+\] hi\n$/);
+    child.kill('SIGTERM');
+    expect(await exitCode(child)).toBe(0);
+  });
+
+  it('examples/delegation serves the shared config read through the master', async () => {
+    const { child, port } = await startExample('delegation', /delegation demo on/);
+    const body = (await (await fetch(`http://127.0.0.1:${port}/config`)).json()) as { worker: number; config: { greeting: string } };
+    expect(body.config.greeting).toBe('hello');
+    child.kill('SIGTERM');
+    expect(await exitCode(child)).toBe(0);
+  });
+});
