@@ -6,5 +6,6 @@ export default defineProject({
     // Clustered fixtures fork real processes: seconds, not milliseconds.
     testTimeout: 60_000,
     hookTimeout: 30_000,
+    typecheck: { enabled: true, include: ['test/**/*.test-d.ts'] },
   },
 });

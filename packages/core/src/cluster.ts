@@ -38,9 +38,6 @@ export interface ClusterEvents {
   SIGKILL: [];
 }
 
-/** Raw 0.4 delegation events and their answers are plain strings on the same emitter. */
-type ClusterEventMap = ClusterEvents & { [event: string]: any[] };
-
 const OWN_EVENTS: ReadonlyArray<keyof ClusterEvents> = [
   'forked', 'listening', 'died', 'recycled', 'heartbeat', 'warning', 'disabled', 'enabled', 'giveup',
   'shutdown', 'stopped', 'error', 'SIGINT', 'SIGTERM', 'SIGUSR2', 'SIGHUP', 'SIGQUIT', 'SIGKILL',
@@ -53,7 +50,24 @@ export type Role = 'master' | 'worker' | 'single' | 'control';
  * One master and N workers serving on one port. The same script runs in the master and in
  * every worker; `listen()` does the right thing in each.
  */
-export class Cluster extends EventEmitter<ClusterEventMap> implements WorkerDelegation, PrimaryDelegation {
+type Listener<E extends keyof ClusterEvents> = (...args: ClusterEvents[E]) => void;
+
+/**
+ * cluster2's own events are typed; any other string is a raw 0.4 delegation event or answer
+ * (`c.on('config-read', …)`, `c.emit('config', …)`), so the emitter stays open to them.
+ */
+export interface Cluster {
+  on<E extends keyof ClusterEvents>(event: E, listener: Listener<E>): this;
+  on(event: string, listener: (...args: any[]) => void): this;
+  once<E extends keyof ClusterEvents>(event: E, listener: Listener<E>): this;
+  once(event: string, listener: (...args: any[]) => void): this;
+  off<E extends keyof ClusterEvents>(event: E, listener: Listener<E>): this;
+  off(event: string, listener: (...args: any[]) => void): this;
+  emit<E extends keyof ClusterEvents>(event: E, ...args: ClusterEvents[E]): boolean;
+  emit(event: string, ...args: any[]): boolean;
+}
+
+export class Cluster extends EventEmitter implements WorkerDelegation, PrimaryDelegation {
   /** The validated, frozen options. */
   readonly options: ResolvedOptions;
   #supervisor: Supervisor | undefined;
@@ -109,7 +123,7 @@ export class Cluster extends EventEmitter<ClusterEventMap> implements WorkerDele
     this.#listenCalled = true;
     const emit = (event: string, ...args: unknown[]) => this.#emit(event, ...args);
     if (!this.options.cluster) {
-      const single = new SingleProcess(this.options, { emit, exit: exitProcess, listenerCount: (e) => this.listenerCount(e as keyof ClusterEvents) });
+      const single = new SingleProcess(this.options, { emit, exit: exitProcess, listenerCount: (e) => this.listenerCount(e) });
       this.#single = single;
       single.onStop(() => this.#router!.close());
       const ecvHost = single.ecvHost();
@@ -125,7 +139,7 @@ export class Cluster extends EventEmitter<ClusterEventMap> implements WorkerDele
     this.#supervisor = new Supervisor(this.options, {
       emit,
       exit: exitProcess,
-      listenerCount: (event) => this.listenerCount(event as keyof ClusterEvents),
+      listenerCount: (event) => this.listenerCount(event),
       onForeignMessage: (pid, message) => this.#router!.onMessage(pid, message),
       onWorkerExit: (pid) => this.#router!.onWorkerExit(pid),
     });
