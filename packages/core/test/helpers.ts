@@ -25,9 +25,10 @@ export class Fixture {
   exitSignal: NodeJS.Signals | null | undefined;
   readonly exited: Promise<void>;
 
-  constructor(script: string, options: object, env: Record<string, string> = {}, cwd?: string) {
+  constructor(script: string, options: object, env: Record<string, string> = {}, cwd?: string, detached = false) {
     this.child = spawn(process.execPath, [path.join(fixturesDir, script)], {
       cwd,
+      detached,
       env: { ...process.env, FIXTURE_OPTIONS: JSON.stringify(options), ...env },
       stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
     });

@@ -203,6 +203,23 @@ describe('graceful shutdown', () => {
   });
 });
 
+describe('signals', () => {
+  it('SIGTERM to the whole process group answers the requests in flight and respawns nothing', async () => {
+    const f = new Fixture('http-app.mjs', { port: 0, host: '127.0.0.1', monitor: false, pids: false, noWorkers: 2, heartbeatInterval: 50 }, { FIXTURE_REPORT_HEARTBEATS: '1' }, undefined, true);
+    running.push(f);
+    const port = await f.ready();
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 20 });
+    const answers = Array.from({ length: 20 }, () => request(port, '/slow?ms=800', { agent }).then((a) => a.status, (e: Error) => e.message));
+    await f.waitFor('heartbeat', { where: (m) => (m.args![0] as { totals: { inFlight: number } }).totals.inFlight === 20 });
+    process.kill(-f.pid, 'SIGTERM');
+    expect(await Promise.all(answers)).toEqual(Array(20).fill(200));
+    agent.destroy();
+    await f.waitForExit();
+    expect(f.exitCode).toBe(0);
+    expect(f.events('forked')).toHaveLength(2);
+  });
+});
+
 describe('supervision', () => {
   it('replaces a SIGKILLed worker', async () => {
     const f = start({ noWorkers: 2 });

@@ -51,6 +51,13 @@ export class Supervisor extends EventEmitter implements MonitorSource {
   readonly #eventLog = new EventLog(this);
   readonly #restarts: Record<string, number> = {};
   readonly #respawnTimers = new Set<NodeJS.Timeout>();
+  /** A recycle's successor → the worker it is to replace (see #onCrash). */
+  readonly #predecessors = new WeakMap<WorkerRecord, WorkerRecord>();
+  /**
+   * Workers that fetched the ECV switch ('ecv:get') and so listen for its changes. A worker still
+   * loading its modules has no IPC listener yet and would lose a push: it reads the switch itself.
+   */
+  readonly #ecvSynced = new WeakSet<WorkerRecord>();
   readonly #startedAt = Date.now();
   #ports: number[] = [];
   #ticker: NodeJS.Timeout | undefined;
@@ -147,7 +154,11 @@ export class Supervisor extends EventEmitter implements MonitorSource {
       .handle('shutdown', () => void this.shutdown())
       .handle('stop', () => void this.stop())
       .handle('reload', () => this.reload())
-      .handle('ecv:set', ({ enabled }: { enabled: boolean }) => (enabled ? this.enable() : this.disable()));
+      .handle('ecv:set', ({ enabled }: { enabled: boolean }) => (enabled ? this.enable() : this.disable()))
+      .handle('ecv:get', () => {
+        this.#ecvSynced.add(record);
+        return this.ecv.snapshot();
+      });
     worker.on('message', (message: unknown) => {
       if (!channel.dispatch(message)) this.#host.onForeignMessage(record.pid, message);
     });
@@ -203,6 +214,10 @@ export class Supervisor extends EventEmitter implements MonitorSource {
     }
     // A successor already starting for this worker takes its place.
     if (this.#recycler.isReplacing(record)) return;
+    // A successor that failed to start while its predecessor still serves leaves nothing to
+    // replace: respawning it would add a worker beyond noWorkers behind the failed recycle's back.
+    const predecessor = this.#predecessors.get(record);
+    if (wasStarting && predecessor && predecessor.state !== 'dead') return;
     const timer = setTimeout(() => {
       this.#respawnTimers.delete(timer);
       if (this.#ending || this.state === 'gave-up') return;
@@ -232,6 +247,7 @@ export class Supervisor extends EventEmitter implements MonitorSource {
 
   async #startSuccessor(old: WorkerRecord): Promise<WorkerRecord> {
     const successor = this.#fork(old.restarts + 1);
+    this.#predecessors.set(successor, old);
     try {
       await successor.listening;
     } catch (error) {
@@ -293,6 +309,8 @@ export class Supervisor extends EventEmitter implements MonitorSource {
       for (const record of this.#table.serving()) {
         await this.#recycler.request(record, 'reload');
       }
+      // The last 'recycled' event is emitted on the next tick: resolve after it, not before.
+      await new Promise<void>((resolve) => process.nextTick(resolve));
     } finally {
       if (this.state === 'reloading') this.state = previous === 'starting' ? 'running' : previous;
     }
@@ -318,7 +336,10 @@ export class Supervisor extends EventEmitter implements MonitorSource {
     const changed = this.ecv.set(enabled);
     const snapshot = this.ecv.snapshot();
     await Promise.all(
-      this.#table.all().filter((r) => r.state !== 'dead').map((r) => r.channel.call('ecv', snapshot, 2000).catch(() => {})),
+      this.#table
+        .all()
+        .filter((r) => r.state !== 'dead' && this.#ecvSynced.has(r))
+        .map((r) => r.channel.call('ecv', snapshot, 2000).catch(() => {})),
     );
     if (changed) {
       const type = enabled ? 'enabled' : 'disabled';
@@ -359,8 +380,10 @@ export class Supervisor extends EventEmitter implements MonitorSource {
       this.#eventLog.add({ type: 'shutdown' });
       this.#emitSoon('shutdown');
       for (const record of records) {
+        // A worker still loading may not hear IPC yet; it serves nothing, so a signal is enough.
+        if (record.state === 'starting') record.worker.process.kill('SIGTERM');
+        else record.channel.send('drain', { delay: this.#options.shutdownDelay });
         record.state = 'draining';
-        record.channel.send('drain', { delay: this.#options.shutdownDelay });
       }
       const deadline = setTimeout(() => {
         this.#warn(`shutdownTimeout (${this.#options.shutdownTimeout} ms) passed; killing the workers still running`);

@@ -22,8 +22,11 @@ export class WorkerSide {
 
   readonly #delegation: DelegationClient;
 
+  readonly #shutdownDelay: number;
+
   constructor(options: ResolvedOptions, host: RuntimeHost, delegation: DelegationClient) {
     this.#delegation = delegation;
+    this.#shutdownDelay = options.shutdownDelay;
     this.channel = new Channel({
       send: (message) => {
         if (process.connected) process.send!(message, undefined, {}, () => {});
@@ -50,12 +53,22 @@ export class WorkerSide {
     });
     // Ctrl-C reaches the whole process group; the master decides what happens to workers.
     process.on('SIGINT', () => {});
+    // SIGTERM to the whole group (systemd, `kill -- -pgid`) must not drop requests: drain instead
+    // of dying. The master's stop() still ends a worker within 2 s (SIGKILL follows).
+    process.on('SIGTERM', () => void this.runtime.drain('signal', this.#shutdownDelay));
+    if (!process.connected) {
+      // The master died while this worker was still loading: nobody would ever route to it.
+      process.exit(0);
+    }
     process.once('disconnect', () => {
       this.channel.close(new Cluster2Error('ERR_CLUSTER2_MASTER_GONE', 'the master went away'));
       this.#delegation.close();
       void this.runtime.drain('master-gone');
     });
     try {
+      // The switch may have flipped since the fork (CLUSTER2_ECV), while this process could not yet
+      // hear the master's push: read it now, before listening.
+      this.#ecv = await this.channel.call<EcvSnapshot>('ecv:get', undefined, CALL_TIMEOUT).catch(() => this.#ecv);
       return await this.runtime.start(factory, plainHttpEcv(this.ecvHost));
     } catch (error) {
       // The worker cannot serve: say why and exit so the master counts the death and backs off.
