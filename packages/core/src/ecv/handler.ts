@@ -76,6 +76,15 @@ function tokenMatches(header: string | undefined, token: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
+/**
+ * With a monToken every caller needs it, loopback too: a reverse proxy on the same host connects
+ * from loopback, and would otherwise let anyone outside flip the switch. Without one, only
+ * loopback callers may.
+ */
+function mayControl(req: EcvRequest, monToken: string | undefined): boolean {
+  return monToken ? tokenMatches(req.authorization, monToken) : isLoopback(req.remoteAddress);
+}
+
 function plain(status: number, text = '', extra: Record<string, string> = {}): EcvAnswer {
   return { status, headers: { ...baseHeaders(), 'content-type': 'text/plain', ...extra }, body: text };
 }
@@ -86,9 +95,7 @@ export async function answerEcv(route: EcvRoute, req: EcvRequest, host: EcvHost)
   if (route === 'enable' || route === 'disable') {
     if (!host.options.control) return plain(404, 'Not Found');
     if (method !== 'POST') return plain(405, 'Method Not Allowed', { allow: 'POST' });
-    if (!isLoopback(req.remoteAddress) && !(host.monToken && tokenMatches(req.authorization, host.monToken))) {
-      return plain(403, 'Forbidden');
-    }
+    if (!mayControl(req, host.monToken)) return plain(403, 'Forbidden');
     try {
       await host.set(route === 'enable');
     } catch (error) {
