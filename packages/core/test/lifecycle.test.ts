@@ -262,6 +262,24 @@ describe('supervision', () => {
     expect(f.workerPids().some((pid) => !before.includes(pid))).toBe(true);
   });
 
+  it.each([
+    ['maxAge', { maxAge: 300 }],
+    ['maxMemory', { maxMemory: 1, heartbeatInterval: 100 }],
+    ['maxRequests', { maxRequests: 5 }],
+  ])('recycles by %s, successor first', async (reason, options) => {
+    const f = start({ noWorkers: 1, ...options });
+    const port = await f.ready();
+    const [first] = f.workerPids();
+    if (reason === 'maxRequests') for (let i = 0; i < 7; i++) await request(port, '/');
+    const recycled = await f.waitFor('recycled', { where: (m) => m.args![0] === first });
+    expect(recycled.args![1]).toBe(reason);
+    // The successor listened before the old worker was told to drain.
+    const successorListening = f.events('listening')[1]!;
+    expect(successorListening.time).toBeLessThanOrEqual(recycled.time);
+    await f.waitFor('died', { where: (m) => m.args![0] === first });
+    expect((await request(port, '/')).status).toBe(200);
+  });
+
   it('the nanny replaces a worker whose event loop is wedged', async () => {
     const f = start({ noWorkers: 1, heartbeatInterval: 100, maxHeartbeatDelay: 400 });
     const port = await f.ready();
