@@ -23,3 +23,35 @@ export function setServingContext(context: ServingContext): void {
 export function servingContext(): ServingContext | undefined {
   return serving;
 }
+
+/** Cleanup a framework adapter needs once this process has drained (e.g. Fastify's `close()`). */
+export type DrainedHook = () => unknown;
+
+const drainedHooks = new Set<DrainedHook>();
+
+/**
+ * Registers `hook` to run once this process has drained (listener closed, every socket ended)
+ * and before it exits; the exit waits for it (bounded by `shutdownTimeout`). Adapters use it to
+ * run the framework's own close (Fastify's `onClose` hooks) after the drain rather than during
+ * it. Returns the function that unregisters it.
+ */
+export function onDrained(hook: DrainedHook): () => void {
+  drainedHooks.add(hook);
+  return () => void drainedHooks.delete(hook);
+}
+
+/**
+ * For core's drain (worker runtime, single process): runs every registered hook, concurrently,
+ * and resolves once all have settled or `timeout` ms have passed. Never rejects.
+ */
+export async function runDrainedHooks(timeout: number): Promise<void> {
+  if (drainedHooks.size === 0) return;
+  const settled = Promise.allSettled([...drainedHooks].map(async (hook) => hook()));
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, timeout);
+    timer.unref();
+  });
+  await Promise.race([settled, expired]);
+  clearTimeout(timer);
+}

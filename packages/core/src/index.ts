@@ -32,7 +32,7 @@ export {
 } from './ecv/handler.js';
 export type { EcvSnapshot } from './primary/ecv-state.js';
 export { createEcvResponder, markEcvMounted, type EcvResponder } from './ecv/responder.js';
-export { servingContext, type ServingContext } from './context.js';
+export { onDrained, servingContext, type DrainedHook, type ServingContext } from './context.js';
 export type {
   DelegateOptions,
   DelegationHandler,

@@ -1,2 +1,108 @@
-/** Adapter placeholder: the framework wiring lands with the adapters issue. */
-export const adapterReady = false;
+import http from 'node:http';
+import {
+  Cluster,
+  Cluster2Error,
+  createEcvResponder,
+  ecvRequestOf,
+  markEcvMounted,
+  resolveOptions,
+  servingContext,
+  type ClusterOptions,
+  type EcvOptions,
+} from '@cluster2/core';
+import type { Application, RequestHandler } from 'express';
+
+/** The per-worker options of `cluster2()`: the same names and defaults as the Cluster's. */
+export interface Cluster2Options {
+  /** ECV routes (`path`, `control`, `monitor`, `validator`, `timeout`, `disabledStatus`); unset fields come from the serving Cluster. @default { path: '/ecv', control: false } */
+  ecv?: EcvOptions;
+  /** Idle socket timeout (ms), applied when the app is started with `listen()`. @default 30000 */
+  timeout?: number;
+  /** While draining, a socket idle this long is ended (ms), applied when started with `listen()`. @default 250 */
+  idleGrace?: number;
+}
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    interface Request {
+      /** The Cluster serving this worker (`delegate`, `subscribe`, `ready`, `ecv`, …); undefined when no Cluster listens in this process. */
+      cluster2?: Cluster | undefined;
+    }
+  }
+}
+
+const MOUNT_KEYS = ['ecv', 'timeout', 'idleGrace'];
+const kOptions = Symbol.for('cluster2.express.options');
+type Mountable = RequestHandler & { [kOptions]: Cluster2Options };
+type Raw = http.IncomingMessage & { originalUrl?: string; cluster2?: Cluster | undefined };
+
+/** Validates the mounting call's options (throws a `Cluster2Error` naming the option). */
+function mountOptions(options: Cluster2Options): Cluster2Options {
+  for (const key of Object.keys(options)) {
+    if (!MOUNT_KEYS.includes(key)) {
+      throw new Cluster2Error('ERR_CLUSTER2_UNKNOWN_OPTION', `unknown option "${key}" for cluster2(); it takes ${MOUNT_KEYS.join(', ')} (give every other option to listen())`);
+    }
+  }
+  resolveOptions({ ecv: options.ecv, timeout: options.timeout, idleGrace: options.idleGrace });
+  return { ...options };
+}
+
+/** ECV and `req.cluster2` on plain node objects, so that `listen()` can run it in front of the app as well. */
+function ecvHandler(options: Cluster2Options): (req: Raw, res: http.ServerResponse, next: (error?: unknown) => void) => void {
+  const responder = createEcvResponder(options.ecv);
+  return (req, res, next) => {
+    req.cluster2 = servingContext()?.cluster as Cluster | undefined;
+    const route = responder.match(req.originalUrl ?? req.url);
+    if (route === undefined) return next();
+    responder.answer(route, ecvRequestOf(req)).then((answer) => {
+      res.writeHead(answer.status, answer.headers);
+      res.end(req.method === 'HEAD' ? undefined : answer.body);
+    }, next);
+  };
+}
+
+/**
+ * Express middleware: answers the ECV routes (`GET {path}`, `{path}/live`, `POST {path}/enable|disable`)
+ * and sets `req.cluster2` to the serving Cluster. Mount it before your routes; mounting it twice is harmless.
+ */
+export function cluster2(options: Cluster2Options = {}): RequestHandler {
+  const own = mountOptions(options);
+  const handler = ecvHandler(own);
+  const middleware: RequestHandler = (req, res, next) => handler(req, res, next);
+  return Object.assign(middleware, { [kOptions]: own }) satisfies Mountable;
+}
+
+/** The options of the `cluster2()` middleware mounted on `app`, if any. */
+function mountedOptions(app: Application): Cluster2Options | undefined {
+  // Express 5 exposes its router as `app.router`; a mounted middleware is a layer of its stack.
+  const stack = (app.router as unknown as { stack?: { handle?: Partial<Mountable> }[] }).stack ?? [];
+  return stack.find((layer) => layer.handle?.[kOptions] !== undefined)?.handle?.[kOptions];
+}
+
+/** Cluster options with the mounting call's per-worker options merged in: the mounting call's win. */
+function merge(options: ClusterOptions, mount: Cluster2Options): ClusterOptions {
+  const merged: ClusterOptions = { ...options };
+  if (mount.timeout !== undefined) merged.timeout = mount.timeout;
+  if (mount.idleGrace !== undefined) merged.idleGrace = mount.idleGrace;
+  if (mount.ecv !== undefined) merged.ecv = { ...options.ecv, ...mount.ecv };
+  return merged;
+}
+
+/**
+ * Runs `app` clustered: `new Cluster(options).listen(...)` with an http server for the app. Mounts
+ * `cluster2()` in front of the app when it is not mounted yet. Resolves with the Cluster: in the
+ * master once every worker listens, in a worker once it listens.
+ */
+export async function listen(app: Application, options: ClusterOptions = {}): Promise<Cluster> {
+  const mount = mountedOptions(app);
+  const cluster = new Cluster(merge(options, mount ?? {}));
+  // Not mounted: answer ECV in front of the app, as if `cluster2()` were its first middleware.
+  const ecv = mount ? undefined : ecvHandler({});
+  await cluster.listen(() => {
+    const server = http.createServer(ecv ? (req, res) => ecv(req, res, () => app(req, res)) : app);
+    markEcvMounted(server);
+    return server;
+  });
+  return cluster;
+}

@@ -1,2 +1,137 @@
-/** Adapter placeholder: the framework wiring lands with the adapters issue. */
-export const adapterReady = false;
+import {
+  Cluster,
+  Cluster2Error,
+  createEcvResponder,
+  ecvRequestOf,
+  markEcvMounted,
+  onDrained,
+  resolveOptions,
+  servingContext,
+  type ClusterOptions,
+  type EcvOptions,
+  type EcvRoute,
+} from '@cluster2/core';
+import type http from 'node:http';
+import type { FastifyInstance, FastifyPluginAsync, HTTPMethods } from 'fastify';
+import fp from 'fastify-plugin';
+
+/** The per-worker options of `cluster2Plugin`: the same names and defaults as the Cluster's. */
+export interface Cluster2PluginOptions {
+  /** ECV routes (`path`, `control`, `monitor`, `validator`, `timeout`, `disabledStatus`); unset fields come from the serving Cluster. @default { path: '/ecv', control: false } */
+  ecv?: EcvOptions;
+  /** Idle socket timeout (ms), applied when the app is started with `listen()`. @default 30000 */
+  timeout?: number;
+  /** While draining, a socket idle this long is ended (ms), applied when started with `listen()`. @default 250 */
+  idleGrace?: number;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The Cluster serving this worker (`delegate`, `subscribe`, `ready`, `ecv`, …); undefined when no Cluster listens in this process. */
+    cluster2: Cluster | undefined;
+  }
+  interface FastifyRequest {
+    /** The Cluster serving this worker; undefined when no Cluster listens in this process. */
+    cluster2: Cluster | undefined;
+  }
+}
+
+const MOUNT_KEYS = ['ecv', 'timeout', 'idleGrace'];
+/** Options fastify's `register()` itself reads: they may appear in any plugin's options. */
+const REGISTER_KEYS = ['prefix', 'logLevel', 'logSerializers'];
+const kMount = Symbol.for('cluster2.fastify.mount');
+type Mounted = FastifyInstance & { [kMount]?: { options: Cluster2PluginOptions; path: string } };
+
+/** Each ECV route, the method it answers, and the methods that get its 405 (HEAD comes with GET). */
+const ROUTES: [suffix: string, route: EcvRoute, methods: HTTPMethods[]][] = [
+  ['', 'status', ['GET', 'DELETE', 'OPTIONS', 'PATCH', 'POST', 'PUT']],
+  ['/live', 'live', ['GET', 'DELETE', 'OPTIONS', 'PATCH', 'POST', 'PUT']],
+  ['/enable', 'enable', ['POST', 'DELETE', 'GET', 'OPTIONS', 'PATCH', 'PUT']],
+  ['/disable', 'disable', ['POST', 'DELETE', 'GET', 'OPTIONS', 'PATCH', 'PUT']],
+];
+
+function mountOptions(options: Record<string, unknown>): Cluster2PluginOptions {
+  for (const key of Object.keys(options)) {
+    if (!MOUNT_KEYS.includes(key) && !REGISTER_KEYS.includes(key)) {
+      throw new Cluster2Error('ERR_CLUSTER2_UNKNOWN_OPTION', `unknown option "${key}" for cluster2Plugin; it takes ${MOUNT_KEYS.join(', ')} (give every other option to listen())`);
+    }
+  }
+  const { ecv, timeout, idleGrace } = options as Cluster2PluginOptions;
+  resolveOptions({ ecv, timeout, idleGrace });
+  return { ecv, timeout, idleGrace };
+}
+
+const plugin: FastifyPluginAsync<Cluster2PluginOptions> = async (fastify, options) => {
+  // Registered twice (say by the app and by listen()): the first registration serves.
+  if (fastify.hasDecorator('cluster2')) return;
+  const own = mountOptions(options as Record<string, unknown>);
+  const responder = createEcvResponder(own.ecv);
+  const path = responder.path;
+  const cluster = () => servingContext()?.cluster as Cluster | undefined;
+  fastify.decorate('cluster2', { getter: cluster });
+  fastify.decorateRequest('cluster2', { getter: cluster });
+  (fastify as Mounted)[kMount] = { options: own, path };
+  // Real routes, so printRoutes(), hooks and inject() see them; answerEcv answers 405 (or 404
+  // with control off) for the methods a route does not serve.
+  for (const [suffix, route, method] of ROUTES) {
+    fastify.route({
+      method,
+      url: path + suffix,
+      handler: async (request, reply) => {
+        const answer = await responder.answer(route, ecvRequestOf(request.raw));
+        return reply.code(answer.status).headers(answer.headers).send(answer.body);
+      },
+    });
+  }
+  markEcvMounted(fastify.server);
+  // Fastify's close() must not run while the worker drains: it would close the listener at once
+  // (cutting shutdownDelay short), answer requests on kept-alive sockets with 503, and its
+  // http.Server#close() destroys idle keep-alive sockets at once (the reset race cluster2's drain
+  // avoids); and it runs onClose hooks only once every socket is gone, the very moment the worker
+  // exits. So it runs after core's drain, and the worker waits for it before exiting.
+  const off = onDrained(() => fastify.close());
+  fastify.addHook('onClose', async () => off());
+};
+
+/**
+ * The Fastify plugin: ECV as real routes (`GET {path}` (+HEAD), `GET {path}/live`,
+ * `POST {path}/enable|disable`; other methods 405), and the `app.cluster2` / `request.cluster2`
+ * decorators. In a worker, the app is closed (its `onClose` hooks run) once the worker has drained.
+ */
+export const cluster2Plugin = fp(plugin, { name: '@cluster2/fastify', fastify: '5.x' });
+export default cluster2Plugin;
+
+function merge(options: ClusterOptions, mount: Cluster2PluginOptions): ClusterOptions {
+  const merged: ClusterOptions = { ...options };
+  if (mount.timeout !== undefined) merged.timeout = mount.timeout;
+  if (mount.idleGrace !== undefined) merged.idleGrace = mount.idleGrace;
+  if (mount.ecv !== undefined) merged.ecv = { ...options.ecv, ...mount.ecv };
+  return merged;
+}
+
+/**
+ * Runs `app` clustered: registers `cluster2Plugin` when the app lacks it, waits for `app.ready()`,
+ * then `new Cluster(options).listen(() => app.server)`. Cluster2's `timeout` is the idle timeout
+ * (Fastify's `connectionTimeout` and `keepAliveTimeout` no longer end sockets); `server.keepAliveTimeout`
+ * is capped at it so that the `Keep-Alive: timeout=` clients see never promises more than cluster2 keeps.
+ * Resolves with the Cluster: in the master once every worker listens, in a worker once it listens.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export async function listen(app: FastifyInstance<http.Server, any, any, any, any>, options: ClusterOptions = {}): Promise<Cluster> {
+  if (!app.hasDecorator('cluster2')) {
+    await app.register(cluster2Plugin, { ecv: options.ecv, timeout: options.timeout, idleGrace: options.idleGrace });
+  }
+  await app.ready();
+  const mount = (app as Mounted)[kMount] ?? { options: {}, path: '/ecv' };
+  // Routes cannot move once registered: a path given only to listen() must match the plugin's.
+  if (mount.options.ecv?.path === undefined && options.ecv?.path !== undefined && options.ecv.path !== mount.path) {
+    throw new Cluster2Error('ERR_CLUSTER2_INVALID_OPTION', `option "ecv.path" of listen() is "${options.ecv.path}" but cluster2Plugin serves ECV at "${mount.path}"; give ecv.path to the plugin`);
+  }
+  const cluster = new Cluster(merge(options, mount.options));
+  await cluster.listen(() => {
+    markEcvMounted(app.server);
+    app.server.keepAliveTimeout = Math.min(app.server.keepAliveTimeout, cluster.options.timeout);
+    return app.server;
+  });
+  return cluster;
+}

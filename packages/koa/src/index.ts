@@ -1,2 +1,118 @@
-/** Adapter placeholder: the framework wiring lands with the adapters issue. */
-export const adapterReady = false;
+import http from 'node:http';
+import {
+  Cluster,
+  Cluster2Error,
+  createEcvResponder,
+  ecvRequestOf,
+  markEcvMounted,
+  resolveOptions,
+  servingContext,
+  type ClusterOptions,
+  type EcvOptions,
+  type EcvRoute,
+} from '@cluster2/core';
+import { Router, type RouterMiddleware } from '@koa/router';
+import type Koa from 'koa';
+
+/** The per-worker options of `cluster2Koa()`: the same names and defaults as the Cluster's. */
+export interface Cluster2KoaOptions {
+  /** ECV routes (`path`, `control`, `monitor`, `validator`, `timeout`, `disabledStatus`); unset fields come from the serving Cluster. @default { path: '/ecv', control: false } */
+  ecv?: EcvOptions;
+  /** Idle socket timeout (ms), applied when the app is started with `listen()`. @default 30000 */
+  timeout?: number;
+  /** While draining, a socket idle this long is ended (ms), applied when started with `listen()`. @default 250 */
+  idleGrace?: number;
+}
+
+declare module 'koa' {
+  interface DefaultContext {
+    /** The Cluster serving this worker (`delegate`, `subscribe`, `ready`, `ecv`, …); undefined when no Cluster listens in this process. */
+    cluster2: Cluster | undefined;
+  }
+}
+
+const MOUNT_KEYS = ['ecv', 'timeout', 'idleGrace'];
+const kMount = Symbol.for('cluster2.koa.mount');
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyKoa = Koa<any, any>;
+type Mounted = AnyKoa & { [kMount]?: { options: Cluster2KoaOptions; path: string } };
+
+/** Each ECV route and the method it answers (HEAD comes with GET); `all` then answers the rest with 405. */
+const ROUTES: [suffix: string, route: EcvRoute, method: 'get' | 'post'][] = [
+  ['', 'status', 'get'],
+  ['/live', 'live', 'get'],
+  ['/enable', 'enable', 'post'],
+  ['/disable', 'disable', 'post'],
+];
+
+function mountOptions(options: Cluster2KoaOptions): Cluster2KoaOptions {
+  for (const key of Object.keys(options)) {
+    if (!MOUNT_KEYS.includes(key)) {
+      throw new Cluster2Error('ERR_CLUSTER2_UNKNOWN_OPTION', `unknown option "${key}" for cluster2Koa(); it takes ${MOUNT_KEYS.join(', ')} (give every other option to listen())`);
+    }
+  }
+  resolveOptions({ ecv: options.ecv, timeout: options.timeout, idleGrace: options.idleGrace });
+  return { ...options };
+}
+
+/**
+ * Mounts cluster2 on a Koa app: `ctx.cluster2` (the serving Cluster) on every context, and the ECV
+ * routes through @koa/router (`GET {path}` (+HEAD), `GET {path}/live`, `POST {path}/enable|disable`;
+ * other methods 405). Call it before your own middleware; calling it twice is harmless. Returns `app`.
+ */
+export function cluster2Koa<T extends AnyKoa>(app: T, options: Cluster2KoaOptions = {}): T {
+  if ((app as Mounted)[kMount]) return app;
+  const own = mountOptions(options);
+  const responder = createEcvResponder(own.ecv);
+  const path = responder.path;
+  (app as Mounted)[kMount] = { options: own, path };
+  // app.context is the prototype of every ctx: a getter there reaches middleware mounted before this.
+  Object.defineProperty(app.context, 'cluster2', { configurable: true, get: () => servingContext()?.cluster });
+  const router = new Router();
+  for (const [suffix, route, method] of ROUTES) {
+    const answer: RouterMiddleware = async (ctx) => {
+      const result = await responder.answer(route, ecvRequestOf(ctx.req));
+      ctx.status = result.status;
+      ctx.set(result.headers);
+      ctx.body = result.body;
+    };
+    router[method](path + suffix, answer);
+    // The methods this route does not serve: answerEcv says 405 with Allow (404 with control off).
+    router.all(path + suffix, answer);
+  }
+  app.use(router.routes());
+  return app;
+}
+
+function merge(options: ClusterOptions, mount: Cluster2KoaOptions): ClusterOptions {
+  const merged: ClusterOptions = { ...options };
+  if (mount.timeout !== undefined) merged.timeout = mount.timeout;
+  if (mount.idleGrace !== undefined) merged.idleGrace = mount.idleGrace;
+  if (mount.ecv !== undefined) merged.ecv = { ...options.ecv, ...mount.ecv };
+  return merged;
+}
+
+/**
+ * Runs `app` clustered: `new Cluster(options).listen()` with `http.createServer(app.callback())`.
+ * Mounts `cluster2Koa()` in front of the app's middleware when it is not mounted yet. Resolves with
+ * the Cluster: in the master once every worker listens, in a worker once it listens.
+ */
+export async function listen(app: AnyKoa, options: ClusterOptions = {}): Promise<Cluster> {
+  if (!(app as Mounted)[kMount]) {
+    cluster2Koa(app, { ecv: options.ecv });
+    // Not mounted by the app: ECV goes first, so no app middleware can answer its routes.
+    app.middleware.unshift(app.middleware.pop()!);
+  }
+  const mount = (app as Mounted)[kMount]!;
+  // Routes cannot move once registered: a path given only to listen() must match the mounted one.
+  if (mount.options.ecv?.path === undefined && options.ecv?.path !== undefined && options.ecv.path !== mount.path) {
+    throw new Cluster2Error('ERR_CLUSTER2_INVALID_OPTION', `option "ecv.path" of listen() is "${options.ecv.path}" but cluster2Koa() serves ECV at "${mount.path}"; give ecv.path to cluster2Koa()`);
+  }
+  const cluster = new Cluster(merge(options, mount.options));
+  await cluster.listen(() => {
+    const server = http.createServer(app.callback());
+    markEcvMounted(server);
+    return server;
+  });
+  return cluster;
+}

@@ -6,7 +6,7 @@ import { answerEcv, matchEcvRoute, type EcvAnswer, type EcvHost, type EcvRequest
 
 /** ECV for framework adapters: match a URL, answer a route. */
 export interface EcvResponder {
-  /** The mount path (`ecv.path`). */
+  /** The mount path: the mounting call's `ecv.path`, else the serving Cluster's, else `/ecv`. */
   readonly path: string;
   match(url: string | undefined): EcvRoute | undefined;
   /** Answers with the running cluster's state, or, before a Cluster listens in this process, a local one. */
@@ -14,11 +14,14 @@ export interface EcvResponder {
 }
 
 /**
- * Creates the ECV responder an adapter mounts. `ecv` is validated like the Cluster option (the
- * mounting call's settings win over the Cluster's); `monToken` guards non-loopback control calls.
+ * Creates the ECV responder an adapter mounts. `ecv` is validated like the Cluster option; field
+ * by field, the mounting call's settings win and the ones it leaves out come from the Cluster
+ * serving in this process (so `app.use(cluster2())` + `listen(app, { ecv: { control: true } })`
+ * serves the control routes). `monToken` guards non-loopback control calls.
  */
 export function createEcvResponder(ecv: EcvOptions = {}, monToken?: string): EcvResponder {
   const options = resolveOptions({ ecv, monitor: false, ...(monToken ? { monToken } : {}) });
+  const given = Object.fromEntries(Object.entries(ecv).filter(([, value]) => value !== undefined));
   const local = new EcvState(new Date());
   const standalone: EcvHost = {
     options: options.ecv,
@@ -27,14 +30,22 @@ export function createEcvResponder(ecv: EcvOptions = {}, monToken?: string): Ecv
     draining: () => false,
     set: async (enabled) => void local.set(enabled),
   };
+  let merged: { running: EcvHost; host: EcvHost } | undefined;
+  const current = (): EcvHost => {
+    const running = servingContext()?.ecvHost;
+    if (!running) return standalone;
+    if (merged?.running !== running) {
+      const ecvOptions = resolveOptions({ ecv: { ...running.options, ...given }, monitor: false }).ecv;
+      merged = { running, host: { ...running, options: ecvOptions, monToken: options.monToken ?? running.monToken } };
+    }
+    return merged.host;
+  };
   return {
-    path: options.ecv.path,
-    match: (url) => matchEcvRoute(url, options.ecv.path),
-    answer: (route, request) => {
-      const running = servingContext()?.ecvHost;
-      const host = running ? { ...running, options: options.ecv, monToken: options.monToken ?? running.monToken } : standalone;
-      return answerEcv(route, request, host);
+    get path() {
+      return current().options.path;
     },
+    match: (url) => matchEcvRoute(url, current().options.path),
+    answer: (route, request) => answerEcv(route, request, current()),
   };
 }
 

@@ -154,6 +154,8 @@ export class Supervisor extends EventEmitter implements MonitorSource {
       .handle('shutdown', () => void this.shutdown())
       .handle('stop', () => void this.stop())
       .handle('reload', () => this.reload())
+      // A draining worker's last word before it exits: by now node:cluster no longer routes it connections.
+      .handle('drained', () => true)
       .handle('ecv:set', ({ enabled }: { enabled: boolean }) => (enabled ? this.enable() : this.disable()))
       .handle('ecv:get', () => {
         this.#ecvSynced.add(record);

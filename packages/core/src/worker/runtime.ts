@@ -4,6 +4,7 @@ import type { Channel } from '../ipc/channel.js';
 import type { RecycleReason } from '../monitor/source.js';
 import type { ResolvedOptions } from '../options.js';
 import { callFactory, listenAll, type ServerFactory } from './factory.js';
+import { runDrainedHooks } from '../context.js';
 import { isEcvMounted } from '../ecv/responder.js';
 import { StatsSampler } from './stats.js';
 import { Traffic, isHttpServer, type RequestInterceptor } from './traffic.js';
@@ -122,6 +123,7 @@ export class WorkerRuntime {
     this.phase = 'draining';
     this.#host.emit('shutdown');
     if (delay > 0) await sleep(delay);
+    const drainStartedAt = Date.now();
     const deadline = setTimeout(() => {
       this.#channel.send('warning', { message: `drain exceeded shutdownTimeout (${this.#options.shutdownTimeout} ms); destroying open sockets` });
       this.traffic.destroyAll();
@@ -129,6 +131,13 @@ export class WorkerRuntime {
     deadline.unref();
     await this.traffic.drain();
     clearTimeout(deadline);
+    // Framework cleanup (Fastify's onClose hooks) runs once no socket is left, within what remains of shutdownTimeout.
+    await runDrainedHooks(Math.max(0, this.#options.shutdownTimeout - (Date.now() - drainStartedAt)));
+    // node:cluster's master may have handed this worker a connection just before it learnt that the
+    // listener closed. The worker hands such a connection back, but only if it is still alive to
+    // read the message: exiting first leaves it stuck in the master, its client waiting forever. A
+    // round trip after the close guarantees every such hand-off has arrived (and gone back) first.
+    await this.#channel.call('drained', undefined, 2000).catch(() => {});
     this.#finish();
     this.#host.exit(0);
   }

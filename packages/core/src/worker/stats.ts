@@ -30,9 +30,12 @@ export interface TrafficCounters {
   inFlight: number;
 }
 
+/** Sampling interval of the event-loop delay histogram, ms. */
+const LOOP_RESOLUTION_MS = 10;
+
 /** Samples process figures; each `sample()` covers the time since the previous one. */
 export class StatsSampler {
-  readonly #loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
+  readonly #loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
   #lastCpu = process.cpuUsage();
   #lastAt = process.hrtime.bigint();
 
@@ -56,7 +59,8 @@ export class StatsSampler {
       heapUsed: memory.heapUsed,
       heapTotal: memory.heapTotal,
       cpu: elapsedMicros > 0 ? round(((cpu.user + cpu.system) / elapsedMicros) * 100, 1) : 0,
-      eventLoopDelay: round(meanDelayNs / 1e6, 2),
+      // Each sample is the whole timer interval, so an idle loop reads ~resolution: report only the lag past it.
+      eventLoopDelay: round(Math.max(0, meanDelayNs / 1e6 - LOOP_RESOLUTION_MS), 2),
       ...traffic,
     };
   }

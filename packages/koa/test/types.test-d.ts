@@ -1,0 +1,24 @@
+import type { Cluster } from '@cluster2/core';
+import Koa from 'koa';
+import { describe, expectTypeOf, it } from 'vitest';
+import { cluster2Koa, listen, type Cluster2KoaOptions } from '../src/index.js';
+
+describe('types', () => {
+  it('ctx.cluster2 is the serving Cluster, with delegate and subscribe', () => {
+    const app = new Koa();
+    app.use(async (ctx) => {
+      expectTypeOf(ctx.cluster2).toEqualTypeOf<Cluster | undefined>();
+      expectTypeOf(ctx.cluster2!.delegate).toBeFunction();
+      expectTypeOf(ctx.cluster2!.subscribe).toBeFunction();
+    });
+  });
+
+  it('cluster2Koa() returns the app it was given and listen() resolves with the Cluster', () => {
+    const app = new Koa<{ user: string }>();
+    expectTypeOf(cluster2Koa(app)).toEqualTypeOf<Koa<{ user: string }>>();
+    expectTypeOf(cluster2Koa).parameter(1).toEqualTypeOf<Cluster2KoaOptions | undefined>();
+    expectTypeOf(listen).returns.resolves.toEqualTypeOf<Cluster>();
+    // @ts-expect-error: cluster2Koa() takes only the per-worker options
+    cluster2Koa(app, { noWorkers: 2 });
+  });
+});

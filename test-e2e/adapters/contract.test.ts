@@ -1,0 +1,244 @@
+// The adapter contract: core's plain-http mounting and the Express, Fastify and Koa adapters run
+// the same clustered app (fixtures/<name>-app.mjs, 2 workers) and must behave the same for ECV,
+// draining, idle timeouts, and must leave the app's own routes, middleware, errors and 404 alone.
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Fixture, killAll, request, tally, until, type FixtureMessage } from './helpers.js';
+
+interface Framework {
+  name: 'http' | 'express' | 'fastify' | 'koa';
+  /** The framework's own 404 body for GET /nope. */
+  notFound: RegExp;
+  /** Who mounts the adapter in the fixture by default: the app, or listen(). */
+  mounts?: 'app' | 'listen';
+}
+
+const FRAMEWORKS: Framework[] = [
+  { name: 'http', notFound: /^Not Found$/ },
+  { name: 'express', notFound: /Cannot GET \/nope/, mounts: 'app' },
+  { name: 'fastify', notFound: /"message":"Route GET:\/nope not found"/, mounts: 'app' },
+  { name: 'koa', notFound: /^Not Found$/, mounts: 'listen' },
+];
+
+const AVAILABLE = /^status=AVAILABLE&ServeTraffic=true&ip=127\.0\.0\.1&hostname=.+&port=\d+&time=.+$/;
+const DISABLED = /^status=DISABLED&ServeTraffic=false&ip=127\.0\.0\.1&hostname=.+&port=\d+&time=.+$/;
+
+const running: Fixture[] = [];
+afterEach(() => killAll(running.splice(0)));
+
+function start(framework: Framework, options: object = {}, env: Record<string, string> = {}): Fixture {
+  const fixture = new Fixture(`${framework.name}-app.mjs`, options, env);
+  running.push(fixture);
+  return fixture;
+}
+
+const inFlight = (count: number) => (m: FixtureMessage) => (m.args![0] as { totals: { inFlight: number } }).totals.inFlight >= count;
+
+/** `count` requests, each on a fresh connection (so round-robin spreads them over the workers). */
+function fresh(port: number, urlPath: string, count: number) {
+  return Promise.all(Array.from({ length: count }, () => request(port, urlPath)));
+}
+
+describe.each(FRAMEWORKS)('$name', (framework) => {
+  describe('a running cluster', () => {
+    // One cluster for the checks that leave it as they found it; afterEach kills only per-test fixtures.
+    let shared: Fixture;
+    let port: number;
+    beforeAll(async () => {
+      shared = new Fixture(`${framework.name}-app.mjs`, {});
+      port = await shared.ready();
+    });
+    afterAll(() => killAll([shared]));
+
+    it('answers GET /ecv with 200, the AVAILABLE body and the ECV headers', async () => {
+      const answer = await request(port, '/ecv');
+      expect(answer.status).toBe(200);
+      expect(answer.body).toMatch(AVAILABLE);
+      expect(answer.body).toContain(`&port=${port}&`);
+      expect(answer.headers['content-type']).toMatch(/^text\/plain/);
+      expect(answer.headers['x-powered-by']).toBe('Cluster2');
+      expect(answer.headers['cache-control']).toBe('no-cache');
+      expect(new Date(answer.headers.since as string).getTime()).not.toBeNaN();
+    });
+
+    it('answers HEAD /ecv with 200 and no body', async () => {
+      const answer = await request(port, '/ecv', { method: 'HEAD' });
+      expect(answer.status).toBe(200);
+      expect(answer.headers['x-powered-by']).toBe('Cluster2');
+      expect(answer.body).toBe('');
+    });
+
+    it('answers GET /ecv/live with 200', async () => {
+      const answer = await request(port, '/ecv/live');
+      expect(answer.status).toBe(200);
+      expect(answer.body).toBe('status=ALIVE');
+    });
+
+    it('answers a wrong method on an ECV route with 405 and Allow', async () => {
+      const put = await request(port, '/ecv', { method: 'PUT' });
+      expect(put.status).toBe(405);
+      expect(put.headers.allow).toBe('GET, HEAD');
+      const get = await request(port, '/ecv/disable');
+      expect(get.status).toBe(405);
+      expect(get.headers.allow).toBe('POST');
+    });
+
+    it("leaves the app's routes, middleware, error handler and 404 alone", async () => {
+      const root = await request(port, '/');
+      expect(root.status).toBe(200);
+      expect(JSON.parse(root.body)).toMatchObject({ framework: framework.name });
+      expect(root.headers['x-app-middleware']).toBe(framework.name);
+      const error = await request(port, '/error');
+      expect(error.status).toBe(500);
+      expect(JSON.parse(error.body)).toEqual({ handledBy: 'app', message: 'boom' });
+      expect(error.headers['x-app-middleware']).toBe(framework.name);
+      const missing = await request(port, '/nope');
+      expect(missing.status).toBe(404);
+      expect(missing.body).toMatch(framework.notFound);
+      expect(missing.headers['x-app-middleware']).toBe(framework.name);
+    });
+
+    it("gives the app the serving Cluster through the framework's context", async () => {
+      const context = JSON.parse((await request(port, '/context')).body);
+      expect(context.cluster).toEqual({ role: 'worker', enabled: true, delegate: 'function', subscribe: 'function', ready: 'function' });
+      expect(shared.workerPids()).toContain(context.pid);
+    });
+
+    it('POST /ecv/disable takes every worker out of rotation, /ecv/live stays 200, enable puts them back', async () => {
+      const disabled = await request(port, '/ecv/disable', { method: 'POST' });
+      expect(disabled.status).toBe(204);
+      expect(disabled.headers['x-powered-by']).toBe('Cluster2');
+      try {
+        const down = await fresh(port, '/ecv', 20);
+        expect(down.map((a) => a.status)).toEqual(Array(20).fill(400));
+        for (const answer of down) expect(answer.body).toMatch(DISABLED);
+        // Every worker agreed (the app's context route says which worker answered).
+        const contexts = (await fresh(port, '/context', 20)).map((a) => JSON.parse(a.body));
+        expect(new Set(contexts.map((c) => c.pid))).toEqual(new Set(shared.workerPids()));
+        expect(contexts.every((c) => c.cluster.enabled === false)).toBe(true);
+        expect((await request(port, '/ecv/live')).status).toBe(200);
+      } finally {
+        expect((await request(port, '/ecv/enable', { method: 'POST' })).status).toBe(204);
+      }
+      const up = await fresh(port, '/ecv', 20);
+      expect(up.map((a) => a.status)).toEqual(Array(20).fill(200));
+      for (const answer of up) expect(answer.body).toMatch(AVAILABLE);
+    });
+  });
+
+  describe.runIf(framework.mounts)('mounting', () => {
+    it(`works just as well when ${framework.mounts === 'app' ? 'listen()' : 'the app'} mounts the adapter`, async () => {
+      const f = start(framework, {}, { FIXTURE_MOUNT: framework.mounts === 'app' ? 'listen' : 'app' });
+      const port = await f.ready();
+      expect((await request(port, '/ecv')).body).toMatch(AVAILABLE);
+      // ECV control comes from listen()'s options.
+      expect((await request(port, '/ecv/disable', { method: 'POST' })).status).toBe(204);
+      expect((await fresh(port, '/ecv', 10)).map((a) => a.status)).toEqual(Array(10).fill(400));
+      expect((await request(port, '/ecv/enable', { method: 'POST' })).status).toBe(204);
+      const root = await request(port, '/');
+      expect(root.status).toBe(200);
+      expect(root.headers['x-app-middleware']).toBe(framework.name);
+      expect(JSON.parse((await request(port, '/context')).body).cluster.role).toBe('worker');
+      expect((await request(port, '/nope')).body).toMatch(framework.notFound);
+    });
+
+    it("the mounting call's ecv and timeout win over listen()'s", async () => {
+      const f = start(
+        framework,
+        { ecv: { disabledStatus: 404 }, timeout: 60_000 },
+        { FIXTURE_MOUNT: 'app', FIXTURE_MOUNT_OPTIONS: JSON.stringify({ ecv: { disabledStatus: 503 }, timeout: 300 }) },
+      );
+      const port = await f.ready();
+      expect((await request(port, '/ecv/disable', { method: 'POST' })).status).toBe(204);
+      const down = await fresh(port, '/ecv', 10);
+      expect(down.map((a) => a.status)).toEqual(Array(10).fill(503));
+      expect(down[0]!.body).toMatch(DISABLED);
+      const socket = net.connect(port, '127.0.0.1');
+      const connectedAt = await new Promise<number>((resolve) => socket.once('connect', () => resolve(Date.now())));
+      const endedAt = await new Promise<number>((resolve) => socket.once('end', () => resolve(Date.now())));
+      socket.destroy();
+      expect(endedAt - connectedAt).toBeLessThan(1300);
+    });
+  });
+
+  describe('graceful shutdown', () => {
+    it('answers a slow request in flight with Connection: close, and exits 0', async () => {
+      const f = start(framework, { heartbeatInterval: 50 }, { FIXTURE_REPORT_HEARTBEATS: '1' });
+      const port = await f.ready();
+      const agent = new http.Agent({ keepAlive: true });
+      const slow = request(port, '/slow?ms=1500', { agent });
+      await f.waitFor('heartbeat', { where: inFlight(1) });
+      f.call('shutdown');
+      const answer = await slow;
+      agent.destroy();
+      expect(answer.status).toBe(200);
+      expect(answer.body).toMatch(/^slow \d+$/);
+      expect(answer.headers.connection).toBe('close');
+      await f.waitForExit();
+      expect(f.exitCode).toBe(0);
+    });
+
+    it('answers 2000 requests in flight when the master shuts down, every one with a 200', async () => {
+      const f = start(framework, { heartbeatInterval: 50 }, { FIXTURE_REPORT_HEARTBEATS: '1' });
+      const port = await f.ready();
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 2000 });
+      const answers = Array.from({ length: 2000 }, () => request(port, '/slow?ms=2500', { agent }).then((a) => a.status, (e: Error) => e.message));
+      await f.waitFor('heartbeat', { where: inFlight(2000), timeout: 15_000 });
+      f.call('shutdown');
+      const results = await Promise.all(answers);
+      agent.destroy();
+      expect(tally(results)).toEqual({ 200: 2000 });
+      await f.waitForExit();
+      expect(f.exitCode).toBe(0);
+    });
+
+    it.runIf(framework.name === 'fastify')("runs the app's onClose hooks after the drain, before each worker exits", async () => {
+      const marks = fs.mkdtempSync(path.join(os.tmpdir(), 'cluster2-onclose-'));
+      const f = start(framework, {}, { FIXTURE_MARK_DIR: marks });
+      await f.ready();
+      const workers = f.workerPids();
+      f.call('shutdown');
+      await f.waitForExit();
+      expect(f.exitCode).toBe(0);
+      // Needs core's worker drain to await the onDrained hooks (runDrainedHooks) before it exits.
+      expect(fs.readdirSync(marks).sort(), 'onClose hooks that ran before the workers exited').toEqual(workers.map((pid) => `fastify-onclose-${pid}`).sort());
+    });
+  });
+
+  describe('idle timeout', () => {
+    it('ends a socket idle for `timeout` ms', async () => {
+      const f = start(framework, { timeout: 300 });
+      const port = await f.ready();
+      const socket = net.connect(port, '127.0.0.1');
+      const connectedAt = await new Promise<number>((resolve) => socket.once('connect', () => resolve(Date.now())));
+      const endedAt = await new Promise<number>((resolve) => socket.once('end', () => resolve(Date.now())));
+      socket.destroy();
+      expect(endedAt - connectedAt).toBeGreaterThanOrEqual(290);
+      expect(endedAt - connectedAt).toBeLessThan(1300);
+      const warning = await f.waitFor('warning');
+      expect((warning.args![0] as { message: string }).message).toMatch(/idle for 300 ms/);
+    });
+
+    it('never cuts a request longer than `timeout`, and ends the keep-alive socket once it idles', async () => {
+      const f = start(framework, { timeout: 300 });
+      const port = await f.ready();
+      const socket = net.connect(port, '127.0.0.1');
+      await new Promise((resolve) => socket.once('connect', resolve));
+      let received = '';
+      socket.on('data', (chunk) => (received += chunk));
+      const ended = new Promise<number>((resolve) => socket.once('end', () => resolve(Date.now())));
+      socket.write('GET /slow?ms=700 HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n');
+      await until(() => /slow \d+/.test(received), 5000, 'the slow response');
+      const answeredAt = Date.now();
+      const endedAt = await ended;
+      socket.destroy();
+      expect(received).toMatch(/^HTTP\/1\.1 200 /);
+      expect(endedAt - answeredAt).toBeGreaterThanOrEqual(250);
+      expect(endedAt - answeredAt).toBeLessThan(1300);
+    });
+  });
+});
