@@ -71,6 +71,26 @@ describe('examples start as the README says', () => {
     expect(await exitCode(child)).toBe(0);
   });
 
+  it.each([
+    ['express', /cluster2 \+ Express: master \d+, 2 workers/],
+    ['fastify', /cluster2 \+ Fastify: master \d+, 2 workers/],
+    ['koa', /cluster2 \+ Koa: master \d+, 2 workers/],
+  ])('examples/%s serves its routes, error handler, ECV and monitor, and exits 0 on SIGTERM', async (name, banner) => {
+    const { child, port, monPort } = await startExample(name, banner);
+    const user = await fetch(`http://127.0.0.1:${port}/users/1`);
+    expect(user.status).toBe(200);
+    expect(user.headers.get('content-type')).toMatch(/application\/json/);
+    expect((await fetch(`http://127.0.0.1:${port}/error`)).status).toBe(500);
+    expect((await fetch(`http://127.0.0.1:${port}/no-such-route`)).status).toBe(404);
+    const ecv = await fetch(`http://127.0.0.1:${port}/ecv`);
+    expect(await ecv.text()).toMatch(/^status=AVAILABLE&ServeTraffic=true/);
+    expect((await fetch(`http://127.0.0.1:${port}/ecv/disable`, { method: 'POST' })).status).toBe(204);
+    expect((await fetch(`http://127.0.0.1:${port}/ecv`)).status).toBe(400);
+    expect((await fetch(`http://127.0.0.1:${monPort}/api/status`)).status).toBe(200);
+    child.kill('SIGTERM');
+    expect(await exitCode(child)).toBe(0);
+  });
+
   it('examples/delegation serves the shared config read through the master', async () => {
     const { child, port } = await startExample('delegation', /delegation demo on/);
     const body = (await (await fetch(`http://127.0.0.1:${port}/config`)).json()) as { worker: number; config: { greeting: string } };
