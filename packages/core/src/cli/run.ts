@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { isErrorCode } from '../errors.js';
-import { signalMaster } from '../primary/pidfiles.js';
+import { findRunningMaster, signalMaster } from '../primary/pidfiles.js';
 import { runStatus } from './status.js';
 
 /** Where the CLI writes; `process` fits, tests pass collectors. */
@@ -79,7 +79,11 @@ function parse(argv: string[]): Parsed | 'help' {
 async function runSignal(parsed: Parsed, signal: NodeJS.Signals, io: CliIo): Promise<number> {
   // reload returns at once: the rolling restart takes as long as the app's warm-up, and the master keeps running.
   const wait = parsed.command !== 'reload' && parsed.wait;
-  if (wait && !parsed.json) io.stdout.write(`sending ${signal} to the master in ${parsed.pids}; waiting for it to exit\n`);
+  if (wait && !parsed.json) {
+    // Look the master up first: with nothing running, only the error (exit 3) is printed, not a claim to signal.
+    const { pid } = findRunningMaster(parsed.pids);
+    io.stdout.write(`sending ${signal} to master ${pid} in ${parsed.pids}; waiting for it to exit\n`);
+  }
   const master = await signalMaster(parsed.pids, signal, wait);
   if (parsed.json) {
     io.stdout.write(`${JSON.stringify({ command: parsed.command, pid: master.pid, signal, exited: wait })}\n`);

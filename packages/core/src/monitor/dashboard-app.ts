@@ -5,6 +5,7 @@
  */
 export const DASHBOARD_APP_JS = String.raw`
 var HISTORY_MS = 5 * 60 * 1000;
+var RATE_WINDOW_MS = 10 * 1000;
 var TOKEN_KEY = 'cluster2-monitor-token';
 var $ = function (id) { return document.getElementById(id); };
 var ui = {
@@ -16,6 +17,7 @@ var ui = {
 var token = sessionStorage.getItem(TOKEN_KEY) || '';
 var events = [];
 var samples = [];
+var counts = [];
 var lastSample = null;
 var noticeTimer = 0;
 
@@ -29,19 +31,31 @@ function notify(text, isError) {
 
 function setConnection(text, kind) { ui.conn.textContent = text; ui.conn.className = 'pill ' + kind; }
 
-/** Requests/s from the growth of the cluster's request counter between two snapshots. */
+/**
+ * Requests/s from the growth of the cluster's request counter over the last RATE_WINDOW_MS,
+ * timed by this page's clock. Each worker's count reaches the master on its own heartbeat, so
+ * the total grows in uneven steps: a rate between two consecutive snapshots zigzags (and the
+ * master's uptime, in whole seconds, is too coarse to time them).
+ */
 function sample(s) {
   var now = Date.now(), rate = null;
-  if (lastSample && s.master.pid === lastSample.pid && s.master.uptime > lastSample.uptime) {
-    var delta = s.totals.requests - lastSample.requests;
-    if (delta >= 0) rate = delta / (s.master.uptime - lastSample.uptime);
-  }
-  if (!lastSample || s.master.uptime !== lastSample.uptime || s.master.pid !== lastSample.pid) {
-    lastSample = { pid: s.master.pid, uptime: s.master.uptime, requests: s.totals.requests, rate: rate };
-    samples.push({ t: now, rate: rate, rss: s.totals.rss / MIB });
+  if (lastSample && s.master.pid !== lastSample.pid) counts = [];
+  counts.push({ t: now, requests: s.totals.requests });
+  while (counts.length > 2 && counts[1].t <= now - RATE_WINDOW_MS) counts.shift();
+  var first = counts[0];
+  if (now - first.t >= 1000 && s.totals.requests >= first.requests) rate = ((s.totals.requests - first.requests) * 1000) / (now - first.t);
+  else if (lastSample && lastSample.pid === s.master.pid) rate = lastSample.rate;
+  // Snapshots can arrive in bursts (a lifecycle event next to a heartbeat): one chart point per 500 ms.
+  var point = { t: now, rate: rate, rss: s.totals.rss / MIB };
+  if (!lastSample || now - lastSample.t >= 500 || lastSample.pid !== s.master.pid || samples.length === 0) {
+    samples.push(point);
+    lastSample = { pid: s.master.pid, t: now, rate: rate };
+  } else {
+    samples[samples.length - 1] = { t: samples[samples.length - 1].t, rate: rate, rss: point.rss };
+    lastSample.rate = rate;
   }
   samples = samples.filter(function (p) { return p.t >= now - HISTORY_MS; });
-  return lastSample.rate;
+  return rate;
 }
 
 function onStatus(s) {

@@ -120,17 +120,25 @@ function renderEvents(list, events) {
   }));
 }
 
-/** Line chart of points [{t, v}] over the last windowMs; svg has a 600x150 viewBox. */
+var MIN_SPAN_MS = 60000;
+
+/**
+ * Line chart of points [{t, v}] over the last windowMs; svg has a 600x150 viewBox. History starts
+ * when the page opens, so until it covers windowMs the time axis spans what there is (at least
+ * a minute) instead of squeezing the first points against the right edge.
+ */
 function drawChart(el, points, windowMs, variant, unit) {
   var W = 600, H = 150, top = 10, bottom = 20, left = 4, now = Date.now();
   var shown = points.filter(function (p) { return isNum(p.v) && p.t >= now - windowMs; });
+  var span = shown.length > 0 ? Math.min(windowMs, Math.max(MIN_SPAN_MS, now - shown[0].t)) : windowMs;
+  var spanSeconds = Math.round(span / 1000);
   var max = shown.reduce(function (m, p) { return Math.max(m, p.v); }, 0);
   max = max > 0 ? niceCeil(max) : 1;
-  var x = function (t) { return left + ((t - (now - windowMs)) / windowMs) * (W - left); };
+  var x = function (t) { return left + ((t - (now - span)) / span) * (W - left); };
   var y = function (v) { return top + (1 - v / max) * (H - top - bottom); };
   var nodes = [0, 0.5, 1].map(function (f) { return svg('line', { x1: 0, x2: W, y1: y(max * f), y2: y(max * f), class: 'grid' }); });
   nodes.push(svg('text', { x: left + 2, y: top + 10, class: 'axis' }, max.toLocaleString('en-US') + ' ' + unit));
-  nodes.push(svg('text', { x: left + 2, y: H - 4, class: 'axis' }, Math.round(windowMs / 60000) + ' min ago'));
+  nodes.push(svg('text', { x: left + 2, y: H - 4, class: 'axis' }, (spanSeconds % 60 ? fmtDuration(spanSeconds) : spanSeconds / 60 + ' min') + ' ago'));
   nodes.push(svg('text', { x: W - 26, y: H - 4, class: 'axis' }, 'now'));
   if (shown.length > 1) {
     var line = shown.map(function (p, i) { return (i ? 'L' : 'M') + x(p.t).toFixed(1) + ' ' + y(p.v).toFixed(1); }).join(' ');

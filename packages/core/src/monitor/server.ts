@@ -117,10 +117,16 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
     return;
   }
   const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-  const body = JSON.stringify({ error: { code: status === 400 ? 'BAD_REQUEST' : status === 431 ? 'HEADERS_TOO_LARGE' : 'REQUEST_TIMEOUT', message: STATUS_CODES[status] } });
+  // An answer to HEAD carries no body: its client would read the JSON as garbage after the
+  // answer and fail. The parser's packet shows the method when it holds the request line; when
+  // it does not, leave the body out rather than guess.
+  const packet = (error as { rawPacket?: unknown }).rawPacket;
+  const line = Buffer.isBuffer(packet) ? packet.subarray(0, 8).toString('latin1') : '';
+  const json = /^[A-Z]+ /.test(line) && !line.startsWith('HEAD ');
+  const body = json ? JSON.stringify({ error: { code: status === 400 ? 'BAD_REQUEST' : status === 431 ? 'HEADERS_TOO_LARGE' : 'REQUEST_TIMEOUT', message: STATUS_CODES[status] } }) : '';
   debug('monitor: client error %s', error.code);
   socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json; charset=utf-8\r\n` +
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${json ? 'content-type: application/json; charset=utf-8\r\n' : ''}` +
       `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
   );
 }
