@@ -43,3 +43,4 @@ export type {
 } from './delegation/types.js';
 export { startMonitor, type MonitorOptions, type MonitorServer } from './monitor/server.js';
 export type { MonitorSource, EcvStatus, MasterState } from './monitor/source.js';
+export { withMountOptions, type MountOptions } from './mount.js';

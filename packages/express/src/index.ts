@@ -8,19 +8,13 @@ import {
   resolveOptions,
   servingContext,
   type ClusterOptions,
-  type EcvOptions,
+  withMountOptions,
+  type MountOptions,
 } from '@cluster2/core';
 import type { Application, RequestHandler } from 'express';
 
-/** The per-worker options of `cluster2()`: the same names and defaults as the Cluster's. */
-export interface Cluster2Options {
-  /** ECV routes (`path`, `control`, `monitor`, `validator`, `timeout`, `disabledStatus`); unset fields come from the serving Cluster. @default { path: '/ecv', control: false } */
-  ecv?: EcvOptions;
-  /** Idle socket timeout (ms), applied when the app is started with `listen()`. @default 30000 */
-  timeout?: number;
-  /** While draining, a socket idle this long is ended (ms), applied when started with `listen()`. @default 250 */
-  idleGrace?: number;
-}
+/** The per-worker options of the mounting call: the same names and defaults as the Cluster's. */
+export type Cluster2Options = MountOptions;
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
@@ -80,15 +74,6 @@ function mountedOptions(app: Application): Cluster2Options | undefined {
   return stack.find((layer) => layer.handle?.[kOptions] !== undefined)?.handle?.[kOptions];
 }
 
-/** Cluster options with the mounting call's per-worker options merged in: the mounting call's win. */
-function merge(options: ClusterOptions, mount: Cluster2Options): ClusterOptions {
-  const merged: ClusterOptions = { ...options };
-  if (mount.timeout !== undefined) merged.timeout = mount.timeout;
-  if (mount.idleGrace !== undefined) merged.idleGrace = mount.idleGrace;
-  if (mount.ecv !== undefined) merged.ecv = { ...options.ecv, ...mount.ecv };
-  return merged;
-}
-
 /**
  * Runs `app` clustered: `new Cluster(options).listen(...)` with an http server for the app. Mounts
  * `cluster2()` in front of the app when it is not mounted yet. Resolves with the Cluster: in the
@@ -96,7 +81,7 @@ function merge(options: ClusterOptions, mount: Cluster2Options): ClusterOptions 
  */
 export async function listen(app: Application, options: ClusterOptions = {}): Promise<Cluster> {
   const mount = mountedOptions(app);
-  const cluster = new Cluster(merge(options, mount ?? {}));
+  const cluster = new Cluster(withMountOptions(options, mount ?? {}));
   // Not mounted: answer ECV in front of the app, as if `cluster2()` were its first middleware.
   const ecv = mount ? undefined : ecvHandler({});
   await cluster.listen(() => {

@@ -8,22 +8,16 @@ import {
   resolveOptions,
   servingContext,
   type ClusterOptions,
-  type EcvOptions,
   type EcvRoute,
+  withMountOptions,
+  type MountOptions,
 } from '@cluster2/core';
 import type http from 'node:http';
 import type { FastifyInstance, FastifyPluginAsync, HTTPMethods } from 'fastify';
 import fp from 'fastify-plugin';
 
-/** The per-worker options of `cluster2Plugin`: the same names and defaults as the Cluster's. */
-export interface Cluster2PluginOptions {
-  /** ECV routes (`path`, `control`, `monitor`, `validator`, `timeout`, `disabledStatus`); unset fields come from the serving Cluster. @default { path: '/ecv', control: false } */
-  ecv?: EcvOptions;
-  /** Idle socket timeout (ms), applied when the app is started with `listen()`. @default 30000 */
-  timeout?: number;
-  /** While draining, a socket idle this long is ended (ms), applied when started with `listen()`. @default 250 */
-  idleGrace?: number;
-}
+/** The per-worker options of the mounting call: the same names and defaults as the Cluster's. */
+export type Cluster2PluginOptions = MountOptions;
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -101,13 +95,6 @@ const plugin: FastifyPluginAsync<Cluster2PluginOptions> = async (fastify, option
 export const cluster2Plugin = fp(plugin, { name: '@cluster2/fastify', fastify: '5.x' });
 export default cluster2Plugin;
 
-function merge(options: ClusterOptions, mount: Cluster2PluginOptions): ClusterOptions {
-  const merged: ClusterOptions = { ...options };
-  if (mount.timeout !== undefined) merged.timeout = mount.timeout;
-  if (mount.idleGrace !== undefined) merged.idleGrace = mount.idleGrace;
-  if (mount.ecv !== undefined) merged.ecv = { ...options.ecv, ...mount.ecv };
-  return merged;
-}
 
 /**
  * Runs `app` clustered: registers `cluster2Plugin` when the app lacks it, waits for `app.ready()`,
@@ -127,7 +114,7 @@ export async function listen(app: FastifyInstance<http.Server, any, any, any, an
   if (mount.options.ecv?.path === undefined && options.ecv?.path !== undefined && options.ecv.path !== mount.path) {
     throw new Cluster2Error('ERR_CLUSTER2_INVALID_OPTION', `option "ecv.path" of listen() is "${options.ecv.path}" but cluster2Plugin serves ECV at "${mount.path}"; give ecv.path to the plugin`);
   }
-  const cluster = new Cluster(merge(options, mount.options));
+  const cluster = new Cluster(withMountOptions(options, mount.options));
   await cluster.listen(() => {
     markEcvMounted(app.server);
     app.server.keepAliveTimeout = Math.min(app.server.keepAliveTimeout, cluster.options.timeout);

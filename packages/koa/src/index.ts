@@ -8,21 +8,15 @@ import {
   resolveOptions,
   servingContext,
   type ClusterOptions,
-  type EcvOptions,
   type EcvRoute,
+  withMountOptions,
+  type MountOptions,
 } from '@cluster2/core';
 import { Router, type RouterMiddleware } from '@koa/router';
 import type Koa from 'koa';
 
-/** The per-worker options of `cluster2Koa()`: the same names and defaults as the Cluster's. */
-export interface Cluster2KoaOptions {
-  /** ECV routes (`path`, `control`, `monitor`, `validator`, `timeout`, `disabledStatus`); unset fields come from the serving Cluster. @default { path: '/ecv', control: false } */
-  ecv?: EcvOptions;
-  /** Idle socket timeout (ms), applied when the app is started with `listen()`. @default 30000 */
-  timeout?: number;
-  /** While draining, a socket idle this long is ended (ms), applied when started with `listen()`. @default 250 */
-  idleGrace?: number;
-}
+/** The per-worker options of the mounting call: the same names and defaults as the Cluster's. */
+export type Cluster2KoaOptions = MountOptions;
 
 declare module 'koa' {
   interface DefaultContext {
@@ -84,13 +78,6 @@ export function cluster2Koa<T extends AnyKoa>(app: T, options: Cluster2KoaOption
   return app;
 }
 
-function merge(options: ClusterOptions, mount: Cluster2KoaOptions): ClusterOptions {
-  const merged: ClusterOptions = { ...options };
-  if (mount.timeout !== undefined) merged.timeout = mount.timeout;
-  if (mount.idleGrace !== undefined) merged.idleGrace = mount.idleGrace;
-  if (mount.ecv !== undefined) merged.ecv = { ...options.ecv, ...mount.ecv };
-  return merged;
-}
 
 /**
  * Runs `app` clustered: `new Cluster(options).listen()` with `http.createServer(app.callback())`.
@@ -108,7 +95,7 @@ export async function listen(app: AnyKoa, options: ClusterOptions = {}): Promise
   if (mount.options.ecv?.path === undefined && options.ecv?.path !== undefined && options.ecv.path !== mount.path) {
     throw new Cluster2Error('ERR_CLUSTER2_INVALID_OPTION', `option "ecv.path" of listen() is "${options.ecv.path}" but cluster2Koa() serves ECV at "${mount.path}"; give ecv.path to cluster2Koa()`);
   }
-  const cluster = new Cluster(merge(options, mount.options));
+  const cluster = new Cluster(withMountOptions(options, mount.options));
   await cluster.listen(() => {
     const server = http.createServer(app.callback());
     markEcvMounted(server);
