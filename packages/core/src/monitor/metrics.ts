@@ -1,4 +1,4 @@
-import { Counter, Gauge, Registry } from 'prom-client';
+import type { Counter, Gauge, Registry } from 'prom-client';
 import type { ClusterStatus, MonitorSource, WorkerStatus } from './source.js';
 
 const WORKER_LABELS = ['pid', 'worker'] as const;
@@ -35,9 +35,19 @@ const WORKER_GAUGES: ReadonlyArray<{ name: string; help: string; read: (w: Worke
  * advance by the growth of the source's totals and never go back, even if a figure the source
  * reports dips (e.g. a dead worker's share dropped): Prometheus would read a dip as a reset.
  */
+type PromClient = typeof import('prom-client');
+
+/**
+ * Loads prom-client only here, in the master, when the monitor starts: workers import the same
+ * package and would otherwise pay its load time on every start, respawn and reload.
+ */
+export async function createMonitorMetrics(source: MonitorSource): Promise<MonitorMetrics> {
+  return new MonitorMetrics(source, await import('prom-client'));
+}
+
 export class MonitorMetrics {
   /** The registry `/metrics` serialises. */
-  readonly registry = new Registry();
+  readonly registry: Registry;
   readonly #source: MonitorSource;
   readonly #workerGauges: Array<{ gauge: Gauge<WorkerLabel>; read: (w: WorkerStatus) => number | undefined }>;
   readonly #workerRequests: Counter<WorkerLabel>;
@@ -51,8 +61,9 @@ export class MonitorMetrics {
   /** What each counter series exposes now, keyed by series. */
   readonly #exposed = new Map<string, number>();
 
-  constructor(source: MonitorSource) {
+  constructor(source: MonitorSource, { Counter, Gauge, Registry }: PromClient) {
     this.#source = source;
+    this.registry = new Registry();
     const registers = [this.registry];
     this.#workerGauges = WORKER_GAUGES.map(({ name, help, read }) => ({
       gauge: new Gauge({ name: `cluster2_${name}`, help, labelNames: WORKER_LABELS, registers }),

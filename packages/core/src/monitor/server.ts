@@ -3,7 +3,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import path from 'node:path';
 import { debuglog } from 'node:util';
 import { Cluster2Error } from '../errors.js';
-import { MonitorMetrics } from './metrics.js';
+import { createMonitorMetrics } from './metrics.js';
 import { dispatch, type MonitorContext } from './routes.js';
 import type { MonitorSource } from './source.js';
 import { SseHub, type SseTimings } from './sse.js';
@@ -50,7 +50,7 @@ export async function startMonitor(options: MonitorOptions): Promise<MonitorServ
     token: options.token,
     logsDir: path.resolve(options.logsDir),
     appRoot: path.resolve(options.appRoot ?? process.cwd()),
-    metrics: new MonitorMetrics(options.source),
+    metrics: await createMonitorMetrics(options.source),
     sse,
   };
   const server = http.createServer((req, res) => {

@@ -68,8 +68,8 @@ export class WorkerRuntime {
     this.traffic = new Traffic({
       timeout: options.timeout,
       idleGrace: options.idleGrace,
-      onConnection: () => this.#checkCount('connThreshold', this.traffic.counters().totalConnections),
-      onRequest: () => this.#checkCount('maxRequests', this.traffic.counters().requests),
+      onConnection: (total) => this.#checkCount('connThreshold', total),
+      onRequest: (total) => this.#checkCount('maxRequests', total),
       onIdleTimeout: (socket) => {
         const message = `closed socket ${socket.remoteAddress ?? ''}:${socket.remotePort ?? ''} idle for ${options.timeout} ms`;
         debug('worker %d: %s', process.pid, message);

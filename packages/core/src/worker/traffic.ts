@@ -11,8 +11,10 @@ export interface TrafficOptions {
   timeout: number;
   /** While draining, end a socket idle this long, ms. */
   idleGrace: number;
-  onConnection(): void;
-  onRequest(): void;
+  /** Called with the number of connections accepted so far. */
+  onConnection(total: number): void;
+  /** Called with the number of requests received so far. */
+  onRequest(total: number): void;
   onIdleTimeout(socket: net.Socket): void;
 }
 
@@ -127,7 +129,7 @@ export class Traffic {
     if (!http) {
       socket.on('data', () => this.#markActive(socket));
     }
-    this.#options.onConnection();
+    this.#options.onConnection(this.#totalConnections);
     if (this.draining) this.#scheduleGracefulEnd(socket);
   }
 
@@ -155,7 +157,7 @@ export class Traffic {
       state.idleSince = Date.now();
       if (this.draining) this.#scheduleGracefulEnd(socket);
     });
-    this.#options.onRequest();
+    this.#options.onRequest(this.#requests);
   }
 
   #scheduleGracefulEnd(socket: TrackedSocket): void {

@@ -1,0 +1,69 @@
+// A contender is a server under test: one of bench/apps started as a child process, or PM2.
+import { get, pollUntil, workerPids } from './http.mjs';
+import { Pm2 } from './pm2.mjs';
+import { freePort, startApp } from './proc.mjs';
+
+/**
+ * Starts `spec` on a free port and resolves once it serves: `{ name, port, masterPid, handle?,
+ * pm2?, stop() }`. spec: `{ name, app, env, workers }` or `{ name, pm2: 'pm2-app.cjs', workers }`.
+ */
+export async function startContender(spec) {
+  const port = await freePort();
+  const env = { BENCH_PORT: port, BENCH_WORKERS: spec.workers ?? 2, ...spec.env };
+  if (spec.pm2) {
+    const pm2 = new Pm2();
+    try {
+      await pm2.start(spec.pm2, spec.workers, env);
+      await workerPids(port, spec.workers);
+      return { name: spec.name, port, masterPid: pm2.godPid(), pm2, stop: () => pm2.close() };
+    } catch (error) {
+      await pm2.close();
+      throw error;
+    }
+  }
+  const handle = startApp(spec.app, env);
+  try {
+    const ready = await handle.ready(spec.readyTimeoutMs ?? 90_000);
+    await pollUntil(async () => (await get(port)).status === 200, { what: `${spec.name} answering` });
+    return { name: spec.name, port, masterPid: handle.pid, handle, ready, stop: (signal) => handle.stop(signal) };
+  } catch (error) {
+    handle.kill();
+    throw error;
+  }
+}
+
+/** Starts `spec`, runs `fn(contender)`, and always stops it. */
+export async function withContender(spec, fn) {
+  const contender = await startContender(spec);
+  try {
+    return await fn(contender);
+  } finally {
+    await contender.stop();
+  }
+}
+
+/**
+ * Runs `measure(spec, round)` for every contender, `rounds` times, interleaved and rotated
+ * (A B C, B C A, C A B, …) so that no contender always goes first. Returns Map name → results.
+ */
+export async function interleave(specs, rounds, measure, log = () => {}) {
+  const results = new Map(specs.map((s) => [s.name, []]));
+  for (let round = 0; round < rounds; round++) {
+    for (let i = 0; i < specs.length; i++) {
+      const spec = specs[(i + round) % specs.length];
+      const result = await measure(spec, round);
+      log(`  round ${round + 1}/${rounds} ${spec.name}: ${summarize(result)}`);
+      results.get(spec.name).push(result);
+    }
+  }
+  return results;
+}
+
+function summarize(result) {
+  if (typeof result !== 'object' || result === null) return String(result);
+  return Object.entries(result)
+    .filter(([, v]) => typeof v === 'number')
+    .slice(0, 4)
+    .map(([k, v]) => `${k}=${Math.round(v * 100) / 100}`)
+    .join(' ');
+}
