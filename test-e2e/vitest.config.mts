@@ -8,5 +8,7 @@ export default defineProject({
     hookTimeout: 60_000,
     // These suites load the 2 cores of the machine; one file at a time keeps timings honest.
     fileParallelism: false,
+    // The reliability suite's end-of-run table (a no-op when none of its files ran).
+    globalSetup: ['./reliability/summary.global.ts'],
   },
 });

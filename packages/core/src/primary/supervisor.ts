@@ -14,6 +14,7 @@ import { EventLog } from './event-log.js';
 import { PidFiles } from './pidfiles.js';
 import { claimPort } from './ports.js';
 import { Recycler } from './recycler.js';
+import { rescueHandoffs } from './handoff.js';
 import { installSignals } from './signals.js';
 import { WorkerTable, type WorkerRecord } from './workers.js';
 
@@ -131,6 +132,7 @@ export class Supervisor extends EventEmitter implements MonitorSource {
       [ENV_PORTS]: JSON.stringify(this.#ports),
       [ENV_ECV]: JSON.stringify(this.ecv.snapshot()),
     });
+    rescueHandoffs(worker);
     const record = createRecord(worker, restarts);
     this.#table.add(record);
     this.#pidFiles?.writeWorker(record.pid);

@@ -1,3 +1,5 @@
+import nodeCluster from 'node:cluster';
+import { debuglog } from 'node:util';
 import { Cluster2Error } from '../errors.js';
 import { answerEcv, ecvRequestOf, matchEcvRoute, writeEcvAnswer, type EcvHost } from '../ecv/handler.js';
 import { Channel } from '../ipc/channel.js';
@@ -9,6 +11,8 @@ import type { ServerFactory } from './factory.js';
 import { WorkerRuntime, type RuntimeHost } from './runtime.js';
 import type { RequestInterceptor } from './traffic.js';
 import type { DelegationClient } from '../delegation/worker.js';
+
+const debug = debuglog('cluster2');
 
 /** How long a worker waits for the master to answer a call, ms. */
 const CALL_TIMEOUT = 10_000;
@@ -60,6 +64,15 @@ export class WorkerSide {
       // The master died while this worker was still loading: nobody would ever route to it.
       process.exit(0);
     }
+    // node:cluster's own 'disconnect' listener exits a worker at once when its master goes away
+    // (unless the exit was planned), dropping every request in flight. Mark it planned first, so
+    // the drain below runs instead.
+    process.prependOnceListener('disconnect', () => {
+      if (nodeCluster.worker) nodeCluster.worker.exitedAfterDisconnect = true;
+    });
+    // An IPC write racing the master's death (node:cluster acking a connection hand-off) fails
+    // with EPIPE on cluster.worker; unhandled, that 'error' would crash the draining worker.
+    nodeCluster.worker?.on('error', (error: Error) => debug('worker %d ipc error: %s', process.pid, error.message));
     process.once('disconnect', () => {
       this.channel.close(new Cluster2Error('ERR_CLUSTER2_MASTER_GONE', 'the master went away'));
       this.#delegation.close();
