@@ -7,7 +7,6 @@ import type { ClusterStatus, RecycleReason, WorkerStatus, ClusterTotals } from '
 import { signalMaster } from './primary/pidfiles.js';
 import { Supervisor } from './primary/supervisor.js';
 import { SingleProcess } from './primary/single.js';
-import { startMonitor } from './monitor/server.js';
 import type { ServerFactory } from './worker/factory.js';
 import { WorkerSide } from './worker/worker-side.js';
 import type { EcvSnapshot } from './primary/ecv-state.js';
@@ -155,6 +154,9 @@ export class Cluster extends EventEmitter implements WorkerDelegation, PrimaryDe
       master.writePidFiles(null);
       return;
     }
+    // Loaded here, not at the top: workers never run the monitor, and every ms of their start-up
+    // is respawn and reload time.
+    const { startMonitor } = await import('./monitor/server.js');
     const server = await startMonitor({ source: master, host: monHost, port: monPort, token: monToken, logsDir: logs });
     master.onStop(() => server.close());
     this.#monitorAddress = server.address;

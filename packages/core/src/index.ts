@@ -41,6 +41,7 @@ export type {
   PrimaryDelegation,
   WorkerDelegation,
 } from './delegation/types.js';
-export { startMonitor, type MonitorOptions, type MonitorServer } from './monitor/server.js';
+export { startMonitor } from './monitor/lazy.js';
+export type { MonitorOptions, MonitorServer } from './monitor/server.js';
 export type { MonitorSource, EcvStatus, MasterState } from './monitor/source.js';
 export { withMountOptions, type MountOptions } from './mount.js';

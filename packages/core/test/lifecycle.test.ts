@@ -2,8 +2,9 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import http from 'node:http';
+import https from 'node:https';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Fixture, fixturesDir, isAlive, killAll, request, until } from './helpers.js';
 
@@ -334,6 +335,43 @@ describe('sockets', () => {
     const reply = await new Promise<string>((resolve) => socket.once('data', (d) => resolve(d.toString())));
     socket.destroy();
     expect(reply).toMatch(/^\d+:ping$/);
+  });
+
+  it('serves https: the app, ECV with a self-fetched monitor path, and a drain that ends idle TLS sockets cleanly', async () => {
+    const tls = tempDir();
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-days', '1', '-keyout', path.join(tls, 'key.pem'), '-out', path.join(tls, 'cert.pem')], { stdio: 'ignore' });
+    const f = start({ noWorkers: 2, ecv: { monitor: '/' } }, { FIXTURE_MODE: 'https', FIXTURE_TLS: tls });
+    const port = await f.ready();
+    const agent = new https.Agent({ keepAlive: true, rejectUnauthorized: false });
+    const get = (p: string) =>
+      new Promise<{ status: number; body: string; socket: net.Socket }>((resolve, reject) => {
+        https
+          .get({ host: '127.0.0.1', port, path: p, agent }, (res) => {
+            const socket = res.socket;
+            let body = '';
+            res.on('data', (chunk) => (body += chunk));
+            res.on('end', () => resolve({ status: res.statusCode!, body, socket }));
+          })
+          .on('error', reject);
+      });
+    const app = await get('/');
+    expect(app.status).toBe(200);
+    expect(app.body).toMatch(/^hello from \d+$/);
+    // ECV fetched '/' from the worker itself over https: AVAILABLE, not WARNING.
+    const ecv = await get('/ecv');
+    expect(ecv.status).toBe(200);
+    expect(ecv.body).toMatch(/^status=AVAILABLE&ServeTraffic=true&/);
+    // An idle kept-alive TLS socket sees a clean close (FIN, 'end'), not a reset, when the worker drains.
+    const idle = ecv.socket;
+    const closed = new Promise<string>((resolve) => {
+      idle.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? 'error'));
+      idle.once('end', () => resolve('end'));
+    });
+    f.child.send({ call: 'shutdown' });
+    expect(await closed).toBe('end');
+    await f.waitForExit();
+    expect(f.exitCode).toBe(0);
+    agent.destroy();
   });
 
   it('runs in one process with cluster: false', async () => {

@@ -277,6 +277,9 @@ describe('rolling reload', () => {
       expect(recycled[i]!.time).toBeGreaterThanOrEqual(ready);
       expect(ready - f.messages.slice(from).filter((m) => m.event === 'forked')[i]!.time).toBeGreaterThanOrEqual(300);
     }
+    // No successor answered anything before it was ready: it was not even listening.
+    const servedEarly = outcomes.filter((o) => o.pid !== undefined && readyAt.has(o.pid) && o.end < readyAt.get(o.pid)!);
+    expect(servedEarly).toEqual([]);
     expect(reloadMs).toBeGreaterThanOrEqual(NO_WORKERS * 300);
     expect(lowestCapacity(f, before, from).serving).toBe(NO_WORKERS);
     // Every worker that served (old and new) answered; the new ones took over.

@@ -1,5 +1,4 @@
 import http from 'node:http';
-import https from 'node:https';
 import os from 'node:os';
 import { timingSafeEqual } from 'node:crypto';
 import type { ResolvedEcvOptions } from '../options.js';
@@ -30,8 +29,8 @@ export interface EcvRequest {
 export interface EcvHost {
   readonly options: ResolvedEcvOptions;
   readonly monToken: string | undefined;
-  /** The cluster-wide switch as last applied in this worker. */
-  snapshot(): EcvSnapshot;
+  /** The cluster-wide switch as last applied in this worker (a promise while it is being confirmed). */
+  snapshot(): EcvSnapshot | Promise<EcvSnapshot>;
   /** True once this worker drains: ECV answers unavailable from then on. */
   draining(): boolean;
   /** Flips the switch cluster-wide; resolves once every worker has applied it. */
@@ -105,7 +104,7 @@ export async function answerEcv(route: EcvRoute, req: EcvRequest, host: EcvHost)
   }
   if (method !== 'GET' && method !== 'HEAD') return plain(405, 'Method Not Allowed', { allow: 'GET, HEAD' });
   if (route === 'live') return plain(200, 'status=ALIVE');
-  const snapshot = host.snapshot();
+  const snapshot = await host.snapshot();
   const since = { since: snapshot.since };
   if (!snapshot.enabled || host.draining()) {
     return plain(host.options.disabledStatus, body('DISABLED', req), since);
@@ -147,8 +146,9 @@ function bounded(check: Promise<boolean>, ms: number): Promise<boolean> {
 }
 
 /** Requests `path` on this very worker, at the address and port the ECV request arrived at. */
-function requestSelf(req: EcvRequest, path: string, timeout: number): Promise<boolean> {
-  const client = req.encrypted ? https : http;
+async function requestSelf(req: EcvRequest, path: string, timeout: number): Promise<boolean> {
+  // node:https loads only for TLS servers: it would cost every worker's start-up a few ms.
+  const client = req.encrypted ? await import('node:https') : http;
   const address = stripMapped(req.localAddress) || '127.0.0.1';
   return new Promise((resolve) => {
     const request = client.request(

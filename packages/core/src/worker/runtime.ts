@@ -91,12 +91,14 @@ export class WorkerRuntime {
       // Adapters serve ECV as routes of their framework; plain http servers get core's.
       this.traffic.attach(server, isHttpServer(server) && !isEcvMounted(server) ? interceptor : undefined);
     }
+    // With readySignal the worker listens only once the app says it has warmed up: a listening
+    // worker gets connections at once (node:cluster hands them out on listen), warm or not.
+    await this.#ready;
     const ports = await listenAll(this.#servers, this.#ports, this.#options.host);
     this.#heartbeat = setInterval(() => this.#beat(), this.#options.heartbeatInterval).unref();
     if (this.#limits.maxAge !== undefined) {
       setTimeout(() => this.#askRecycle('maxAge'), this.#limits.maxAge).unref();
     }
-    await this.#ready;
     this.phase = 'listening';
     this.#channel.send('listening', { ports });
     this.#beat();

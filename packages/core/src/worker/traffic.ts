@@ -1,5 +1,5 @@
 import http from 'node:http';
-import https from 'node:https';
+import type tls from 'node:tls';
 import net from 'node:net';
 import type { TrafficCounters } from './stats.js';
 
@@ -28,8 +28,19 @@ interface SocketState {
 const kState = Symbol('cluster2.socketState');
 type TrackedSocket = net.Socket & { [kState]: SocketState };
 
+/**
+ * A tls.Server (https.Server among them), told by its TLS-only methods rather than `instanceof`:
+ * importing node:https or node:tls in every worker would cost each start a few ms of module loading
+ * (respawn and reload time) for apps that never serve TLS.
+ */
+function isTlsServer(server: net.Server): server is tls.Server {
+  const candidate = server as Partial<tls.Server>;
+  return typeof candidate.addContext === 'function' && typeof candidate.setSecureContext === 'function';
+}
+
 export function isHttpServer(server: net.Server): server is http.Server {
-  return server instanceof http.Server || server instanceof https.Server;
+  // https.Server is a tls.Server carrying node:http's request machinery (closeIdleConnections among it).
+  return server instanceof http.Server || (isTlsServer(server) && typeof (server as { closeIdleConnections?: unknown }).closeIdleConnections === 'function');
 }
 
 /**
@@ -71,7 +82,7 @@ export class Traffic {
   /** Tracks `server`; requests the interceptor claims are answered before the app's own 'request' listeners run. */
   attach(server: net.Server, interceptor?: RequestInterceptor): void {
     this.#servers.push(server);
-    const connectionEvent = server instanceof https.Server ? 'secureConnection' : 'connection';
+    const connectionEvent = isTlsServer(server) ? 'secureConnection' : 'connection';
     server.on(connectionEvent, (socket: net.Socket) => this.#track(socket, isHttpServer(server)));
     if (!isHttpServer(server)) return;
     // Without a 'timeout' listener node:http destroys sockets on its own timers; ours decide.

@@ -23,6 +23,8 @@ export class WorkerSide {
   readonly runtime: WorkerRuntime;
   readonly ecvHost: EcvHost;
   #ecv: EcvSnapshot;
+  /** The master's answer to `ecv:get` while this worker still waits for it at start-up. */
+  #ecvConfirming: Promise<EcvSnapshot> | undefined;
 
   readonly #delegation: DelegationClient;
 
@@ -42,10 +44,12 @@ export class WorkerSide {
     this.channel.handle('ecv', (snapshot: EcvSnapshot) => {
       this.#ecv = snapshot;
     });
+    // Master-to-worker messages travel in order, so whichever of a push and the start-up answer
+    // arrives last is the current state.
     this.ecvHost = {
       options: options.ecv,
       monToken: options.monToken,
-      snapshot: () => this.#ecv,
+      snapshot: () => this.#ecvConfirming ?? this.#ecv,
       draining: () => this.runtime.phase === 'draining' || this.runtime.phase === 'dead',
       set: (enabled) => this.setEcv(enabled),
     };
@@ -78,10 +82,19 @@ export class WorkerSide {
       this.#delegation.close();
       void this.runtime.drain('master-gone');
     });
+    // The switch may have flipped since the fork (CLUSTER2_ECV), while this process could not yet
+    // hear the master's push: ask the master, and hold ECV answers (only those) until it replies.
+    // Asked alongside listening rather than before it: the round trip is respawn and reload time.
+    const confirming = this.channel.call<EcvSnapshot>('ecv:get', undefined, CALL_TIMEOUT).then(
+      (snapshot) => snapshot,
+      () => this.#ecv,
+    );
+    this.#ecvConfirming = confirming.then((snapshot) => {
+      this.#ecv = snapshot;
+      this.#ecvConfirming = undefined;
+      return snapshot;
+    });
     try {
-      // The switch may have flipped since the fork (CLUSTER2_ECV), while this process could not yet
-      // hear the master's push: read it now, before listening.
-      this.#ecv = await this.channel.call<EcvSnapshot>('ecv:get', undefined, CALL_TIMEOUT).catch(() => this.#ecv);
       return await this.runtime.start(factory, plainHttpEcv(this.ecvHost));
     } catch (error) {
       // The worker cannot serve: say why and exit so the master counts the death and backs off.
