@@ -27,6 +27,8 @@ interface SocketState {
 
 const kState = Symbol('cluster2.socketState');
 type TrackedSocket = net.Socket & { [kState]: SocketState };
+const kSocket = Symbol('cluster2.socket');
+type TrackedResponse = http.ServerResponse & { [kSocket]: TrackedSocket };
 
 /**
  * A tls.Server (https.Server among them), told by its TLS-only methods rather than `instanceof`:
@@ -58,9 +60,18 @@ export class Traffic {
   #requests = 0;
   #drainStartedAt: number | undefined;
   #onEmpty: (() => void) | undefined;
+  /**
+   * One listener shared by every response (`this` is the response): a closure per request, or
+   * `once()`'s wrapper, measured at about 2 µs of CPU per request, some 15 % of a hello world.
+   */
+  readonly #onResponseClose: (this: TrackedResponse) => void;
 
   constructor(options: TrafficOptions) {
     this.#options = options;
+    const traffic = this;
+    this.#onResponseClose = function () {
+      traffic.#responseClosed(this);
+    };
     // One sweep for the idle timeout instead of a timer per socket keeps the request path cheap.
     const every = Math.min(1000, Math.max(10, Math.floor(options.timeout / 4)));
     this.#sweep = setInterval(() => this.#endIdleSockets(), every).unref();
@@ -157,18 +168,26 @@ export class Traffic {
     const state = socket[kState];
     if (state) {
       state.inFlight++;
-      clearTimeout(state.graceTimer);
-      state.graceTimer = undefined;
+      if (state.graceTimer !== undefined) {
+        clearTimeout(state.graceTimer);
+        state.graceTimer = undefined;
+      }
     }
     if (this.draining) res.setHeader('connection', 'close');
-    res.once('close', () => {
-      this.#openResponses.delete(res);
-      if (!state) return;
-      state.inFlight--;
-      state.idleSince = Date.now();
-      if (this.draining) this.#scheduleGracefulEnd(socket);
-    });
+    (res as TrackedResponse)[kSocket] = socket;
+    // 'close' comes once per response, so `on` needs no `once` wrapper.
+    res.on('close', this.#onResponseClose);
     this.#options.onRequest(this.#requests);
+  }
+
+  #responseClosed(res: TrackedResponse): void {
+    this.#openResponses.delete(res);
+    const socket = res[kSocket];
+    const state = socket[kState];
+    if (!state) return;
+    state.inFlight--;
+    state.idleSince = Date.now();
+    if (this.draining) this.#scheduleGracefulEnd(socket);
   }
 
   #scheduleGracefulEnd(socket: TrackedSocket): void {
