@@ -172,7 +172,7 @@ describe.each(FRAMEWORKS)('$name', (framework) => {
       const agent = new http.Agent({ keepAlive: true });
       const slow = request(port, '/slow?ms=1500', { agent });
       await f.waitFor('heartbeat', { where: inFlight(1) });
-      f.call('shutdown');
+      f.send('shutdown');
       const answer = await slow;
       agent.destroy();
       expect(answer.status).toBe(200);
@@ -188,7 +188,7 @@ describe.each(FRAMEWORKS)('$name', (framework) => {
       const agent = new http.Agent({ keepAlive: true, maxSockets: 2000 });
       const answers = Array.from({ length: 2000 }, () => request(port, '/slow?ms=2500', { agent }).then((a) => a.status, (e: Error) => e.message));
       await f.waitFor('heartbeat', { where: inFlight(2000), timeout: 15_000 });
-      f.call('shutdown');
+      f.send('shutdown');
       const results = await Promise.all(answers);
       agent.destroy();
       expect(tally(results)).toEqual({ 200: 2000 });
@@ -201,7 +201,7 @@ describe.each(FRAMEWORKS)('$name', (framework) => {
       const f = start(framework, {}, { FIXTURE_MARK_DIR: marks });
       await f.ready();
       const workers = f.workerPids();
-      f.call('shutdown');
+      f.send('shutdown');
       await f.waitForExit();
       expect(f.exitCode).toBe(0);
       // Needs core's worker drain to await the onDrained hooks (runDrainedHooks) before it exits.

@@ -55,7 +55,8 @@ const ecvText = (): Promise<string> => page.locator('[data-testid="ecv-state"]')
 const sorted = (pids: number[]): number[] => [...pids].sort((a, b) => a - b);
 
 async function expectTable(what: string, condition: (pids: number[]) => boolean, timeout = 15_000): Promise<number[]> {
-  await until(async () => condition(await shownPids()), timeout, what, async () => `table shows ${JSON.stringify(await shownPids())}`);
+  let shown: number[] = [];
+  await until(async () => condition((shown = await shownPids())), timeout, what, () => `table shows ${JSON.stringify(shown)}`);
   return shownPids();
 }
 

@@ -20,24 +20,6 @@ function tempDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'cluster2-reload-'));
 }
 
-let callIds = 0;
-/** Asks the fixture's master to run `c[call]()`; resolves with its `called` or `call-failed` report. */
-async function call(f: Fixture, name: string): Promise<FixtureMessage> {
-  const id = ++callIds;
-  f.child.send({ call: name, id });
-  return settledCall(f, id);
-}
-
-async function settledCall(f: Fixture, id: number): Promise<FixtureMessage> {
-  const isMine = (m: FixtureMessage) => (m.event === 'called' || m.event === 'call-failed') && (m as { id?: number }).id === id;
-  await until(() => f.messages.some(isMine), 60_000, `call ${id} to settle`, () => f.stderr);
-  return f.messages.find(isMine)!;
-}
-
-function pidsOf(f: Fixture, event: string, from = 0): number[] {
-  return f.messages.slice(from).filter((m) => m.event === event).map((m) => m.args![0] as number);
-}
-
 /**
  * Walks the event stream from `from` on and returns the lowest capacity seen: `up` counts
  * listening − died (the brief's measure), `serving` also drops a worker as soon as it is
@@ -114,7 +96,7 @@ describe('rolling reload', () => {
     const from = f.messages.length;
 
     const calledAt = Date.now();
-    const settled = await call(f, 'reload');
+    const settled = await f.call('reload');
     expect(settled.event).toBe('called');
 
     const recycled = f.messages.slice(from).filter((m) => m.event === 'recycled');
@@ -126,7 +108,7 @@ describe('rolling reload', () => {
     const sequence = f.messages.slice(from).filter((m) => m.event === 'forked' || m.event === 'recycled').map((m) => m.event);
     expect(sequence).toEqual(Array.from({ length: NO_WORKERS }, () => ['forked', 'recycled']).flat());
 
-    await until(() => before.every((pid) => pidsOf(f, 'died', from).includes(pid)), 10_000, 'old workers to exit');
+    await until(() => before.every((pid) => f.pids('died', from).includes(pid)), 10_000, 'old workers to exit');
     const after = f.workerPids();
     expect(after).toHaveLength(NO_WORKERS);
     for (const pid of after) expect(before).not.toContain(pid);
@@ -148,9 +130,9 @@ describe('rolling reload', () => {
     const from = f.messages.length;
     process.kill(f.pid, signal);
     await f.waitFor(signal);
-    await until(() => pidsOf(f, 'recycled', from).length === NO_WORKERS, 30_000, `${NO_WORKERS} recycles`, () => f.stderr);
-    await until(() => before.every((pid) => pidsOf(f, 'died', from).includes(pid)), 10_000, 'old workers to exit');
-    expect(pidsOf(f, 'recycled', from).sort()).toEqual([...before].sort());
+    await until(() => f.pids('recycled', from).length === NO_WORKERS, 30_000, `${NO_WORKERS} recycles`, () => f.stderr);
+    await until(() => before.every((pid) => f.pids('died', from).includes(pid)), 10_000, 'old workers to exit');
+    expect(f.pids('recycled', from).sort()).toEqual([...before].sort());
     for (const m of f.events('recycled')) expect(m.args![1]).toBe('reload');
     const after = f.workerPids();
     expect(after).toHaveLength(NO_WORKERS);
@@ -170,13 +152,13 @@ describe('rolling reload', () => {
     const stale = await Promise.all(Array.from({ length: 20 }, () => request(port, '/')));
     expect(stale.map((a) => a.body)).toEqual(Array(20).fill('version 1'));
 
-    expect((await call(f, 'reload')).event).toBe('called');
+    expect((await f.call('reload')).event).toBe('called');
     const fresh = await Promise.all(Array.from({ length: 20 }, () => request(port, '/')));
     expect(fresh.map((a) => `${a.status} ${a.body}`)).toEqual(Array(20).fill('200 version 2'));
     expect(new Set(fresh.map((a) => a.headers['x-worker-pid'])).size).toBe(NO_WORKERS);
 
     fs.writeFileSync(textFile, 'version 3');
-    expect((await call(f, 'reload')).event).toBe('called');
+    expect((await f.call('reload')).event).toBe('called');
     const third = await Promise.all(Array.from({ length: 20 }, () => request(port, '/')));
     expect(third.map((a) => `${a.status} ${a.body}`)).toEqual(Array(20).fill('200 version 3'));
   });
@@ -186,16 +168,14 @@ describe('rolling reload', () => {
     await f.ready();
     const before = f.workerPids();
     const from = f.messages.length;
-    const ids = [++callIds, ++callIds, ++callIds];
-    for (const id of ids) f.child.send({ call: 'reload', id });
-    const settled = await Promise.all(ids.map((id) => settledCall(f, id)));
+    const settled = await Promise.all([f.call('reload'), f.call('reload'), f.call('reload')]);
     expect(settled.map((m) => m.event)).toEqual(['called', 'called', 'called']);
 
     const recycled = f.messages.slice(from).filter((m) => m.event === 'recycled');
     expect(recycled).toHaveLength(2 * NO_WORKERS);
     // Round one replaces the original workers, round two their successors.
     expect(recycled.slice(0, NO_WORKERS).map((m) => m.args![0]).sort()).toEqual([...before].sort());
-    const firstRound = pidsOf(f, 'listening', from).slice(0, NO_WORKERS);
+    const firstRound = f.pids('listening', from).slice(0, NO_WORKERS);
     expect(recycled.slice(NO_WORKERS).map((m) => m.args![0]).sort()).toEqual([...firstRound].sort());
     // The first call resolves after round one; the queued two together, after round two.
     expect(settled[0]!.time).toBeGreaterThanOrEqual(recycled[NO_WORKERS - 1]!.time);
@@ -203,8 +183,8 @@ describe('rolling reload', () => {
     expect(settled[1]!.time).toBeGreaterThanOrEqual(recycled.at(-1)!.time);
     expect(settled[2]!.time).toBeGreaterThanOrEqual(recycled.at(-1)!.time);
     expect(lowestCapacity(f, before, from).serving).toBe(NO_WORKERS);
-    await until(() => f.workerPids().length === NO_WORKERS && pidsOf(f, 'died', from).length === 2 * NO_WORKERS, 10_000, 'old workers to exit');
-    expect(pidsOf(f, 'forked', from)).toHaveLength(2 * NO_WORKERS);
+    await until(() => f.workerPids().length === NO_WORKERS && f.pids('died', from).length === 2 * NO_WORKERS, 10_000, 'old workers to exit');
+    expect(f.pids('forked', from)).toHaveLength(2 * NO_WORKERS);
   });
 
   it('a successor that cannot start fails the reload with ERR_CLUSTER2_RELOAD_FAILED; the old workers keep serving and no extra worker appears', async () => {
@@ -216,13 +196,13 @@ describe('rolling reload', () => {
     const from = f.messages.length;
 
     fs.writeFileSync(marker, '');
-    const failed = await call(f, 'reload');
+    const failed = await f.call('reload');
     expect(failed.event).toBe('call-failed');
     expect(failed.code).toBe('ERR_CLUSTER2_RELOAD_FAILED');
     expect(f.stderr).toContain('broken deploy: the factory throws');
     // Exactly one successor was tried; it died; nobody was retired.
-    expect(pidsOf(f, 'forked', from)).toHaveLength(1);
-    expect(pidsOf(f, 'recycled', from)).toEqual([]);
+    expect(f.pids('forked', from)).toHaveLength(1);
+    expect(f.pids('recycled', from)).toEqual([]);
     expect(f.workerPids().sort()).toEqual([...before].sort());
     const answers = await Promise.all(Array.from({ length: 20 }, () => request(port, '/')));
     for (const answer of answers) {
@@ -233,13 +213,13 @@ describe('rolling reload', () => {
     // The deploy is fixed: the failed successor was not respawned behind the reload's back, so
     // the next reload ends with exactly noWorkers workers, all new.
     fs.rmSync(marker);
-    const fixed = await call(f, 'reload');
+    const fixed = await f.call('reload');
     expect(fixed.event).toBe('called');
-    await until(() => before.every((pid) => pidsOf(f, 'died', from).includes(pid)), 10_000, 'old workers to exit');
+    await until(() => before.every((pid) => f.pids('died', from).includes(pid)), 10_000, 'old workers to exit');
     const after = f.workerPids();
     expect(after).toHaveLength(NO_WORKERS);
     for (const pid of after) expect(before).not.toContain(pid);
-    expect(pidsOf(f, 'forked', from)).toHaveLength(1 + NO_WORKERS);
+    expect(f.pids('forked', from)).toHaveLength(1 + NO_WORKERS);
     expect(f.events('giveup')).toEqual([]);
   });
 
@@ -254,9 +234,9 @@ describe('rolling reload', () => {
     const load = startLoad(port, { keepAlive: 4, fresh: 2 });
     await until(() => load.outcomes.length >= 50, 10_000, 'load to start');
     const calledAt = Date.now();
-    const settled = await call(f, 'reload');
+    const settled = await f.call('reload');
     const reloadMs = settled.time - calledAt;
-    await until(() => before.every((pid) => pidsOf(f, 'died', from).includes(pid)), 10_000, 'old workers to exit');
+    await until(() => before.every((pid) => f.pids('died', from).includes(pid)), 10_000, 'old workers to exit');
     const outcomes = await load.stop();
 
     expect(settled.event).toBe('called');
@@ -264,7 +244,7 @@ describe('rolling reload', () => {
     const readyAt = new Map(
       fs.readFileSync(readyLog, 'utf8').trim().split('\n').map((line) => line.split(' ').map(Number) as [number, number]),
     );
-    const successors = pidsOf(f, 'listening', from);
+    const successors = f.pids('listening', from);
     expect(successors).toHaveLength(NO_WORKERS);
     const listening = f.messages.slice(from).filter((m) => m.event === 'listening');
     const recycled = f.messages.slice(from).filter((m) => m.event === 'recycled');
