@@ -74,7 +74,10 @@ export function cluster2Koa<T extends AnyKoa>(app: T, options: Cluster2KoaOption
     // The methods this route does not serve: answerEcv says 405 with Allow (404 with control off).
     router.all(path + suffix, answer);
   }
-  app.use(router.routes());
+  const routes = router.routes();
+  // The router matches each of its routes' patterns against every request; a request outside the
+  // ECV path (nearly all of them) skips it on one string comparison.
+  app.use((ctx, next) => (ctx.url.startsWith(path) ? routes(ctx, next) : next()));
   return app;
 }
 
