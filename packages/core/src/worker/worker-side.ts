@@ -85,15 +85,14 @@ export class WorkerSide {
     // The switch may have flipped since the fork (CLUSTER2_ECV), while this process could not yet
     // hear the master's push: ask the master, and hold ECV answers (only those) until it replies.
     // Asked alongside listening rather than before it: the round trip is respawn and reload time.
-    const confirming = this.channel.call<EcvSnapshot>('ecv:get', undefined, CALL_TIMEOUT).then(
-      (snapshot) => snapshot,
-      () => this.#ecv,
-    );
-    this.#ecvConfirming = confirming.then((snapshot) => {
-      this.#ecv = snapshot;
-      this.#ecvConfirming = undefined;
-      return snapshot;
-    });
+    this.#ecvConfirming = this.channel
+      .call<EcvSnapshot>('ecv:get', undefined, CALL_TIMEOUT)
+      .catch(() => this.#ecv)
+      .then((snapshot) => {
+        this.#ecv = snapshot;
+        this.#ecvConfirming = undefined;
+        return snapshot;
+      });
     try {
       return await this.runtime.start(factory, plainHttpEcv(this.ecvHost));
     } catch (error) {
