@@ -1,6 +1,12 @@
 import { defineConfig } from 'tsup';
 import { preset } from '../../tsup.preset.mjs';
 
-// Split chunks so that what only the master runs (the monitor) loads on demand, never in workers,
-// whose start-up time is respawn and reload time.
-export default defineConfig({ ...preset({ index: 'src/index.ts', cli: 'src/cli/main.ts' }), splitting: true });
+// Workers load only the index entry, and every ES module file they load costs start-up time
+// (respawn and reload time): about 1 ms each here, read through the async ESM loader.
+// - index splits so that what only the master runs (the monitor) loads on demand;
+// - the CLI builds on its own, so that its share of the code stays out of index's chunks.
+// Each config cleans only its own files: tsup runs them in parallel.
+export default defineConfig([
+  { ...preset({ index: 'src/index.ts' }), splitting: true, clean: ['index.*', 'chunk-*', 'server-*'] },
+  { ...preset({ cli: 'src/cli/main.ts' }), clean: ['cli.*'] },
+]);

@@ -23,13 +23,13 @@ export type {
 export {
   answerEcv,
   ecvRequestOf,
-  isLoopback,
   matchEcvRoute,
   type EcvAnswer,
   type EcvHost,
   type EcvRequest,
   type EcvRoute,
 } from './ecv/handler.js';
+export { isLoopbackAddress as isLoopback } from './access.js';
 export type { EcvSnapshot } from './primary/ecv-state.js';
 export { createEcvResponder, markEcvMounted, type EcvResponder } from './ecv/responder.js';
 export { onDrained, servingContext, type DrainedHook, type ServingContext } from './context.js';

@@ -216,6 +216,13 @@ function nonEmptyString(name: string, value: unknown): string {
   return value;
 }
 
+/** A token a client can send as `Authorization: Bearer <token>`: no whitespace. */
+function bearerTokenValue(value: unknown): string {
+  const token = nonEmptyString('monToken', value);
+  if (/\s/.test(token)) invalid('monToken', 'a string without whitespace (it travels as "Authorization: Bearer <token>")', value);
+  return token;
+}
+
 const MAX_PORT = 65_535;
 /** Node timers cannot wait longer (ms); a larger delay would fire after 1 ms. */
 const MAX_MS = 2_147_483_647;
@@ -311,7 +318,7 @@ export function resolveOptions(input: ClusterOptions = {}): ResolvedOptions {
     monitor: has('monitor') ? boolean('monitor', o.monitor) : DEFAULTS.monitor,
     monPort: has('monPort') ? integer('monPort', o.monPort, 0, MAX_PORT) : DEFAULTS.monPort,
     monHost: has('monHost') ? nonEmptyString('monHost', o.monHost) : DEFAULTS.monHost,
-    monToken: has('monToken') ? nonEmptyString('monToken', o.monToken) : undefined,
+    monToken: has('monToken') ? bearerTokenValue(o.monToken) : undefined,
     logs: has('logs') ? nonEmptyString('logs', o.logs) : DEFAULTS.logs,
     ecv: resolveEcv(o.ecv),
     readySignal: has('readySignal') ? boolean('readySignal', o.readySignal) : DEFAULTS.readySignal,

@@ -24,6 +24,7 @@ const INVALID: Array<[string, unknown, RegExp]> = [
   ['monPort', -1, /"monPort" must be an integer from 0 to 65535; received -1/],
   ['monHost', null, /"monHost" must be a non-empty string; received null/],
   ['monToken', 42, /"monToken" must be a non-empty string; received 42/],
+  ['monToken', 'two words', /"monToken" must be a string without whitespace .*; received "two words"/],
   ['logs', false, /"logs" must be a non-empty string; received false/],
   ['ecv', 'on', /"ecv" must be an object; received "on"/],
   ['readySignal', 'no', /"readySignal" must be a boolean/],

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { debuglog } from 'node:util';
 import { Cluster2Error, deserializeError } from '../errors.js';
 import {
@@ -51,8 +50,9 @@ export class DelegationClient implements WorkerDelegation {
   readonly #listeners = new Map<string, Set<Listener>>();
   // Request ids must be unique across workers: master code that answers a typed request through the
   // raw path emits one `cluster2:reply` that every waiting request compares its `requestId` against.
-  // 64 random bits tell a handful of workers apart; short ids keep every request small on the pipe.
-  readonly #prefix = randomBytes(8).toString('base64url');
+  // No two live processes share a pid, and a pid reused later comes with a later monotonic clock
+  // reading; short ids keep every request small on the pipe (and node:crypto out of start-up).
+  readonly #prefix = `${process.pid.toString(36)}.${process.hrtime.bigint().toString(36)}`;
   #seq = 0;
   #closedWith: Error | undefined;
 

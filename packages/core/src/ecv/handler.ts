@@ -1,6 +1,6 @@
 import http from 'node:http';
 import os from 'node:os';
-import { timingSafeEqual } from 'node:crypto';
+import { bearerToken, isLoopbackAddress, tokenMatches } from '../access.js';
 import type { ResolvedEcvOptions } from '../options.js';
 import type { EcvSnapshot } from '../primary/ecv-state.js';
 
@@ -47,12 +47,6 @@ export function matchEcvRoute(url: string | undefined, basePath: string): EcvRou
   return ROUTES[pathname.slice(basePath.length)];
 }
 
-export function isLoopback(address: string | undefined): boolean {
-  if (address === undefined) return false;
-  const plain = address.startsWith('::ffff:') ? address.slice(7) : address;
-  return plain === '::1' || plain.startsWith('127.');
-}
-
 function baseHeaders(): Record<string, string> {
   return { 'x-powered-by': 'Cluster2', 'cache-control': 'no-cache' };
 }
@@ -67,21 +61,15 @@ function body(status: 'AVAILABLE' | 'DISABLED' | 'WARNING', req: EcvRequest): st
   return `status=${status}&ServeTraffic=${serve}&ip=${stripMapped(req.localAddress)}&hostname=${os.hostname()}&port=${req.localPort ?? ''}&time=${new Date().toString()}`;
 }
 
-function tokenMatches(header: string | undefined, token: string): boolean {
-  const presented = /^Bearer (.+)$/i.exec(header ?? '')?.[1];
-  if (presented === undefined) return false;
-  const a = Buffer.from(presented);
-  const b = Buffer.from(token);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
 /**
  * With a monToken every caller needs it, loopback too: a reverse proxy on the same host connects
  * from loopback, and would otherwise let anyone outside flip the switch. Without one, only
  * loopback callers may.
  */
 function mayControl(req: EcvRequest, monToken: string | undefined): boolean {
-  return monToken ? tokenMatches(req.authorization, monToken) : isLoopback(req.remoteAddress);
+  if (!monToken) return isLoopbackAddress(req.remoteAddress);
+  const presented = bearerToken(req.authorization);
+  return presented !== undefined && tokenMatches(presented, monToken);
 }
 
 function plain(status: number, text = '', extra: Record<string, string> = {}): EcvAnswer {

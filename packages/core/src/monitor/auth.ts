@@ -1,29 +1,7 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import net from 'node:net';
+import { bearerToken, isLoopbackAddress, tokenMatches } from '../access.js';
 import { HttpError } from './http-util.js';
-
-/**
- * True for a loopback peer: 127.0.0.0/8, `::1`, and IPv4-mapped loopback (`::ffff:127.x.y.z`,
- * what a dual-stack socket reports for an IPv4 client).
- */
-export function isLoopbackAddress(address: string | undefined): boolean {
-  if (!address) return false;
-  let candidate = address.toLowerCase();
-  if (candidate.startsWith('::ffff:')) candidate = candidate.slice('::ffff:'.length);
-  if (net.isIPv4(candidate)) return candidate.startsWith('127.');
-  return net.isIPv6(candidate) && expandsToLoopback(candidate);
-}
-
-function expandsToLoopback(ipv6: string): boolean {
-  // ::1 has several spellings (0:0:0:0:0:0:0:1, 0::1); compare parsed groups, not text.
-  const [head = '', tail = ''] = ipv6.includes('::') ? ipv6.split('::') : [ipv6, ''];
-  const headGroups = head === '' ? [] : head.split(':');
-  const tailGroups = tail === '' ? [] : tail.split(':');
-  const zeros = new Array<string>(8 - headGroups.length - tailGroups.length).fill('0');
-  const groups = [...headGroups, ...zeros, ...tailGroups].map((g) => Number.parseInt(g, 16));
-  return groups.length === 8 && groups.slice(0, 7).every((g) => g === 0) && groups[7] === 1;
-}
 
 /** True when the Host header names this machine by loopback name or by any IP literal. */
 function hostIsAddressOrLocalhost(hostHeader: string | undefined): boolean {
@@ -42,15 +20,6 @@ function isCrossOrigin(req: IncomingMessage): boolean {
   } catch {
     return true; // 'null' (sandboxed frame, file://) or garbage
   }
-}
-
-function digest(value: string): Buffer {
-  return createHash('sha256').update(value).digest();
-}
-
-/** Constant-time token comparison (hashing first gives both sides the same length). */
-export function tokenMatches(given: string, expected: string): boolean {
-  return timingSafeEqual(digest(given), digest(expected));
 }
 
 /**
@@ -74,14 +43,13 @@ export function authorizeControl(req: IncomingMessage, token: string | undefined
     if (!hostIsAddressOrLocalhost(req.headers.host)) throw forbidden('control actions need Host to be localhost or an IP address');
     return;
   }
-  const header = req.headers.authorization;
-  const match = header === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(header);
-  if (!match?.[1]) {
+  const presented = bearerToken(req.headers.authorization);
+  if (presented === undefined) {
     throw new HttpError(401, 'UNAUTHORIZED', 'control actions need Authorization: Bearer <monToken>', {
       'www-authenticate': 'Bearer realm="cluster2"',
     });
   }
-  if (!tokenMatches(match[1], token)) throw forbidden('wrong monitor token');
+  if (!tokenMatches(presented, token)) throw forbidden('wrong monitor token');
 }
 
 function forbidden(message: string): HttpError {

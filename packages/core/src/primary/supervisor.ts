@@ -222,11 +222,16 @@ export class Supervisor extends EventEmitter implements MonitorSource {
     // replace: respawning it would add a worker beyond noWorkers behind the failed recycle's back.
     const predecessor = this.#predecessors.get(record);
     if (wasStarting && predecessor && predecessor.state !== 'dead') return;
-    const timer = setTimeout(() => {
-      this.#respawnTimers.delete(timer);
+    const respawn = () => {
       if (this.#ending || this.state === 'gave-up') return;
       const successor = this.#fork(record.restarts + 1);
       successor.listening.catch(() => {});
+    };
+    // The first death in a window is replaced at once: a timer, even of 0 ms, costs a loop turn.
+    if (verdict.delay === 0) return respawn();
+    const timer = setTimeout(() => {
+      this.#respawnTimers.delete(timer);
+      respawn();
     }, verdict.delay);
     this.#respawnTimers.add(timer);
   }
