@@ -1,9 +1,7 @@
 import net from 'node:net';
 
-/**
- * Who may flip a switch: the rules shared by ECV's control routes (in every worker) and the
- * monitor's control API (in the master).
- */
+// Who may flip a switch: the rules shared by ECV's control routes (in every worker) and the
+// monitor's control API (in the master).
 
 /**
  * True for a loopback peer: 127.0.0.0/8, `::1`, and IPv4-mapped loopback (`::ffff:127.x.y.z`,
