@@ -4,10 +4,8 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Fixture, killAll, request, tally, until, type FixtureMessage } from './helpers.js';
+import { Fixture, killAll, request, tally, tempDir, until, type FixtureMessage } from './helpers.js';
 
 interface Framework {
   name: 'http' | 'express' | 'fastify' | 'koa';
@@ -197,7 +195,7 @@ describe.each(FRAMEWORKS)('$name', (framework) => {
     });
 
     it.runIf(framework.name === 'fastify')("runs the app's onClose hooks after the drain, before each worker exits", async () => {
-      const marks = fs.mkdtempSync(path.join(os.tmpdir(), 'cluster2-onclose-'));
+      const marks = tempDir('onclose');
       const f = start(framework, {}, { FIXTURE_MARK_DIR: marks });
       await f.ready();
       const workers = f.workerPids();

@@ -3,10 +3,10 @@
 // shared 2-core CI machine is no place for that); bench/RESULTS.md holds a full run.
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { tempDir } from '../support/fixture.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const SECTIONS = ['throughput', 'respawn', 'reload', 'shutdown', 'delegation', 'idle', 'metrics', 'growth'];
@@ -41,7 +41,7 @@ function runQuick(out: string): Promise<{ code: number | null; stderr: string }>
 
 describe('bench/run.mjs --quick', () => {
   it.skipIf(!hasWrk())('measures every section and reports numbers for each', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cluster2-bench-test-'));
+    const dir = tempDir('bench-test');
     const out = path.join(dir, 'results.json');
     try {
       const { code, stderr } = await runQuick(out);

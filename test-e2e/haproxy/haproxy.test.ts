@@ -4,7 +4,8 @@
 // succeed: HAProxy here neither retries nor redispatches, so a dropped request would show.
 import { afterEach, describe, expect, it } from 'vitest';
 import { HAProxy } from './haproxy.js';
-import { Instance, httpRequest, until } from './instance.js';
+import { request, until } from '../support/fixture.js';
+import { Instance } from './instance.js';
 import { Load, summarize, succeeded, type Outcome, type Summary } from './load.js';
 
 /** HAProxy checks every INTER ms; FALL failed checks mark a server DOWN, RISE good ones UP. */
@@ -81,8 +82,8 @@ describe('cluster2 behind HAProxy (option httpchk GET /ecv, inter 200 fall 2 ris
   it('POST /ecv/disable on A: HAProxy marks A DOWN within a few checks, every later request goes to B, 0 failed', async () => {
     const { a, haproxy, load } = await setup();
     // Through the proxy the control routes are denied (cluster2 would see a loopback client).
-    expect((await httpRequest(haproxy.port, '/ecv/disable', 'POST')).status).toBe(403);
-    expect((await httpRequest(haproxy.port, '/ecv?x=1')).status).toBe(403);
+    expect((await request(haproxy.port, '/ecv/disable', { method: 'POST' })).status).toBe(403);
+    expect((await request(haproxy.port, '/ecv?x=1')).status).toBe(403);
     expect((await haproxy.stats()).A!.status).toBe('UP');
     const disableAt = Date.now();
     expect((await a.request('/ecv/disable', 'POST')).status).toBe(204);
@@ -108,7 +109,7 @@ describe('cluster2 behind HAProxy (option httpchk GET /ecv, inter 200 fall 2 ris
     const disableAt = Date.now();
     expect((await a.request('/ecv/disable', 'POST')).status).toBe(204);
     const downAt = await haproxy.waitForStatus('A', 'DOWN');
-    a.call('shutdown');
+    a.send('shutdown');
     await a.exited;
     const exitAt = Date.now();
     await completedSince(load, exitAt);
@@ -129,7 +130,7 @@ describe('cluster2 behind HAProxy (option httpchk GET /ecv, inter 200 fall 2 ris
   it(`plain graceful shutdown of A in rotation, shutdownDelay ${SHUTDOWN_DELAY} ms ≥ fall × inter + margin: HAProxy notices first, 0 failed`, async () => {
     const { a, haproxy, load } = await setup({ shutdownDelay: SHUTDOWN_DELAY });
     const shutdownAt = Date.now();
-    a.call('shutdown');
+    a.send('shutdown');
     const downAt = await haproxy.waitForStatus('A', 'DOWN');
     await a.exited;
     const exitAt = Date.now();
@@ -188,10 +189,7 @@ describe('cluster2 behind HAProxy (option httpchk GET /ecv, inter 200 fall 2 ris
     const { a, haproxy, load } = await setup();
     const pidsBefore = a.events('listening').map((m) => m.args![0]);
     const reloadAt = Date.now();
-    for (let i = 1; i <= 3; i++) {
-      a.call('reload');
-      await a.waitFor('called', { timeout: 20_000, where: () => a.events('called').length >= i });
-    }
+    for (let i = 1; i <= 3; i++) expect((await a.call('reload', 20_000)).event).toBe('called');
     const doneAt = Date.now();
     await completedSince(load, doneAt);
     const summary = await load.stop();
@@ -217,7 +215,7 @@ describe('cluster2 behind HAProxy (option httpchk GET /ecv, inter 200 fall 2 ris
     // A closes its listener at once and HAProxy keeps sending to it until its checks fail.
     const { a, haproxy, load } = await setup();
     const shutdownAt = Date.now();
-    a.call('shutdown');
+    a.send('shutdown');
     const downAt = await haproxy.waitForStatus('A', 'DOWN');
     await a.exited;
     await completedSince(load, downAt);

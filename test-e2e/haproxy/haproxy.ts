@@ -3,9 +3,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
+import net from 'node:net';
 import path from 'node:path';
-import { freePort, until } from './instance.js';
+import { tempDir, until } from '../support/fixture.js';
 
 export const HAPROXY = process.env.HAPROXY_BIN ?? '/usr/sbin/haproxy';
 
@@ -92,7 +92,7 @@ export class HAProxy {
 
   private constructor(readonly port: number, readonly statsPort: number, options: HAProxyOptions) {
     this.config = haproxyConfig(options, port, statsPort);
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cluster2-haproxy-'));
+    const dir = tempDir('haproxy');
     const file = path.join(dir, 'haproxy.cfg');
     fs.writeFileSync(file, this.config);
     this.child = spawn(HAPROXY, ['-f', file, '-db'], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -175,6 +175,15 @@ export class HAProxy {
     this.child.kill('SIGKILL');
     await this.exited;
   }
+}
+
+/** A port that was free a moment ago on 127.0.0.1 (for HAProxy, which cannot take port 0 and report it). */
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }
 
 function get(port: number, pathname: string): Promise<string> {

@@ -1,10 +1,9 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Fixture, killAll, recordSummary } from './harness.js';
+import { Fixture, killAll, recordSummary, tempDir } from './harness.js';
 
 const running: Fixture[] = [];
 afterEach(() => killAll(running.splice(0)));
@@ -277,7 +276,7 @@ function sendRaw(port: number, bytes: string | Buffer): Promise<Omit<RawResult, 
 
 describe('bad input to a running cluster', () => {
   it(`${REQUESTS} random requests to ECV and the monitor, plus malformed HTTP: no crash, no restart, 4xx for bad input, nothing served from outside the logs directory`, async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cluster2-bad-input-'));
+    const dir = tempDir('bad-input');
     const logs = path.join(dir, 'logs');
     fs.mkdirSync(logs);
     const secret = `SECRET-${SEED}-${process.pid}`;

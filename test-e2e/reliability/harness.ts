@@ -8,7 +8,7 @@ import { inject } from 'vitest';
 import { Fixture as BaseFixture, type FixtureMessage as BaseMessage } from '../support/fixture.js';
 import { artifactsDir, type SummaryRow } from './summary.js';
 
-export { isAlive, killAll, until } from '../support/fixture.js';
+export { isAlive, killAll, tempDir, until } from '../support/fixture.js';
 export { artifactsDir, type SummaryRow };
 export const fixturesDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures');
 

@@ -52,7 +52,7 @@ describe('graceful shutdown under load', () => {
     const quiesced = load.quiesce();
     const shutdownAt = Date.now();
     const inFlightAtShutdown = load.pending().length;
-    f.child.send({ call: 'shutdown', id: 1 });
+    f.send('shutdown');
     await quiesced;
     await f.waitForExit(15_000);
     const exitMs = f.exitedAt! - shutdownAt;
@@ -129,7 +129,7 @@ describe('a worker that will not drain', () => {
     const socket = await stuckRequest(port!, path);
     if (sigtermFirst) process.kill(worker!, 'SIGTERM'); // ignored
     const shutdownAt = Date.now();
-    f.child.send({ call: 'shutdown', id: 1 });
+    f.send('shutdown');
     await f.waitForExit(shutdownTimeout + 5000);
     const exitMs = f.exitedAt! - shutdownAt;
     socket.destroy();

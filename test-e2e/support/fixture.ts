@@ -132,7 +132,7 @@ export class Fixture<M extends FixtureMessage = FixtureMessage> {
 
   /** Every worker pid the master ever reported (forked or listening). */
   everyPid(): number[] {
-    return [...new Set([...this.pids('forked'), ...this.pids('listening'), ...this.workerPids()])];
+    return [...new Set([...this.pids('forked'), ...this.pids('listening')])];
   }
 
   /** SIGKILLs every worker it ever reported and the master (teardown; the gone are ignored). */
@@ -153,12 +153,12 @@ export function killAll(fixtures: Fixture<FixtureMessage>[]): void {
   for (const fixture of fixtures) fixture.kill();
 }
 
-/** Polls `condition` every 20 ms until it holds, or throws once `timeout` ms pass. */
-export async function until(condition: () => boolean | Promise<boolean>, timeout: number, what: string, detail: () => string = () => ''): Promise<void> {
+/** Polls `condition` every `every` ms until it holds, or throws once `timeout` ms pass. */
+export async function until(condition: () => boolean | Promise<boolean>, timeout: number, what: string, detail: () => string = () => '', every = 20): Promise<void> {
   const deadline = Date.now() + timeout;
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeout} ms waiting for ${what} ${detail()}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await new Promise((resolve) => setTimeout(resolve, every));
   }
 }
 

@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli, USAGE } from '../src/cli/run.js';
 import { isAlive, PidFiles } from '../src/primary/pidfiles.js';
+import { tempDir } from './helpers.js';
 import { startTestMonitor, waitFor, type TestMonitor } from './monitor-helpers.js';
 
 /** Collects what the CLI writes. */
@@ -36,7 +36,7 @@ let tmp: string;
 let pidsDir: string;
 let children: ChildProcess[];
 beforeEach(() => {
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cluster2-cli-'));
+  tmp = tempDir('cli');
   pidsDir = path.join(tmp, 'pids');
   children = [];
 });

@@ -181,7 +181,7 @@ describe('disable and enable', () => {
     process.kill(victim!, 'SIGKILL');
     const successor = (await f.waitFor('forked', { count: 3 })).args![0] as number;
     const calledAt = Date.now();
-    f.child.send({ call: 'disable' });
+    f.send('disable');
     await f.waitFor('called');
     expect(Date.now() - calledAt).toBeLessThan(1000);
     expect(f.events('listening')).toHaveLength(2);
@@ -201,12 +201,12 @@ describe('disable and enable', () => {
     expectAll(await fresh(port, '/ecv', 4), 200, 'AVAILABLE', port);
     expect(f.events('disabled')).toHaveLength(0);
 
-    f.child.send({ call: 'disable' });
+    f.send('disable');
     await f.waitFor('called', { where: (m) => (m as { call?: string }).call === 'disable' });
     expectAll(await fresh(port, '/ecv'), 400, 'DISABLED', port);
     await f.waitFor('disabled');
 
-    f.child.send({ call: 'enable' });
+    f.send('enable');
     await f.waitFor('called', { where: (m) => (m as { call?: string }).call === 'enable' });
     expectAll(await fresh(port, '/ecv'), 200, 'AVAILABLE', port);
     await f.waitFor('enabled');
@@ -293,7 +293,7 @@ describe('graceful shutdown', () => {
     const port = await f.ready();
     expectEcv(await request(port, '/ecv'), 200, 'AVAILABLE', port);
 
-    f.child.send({ call: 'shutdown' });
+    f.send('shutdown');
     const shutdownAt = (await f.waitFor('shutdown')).time;
     // Both workers got the drain: every fresh connection now sees DISABLED.
     await until(async () => (await fresh(port, '/ecv', 4)).every((a) => a.status === 400), 900, 'ECV to answer DISABLED on every worker');

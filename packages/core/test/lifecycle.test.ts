@@ -1,12 +1,11 @@
 import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { execFile, execFileSync } from 'node:child_process';
 import http from 'node:http';
 import https from 'node:https';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Fixture, fixturesDir, isAlive, killAll, request, until } from './helpers.js';
+import { Fixture, fixturesDir, isAlive, killAll, request, tempDir, until } from './helpers.js';
 
 const running: Fixture[] = [];
 afterEach(() => killAll(running.splice(0)));
@@ -15,10 +14,6 @@ function start(options: object, env?: Record<string, string>, script = 'http-app
   const fixture = new Fixture(script, { port: 0, host: '127.0.0.1', monitor: false, pids: false, ...options }, env);
   running.push(fixture);
   return fixture;
-}
-
-function tempDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'cluster2-test-'));
 }
 
 function portIsClosed(port: number): Promise<boolean> {
@@ -44,7 +39,7 @@ function control(action: string, pids: string): Promise<{ status: number | null;
 
 describe('start and stop', () => {
   it.each(['shutdown', 'stop'])('%s from a control script closes the port and empties the pid directory', async (action) => {
-    const pids = tempDir();
+    const pids = tempDir('lifecycle');
     const f = start({ noWorkers: 2, pids });
     const port = await f.ready();
     const files = fs.readdirSync(pids).sort();
@@ -67,7 +62,7 @@ describe('start and stop', () => {
   });
 
   it('a control script with no master running rejects with ERR_CLUSTER2_NOT_RUNNING', async () => {
-    const result = await control('shutdown', tempDir());
+    const result = await control('shutdown', tempDir('lifecycle'));
     expect(result.status).toBe(4);
     expect(result.stdout).toMatch(/^ERR_CLUSTER2_NOT_RUNNING: no cluster2 master is running/);
   });
@@ -78,7 +73,7 @@ describe('start and stop', () => {
     const forked = f.events('forked').map((m) => m.args![0]);
     const listening = f.events('listening').map((m) => m.args![0]);
     expect(new Set(listening)).toEqual(new Set(forked));
-    f.child.send({ call: 'shutdown' });
+    f.send('shutdown');
     await f.waitForExit();
     const sequence = f.messages.filter((m) => m.event !== 'warning').map((m) => m.event);
     expect(sequence.slice(0, 4).sort()).toEqual(['forked', 'forked', 'listening', 'listening']);
@@ -138,7 +133,7 @@ describe('graceful shutdown', () => {
       where: (m) => (m.args![0] as { totals: { inFlight: number } }).totals.inFlight === 2000,
       timeout: 15_000,
     });
-    f.child.send({ call: 'shutdown' });
+    f.send('shutdown');
     const results = await Promise.all(answers);
     agent.destroy();
     const counts = results.reduce<Record<string, number>>((acc, r) => ({ ...acc, [r]: (acc[r] ?? 0) + 1 }), {});
@@ -154,7 +149,7 @@ describe('graceful shutdown', () => {
     const slow = request(port, '/slow?ms=2000', { agent });
     await f.waitFor('heartbeat', { where: (m) => (m.args![0] as { totals: { inFlight: number } }).totals.inFlight === 1 });
     const calledAt = Date.now();
-    f.child.send({ call: 'shutdown' });
+    f.send('shutdown');
     const answer = await slow;
     agent.destroy();
     expect(answer.status).toBe(200);
@@ -179,7 +174,7 @@ describe('graceful shutdown', () => {
       socket.once('close', (hadError) => resolve(!hadError));
     });
     const calledAt = Date.now();
-    f.child.send({ call: 'shutdown' });
+    f.send('shutdown');
     const endedAt = await ended;
     socket.end();
     expect(await closedWithoutError).toBe(true);
@@ -194,7 +189,7 @@ describe('graceful shutdown', () => {
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     const first = await request(port, '/', { agent });
     expect(first.headers.connection).toBe('keep-alive');
-    f.child.send({ call: 'shutdown' });
+    f.send('shutdown');
     await f.waitFor('shutdown');
     const second = await request(port, '/', { agent });
     agent.destroy();
@@ -305,7 +300,7 @@ describe('supervision', () => {
     const port = await f.ready();
     void request(port, '/hang').catch(() => {});
     await until(async () => true, 10, 'tick');
-    f.child.send({ call: 'shutdown' });
+    f.send('shutdown');
     const calledAt = Date.now();
     await f.waitForExit(10_000);
     expect(f.exitCode).toBe(0);
@@ -338,7 +333,7 @@ describe('sockets', () => {
   });
 
   it('serves https: the app, ECV with a self-fetched monitor path, and a drain that ends idle TLS sockets cleanly', async () => {
-    const tls = tempDir();
+    const tls = tempDir('lifecycle');
     execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-days', '1', '-keyout', path.join(tls, 'key.pem'), '-out', path.join(tls, 'cert.pem')], { stdio: 'ignore' });
     const f = start({ noWorkers: 2, ecv: { monitor: '/' } }, { FIXTURE_MODE: 'https', FIXTURE_TLS: tls });
     const port = await f.ready();
@@ -367,7 +362,7 @@ describe('sockets', () => {
       idle.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? 'error'));
       idle.once('end', () => resolve('end'));
     });
-    f.child.send({ call: 'shutdown' });
+    f.send('shutdown');
     expect(await closed).toBe('end');
     await f.waitForExit();
     expect(f.exitCode).toBe(0);
@@ -375,7 +370,7 @@ describe('sockets', () => {
   });
 
   it('runs in one process with cluster: false', async () => {
-    const pids = tempDir();
+    const pids = tempDir('lifecycle');
     const f = start({ cluster: false, pids });
     const port = await f.ready();
     const answer = await request(port, '/');

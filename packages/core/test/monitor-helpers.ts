@@ -3,10 +3,10 @@
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
 import path from 'node:path';
 import { startMonitor, type MonitorServer } from '../src/monitor/server.js';
 import type { ClusterStatus, LifecycleEvent, MonitorSource, WorkerStatus } from '../src/monitor/source.js';
+import { tempDir } from './helpers.js';
 
 export function makeWorker(pid: number, id: number, extra: Partial<WorkerStatus> = {}): WorkerStatus {
   return {
@@ -98,7 +98,7 @@ export interface TestMonitor {
 
 /** Starts a real monitor on 127.0.0.1:0 over a FakeSource, with temp logs and app dirs. */
 export async function startTestMonitor(options: { token?: string; source?: FakeSource; keepAliveMs?: number } = {}): Promise<TestMonitor> {
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cluster2-monitor-'));
+  const tmp = tempDir('monitor');
   const logsDir = path.join(tmp, 'logs');
   const appRoot = path.join(tmp, 'app');
   fs.mkdirSync(logsDir);

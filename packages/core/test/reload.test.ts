@@ -1,9 +1,8 @@
 import fs from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Fixture, killAll, request, until, type FixtureMessage } from './helpers.js';
+import { Fixture, killAll, request, tempDir, until, type FixtureMessage } from './helpers.js';
 
 const running: Fixture[] = [];
 afterEach(() => killAll(running.splice(0)));
@@ -14,10 +13,6 @@ function start(options: object = {}, env: Record<string, string> = {}): Fixture 
   const fixture = new Fixture('reload-app.mjs', { port: 0, host: '127.0.0.1', monitor: false, pids: false, noWorkers: NO_WORKERS, ...options }, env);
   running.push(fixture);
   return fixture;
-}
-
-function tempDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'cluster2-reload-'));
 }
 
 /**
@@ -142,7 +137,7 @@ describe('rolling reload', () => {
   });
 
   it('a deploy (rewrite the files the app reads at start, then reload) is served by every worker afterwards', async () => {
-    const dir = tempDir();
+    const dir = tempDir('reload');
     const textFile = path.join(dir, 'greeting.txt');
     fs.writeFileSync(textFile, 'version 1');
     const f = start({}, { FIXTURE_TEXT_FILE: textFile });
@@ -188,7 +183,7 @@ describe('rolling reload', () => {
   });
 
   it('a successor that cannot start fails the reload with ERR_CLUSTER2_RELOAD_FAILED; the old workers keep serving and no extra worker appears', async () => {
-    const dir = tempDir();
+    const dir = tempDir('reload');
     const marker = path.join(dir, 'broken');
     const f = start({ restart: { minDelay: 100, maxDelay: 400, maxRestarts: 10, window: 60_000 } }, { FIXTURE_FAIL_MARKER: marker });
     const port = await f.ready();
@@ -224,7 +219,7 @@ describe('rolling reload', () => {
   });
 
   it('with readySignal, a successor takes over only after it calls c.ready(), and no request fails during the reload under load', async () => {
-    const dir = tempDir();
+    const dir = tempDir('reload');
     const readyLog = path.join(dir, 'ready.log');
     const f = start({ readySignal: true }, { FIXTURE_READY_DELAY: '300', FIXTURE_READY_LOG: readyLog });
     const port = await f.ready();
