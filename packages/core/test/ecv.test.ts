@@ -201,13 +201,11 @@ describe('disable and enable', () => {
     expectAll(await fresh(port, '/ecv', 4), 200, 'AVAILABLE', port);
     expect(f.events('disabled')).toHaveLength(0);
 
-    f.send('disable');
-    await f.waitFor('called', { where: (m) => (m as { call?: string }).call === 'disable' });
+    expect((await f.call('disable')).event).toBe('called');
     expectAll(await fresh(port, '/ecv'), 400, 'DISABLED', port);
     await f.waitFor('disabled');
 
-    f.send('enable');
-    await f.waitFor('called', { where: (m) => (m as { call?: string }).call === 'enable' });
+    expect((await f.call('enable')).event).toBe('called');
     expectAll(await fresh(port, '/ecv'), 200, 'AVAILABLE', port);
     await f.waitFor('enabled');
   });
@@ -221,6 +219,20 @@ describe('disable and enable', () => {
     expect(lives.map((a) => a.status)).toEqual([200, 200, 200, 200]);
     const head = await request(port, '/ecv', { method: 'HEAD' });
     expect({ status: head.status, body: head.body }).toEqual({ status: 503, body: '' });
+  });
+});
+
+describe('what a worker loads', () => {
+  it('node:crypto only once a control request checks a token, node:https and node:tls not at all, with the monitor on in the master', async () => {
+    // Worker start-up is respawn and reload time (README, design notes).
+    const f = start({ noWorkers: 1, monitor: true, monPort: 0, monToken: 's3cret', ecv: { control: true } });
+    const port = await f.ready();
+    expectEcv(await request(port, '/ecv'), 200, 'AVAILABLE', port);
+    expect(JSON.parse((await request(port, '/modules')).body)).toEqual({ crypto: false, https: false, tls: false });
+
+    const disable = await request(port, '/ecv/disable', { method: 'POST', headers: { authorization: 'Bearer s3cret' } });
+    expect(disable.status).toBe(204);
+    expect(JSON.parse((await request(port, '/modules')).body)).toEqual({ crypto: true, https: false, tls: false });
   });
 });
 
