@@ -33,8 +33,11 @@ interface SocketState {
 
 const kState = Symbol('cluster2.socketState');
 type TrackedSocket = net.Socket & { [kState]: SocketState };
-const kSocket = Symbol('cluster2.socket');
-type TrackedResponse = http.ServerResponse & { [kSocket]: TrackedSocket };
+/**
+ * A response knows its socket through its request: `res.socket` is null once the response is done,
+ * and a property of our own on every response would cost a hidden-class transition per request.
+ */
+type TrackedResponse = http.ServerResponse & { req: http.IncomingMessage & { socket: TrackedSocket } };
 
 /**
  * A tls.Server (https.Server among them), told by its TLS-only methods rather than `instanceof`:
@@ -108,11 +111,21 @@ export class Traffic {
     server.on('timeout', () => {});
     const appListeners = server.listeners('request') as ((...args: unknown[]) => void)[];
     server.removeAllListeners('request');
-    server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
-      this.#onRequest(req, res);
-      if (interceptor?.(req, res)) return;
-      for (const listener of appListeners) listener.call(server, req, res);
-    });
+    const [appListener] = appListeners;
+    server.on(
+      'request',
+      appListeners.length === 1 && appListener
+        ? (req: http.IncomingMessage, res: http.ServerResponse) => {
+            this.#onRequest(req, res);
+            if (interceptor?.(req, res)) return;
+            appListener.call(server, req, res);
+          }
+        : (req: http.IncomingMessage, res: http.ServerResponse) => {
+            this.#onRequest(req, res);
+            if (interceptor?.(req, res)) return;
+            for (const listener of appListeners) listener.call(server, req, res);
+          },
+    );
   }
 
   /**
@@ -180,23 +193,25 @@ export class Traffic {
         state.graceTimer = undefined;
       }
     }
-    if (this.draining) res.setHeader('connection', 'close');
-    (res as TrackedResponse)[kSocket] = socket;
+    if (this.#drainStartedAt !== undefined) res.setHeader('connection', 'close');
     // 'close' comes once per response, so `on` needs no `once` wrapper.
     res.on('close', this.#onResponseClose);
     this.#options.onRequest(this.#requests);
   }
 
   #responseClosed(res: TrackedResponse): void {
-    const socket = res[kSocket];
+    const socket = res.req.socket;
     const state = socket[kState];
     if (!state) return;
     const { responses } = state;
-    // Nearly always the first: responses close in request order.
-    const index = responses[0] === res ? 0 : responses.indexOf(res);
-    if (index !== -1) responses.splice(index, 1);
+    // Nearly always the first: responses close in request order (shift() allocates nothing, splice() does).
+    if (responses[0] === res) responses.shift();
+    else {
+      const index = responses.indexOf(res);
+      if (index !== -1) responses.splice(index, 1);
+    }
     state.idleSince = Date.now();
-    if (this.draining) this.#scheduleGracefulEnd(socket);
+    if (this.#drainStartedAt !== undefined) this.#scheduleGracefulEnd(socket);
   }
 
   #scheduleGracefulEnd(socket: TrackedSocket): void {
