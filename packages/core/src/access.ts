@@ -30,6 +30,13 @@ export function bearerToken(header: string | undefined): string | undefined {
   return header === undefined ? undefined : /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1];
 }
 
+/** The rules above, handed to the monitor by core's entry module (see monitor/lazy.ts). */
+export interface ControlAccess {
+  isLoopbackAddress: typeof isLoopbackAddress;
+  bearerToken: typeof bearerToken;
+  tokenMatches: typeof tokenMatches;
+}
+
 /** Constant-time token comparison (hashing first gives both sides the same length). */
 export function tokenMatches(given: string, expected: string): boolean {
   // Loaded on first use, not imported: node:crypto costs a worker ~2 ms of start-up (respawn and

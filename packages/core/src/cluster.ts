@@ -4,6 +4,7 @@ import { setServingContext } from './context.js';
 import { Cluster2Error, isErrorCode } from './errors.js';
 import { resolveOptions, type ClusterOptions, type ResolvedOptions } from './options.js';
 import type { ClusterStatus, RecycleReason, WorkerStatus, ClusterTotals } from './monitor/source.js';
+import { startMonitor } from './monitor/lazy.js';
 import { signalMaster } from './primary/pidfiles.js';
 import { Supervisor } from './primary/supervisor.js';
 import { SingleProcess } from './primary/single.js';
@@ -154,9 +155,8 @@ export class Cluster extends EventEmitter implements WorkerDelegation, PrimaryDe
       master.writePidFiles(null);
       return;
     }
-    // Loaded here, not at the top: workers never run the monitor, and every ms of their start-up
-    // is respawn and reload time.
-    const { startMonitor } = await import('./monitor/server.js');
+    // The monitor's code loads here, not at the top: workers never run it, and every ms of their
+    // start-up is respawn and reload time.
     const server = await startMonitor({ source: master, host: monHost, port: monPort, token: monToken, logsDir: logs });
     master.onStop(() => server.close());
     this.#monitorAddress = server.address;

@@ -4,7 +4,8 @@ import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { startMonitor, type MonitorServer } from '../src/monitor/server.js';
+import { startMonitor } from '../src/monitor/lazy.js';
+import type { MonitorServer } from '../src/monitor/server.js';
 import type { ClusterStatus, LifecycleEvent, MonitorSource, WorkerStatus } from '../src/monitor/source.js';
 import { tempDir } from './helpers.js';
 

@@ -3,8 +3,9 @@ import net from 'node:net';
 import path from 'node:path';
 import vm from 'node:vm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Cluster2Error } from '../src/errors.js';
 import { DASHBOARD_SCRIPT } from '../src/monitor/dashboard-html.js';
-import { startMonitor } from '../src/monitor/server.js';
+import { startMonitor } from '../src/monitor/lazy.js';
 import type { ClusterStatus } from '../src/monitor/source.js';
 import { errorCode, FakeSource, makeWorker, rawRequest, startTestMonitor, waitFor, type TestMonitor } from './monitor-helpers.js';
 
@@ -192,10 +193,9 @@ describe('monitor bad input', () => {
 
 describe('monitor lifecycle', () => {
   it('rejects with ERR_CLUSTER2_PORT_IN_USE when the port is taken', async () => {
-    await expect(startMonitor({ source: new FakeSource(), host: '127.0.0.1', port: t.port, logsDir: t.logsDir })).rejects.toMatchObject({
-      code: 'ERR_CLUSTER2_PORT_IN_USE',
-      message: expect.stringContaining(`127.0.0.1:${t.port}`),
-    });
+    const rejected = await startMonitor({ source: new FakeSource(), host: '127.0.0.1', port: t.port, logsDir: t.logsDir }).catch((error: unknown) => error);
+    expect(rejected).toBeInstanceOf(Cluster2Error);
+    expect(rejected).toMatchObject({ code: 'ERR_CLUSTER2_PORT_IN_USE', message: expect.stringContaining(`127.0.0.1:${t.port}`) });
   });
 
   it('close() resolves promptly with an event stream open, and is idempotent', async () => {

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -24,5 +25,14 @@ describe('built packages', () => {
     expect(typeof cjs.Cluster).toBe('function');
     expect(cjs.ErrorCodes.ERR_CLUSTER2_PORT_IN_USE).toBe('ERR_CLUSTER2_PORT_IN_USE');
     expect(() => new cjs.Cluster({ noWorkers: 0 })).toThrow(expect.objectContaining({ code: 'ERR_CLUSTER2_INVALID_OPTION' }));
+  });
+
+  it("core's ES module entry imports no other file of the package: a worker loads one file of cluster2", () => {
+    // Each ES module file costs a starting worker ~1 ms in Node 20's loader (respawn and reload
+    // time); the monitor and the CLI load on their own, in the master only.
+    const entry = fs.readFileSync(path.join(root, 'core/dist/index.js'), 'utf8');
+    const staticImports = [...entry.matchAll(/^import\b[^;]*?from\s+"([^"]+)"/gms)].map((m) => m[1]);
+    expect(staticImports.length).toBeGreaterThan(0);
+    expect(staticImports.filter((specifier) => specifier!.startsWith('.'))).toEqual([]);
   });
 });

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import net from 'node:net';
-import { bearerToken, isLoopbackAddress, tokenMatches } from '../access.js';
+import type { ControlAccess } from '../access.js';
 import { HttpError } from './http-util.js';
 
 /** True when the Host header names this machine by loopback name or by any IP literal. */
@@ -34,22 +34,22 @@ function isCrossOrigin(req: IncomingMessage): boolean {
  * (a DNS-rebinding page reaches loopback under its own host name; a proxy that forwards its
  * public Host is refused too — set a token to expose control through a proxy).
  */
-export function authorizeControl(req: IncomingMessage, token: string | undefined): void {
+export function authorizeControl(req: IncomingMessage, token: string | undefined, access: ControlAccess): void {
   if (token === undefined || token === '') {
     if (isCrossOrigin(req)) throw forbidden('cross-origin control requests are refused');
-    if (!isLoopbackAddress(req.socket.remoteAddress)) {
+    if (!access.isLoopbackAddress(req.socket.remoteAddress)) {
       throw forbidden('control actions are allowed from loopback only (set monToken to allow remote callers)');
     }
     if (!hostIsAddressOrLocalhost(req.headers.host)) throw forbidden('control actions need Host to be localhost or an IP address');
     return;
   }
-  const presented = bearerToken(req.headers.authorization);
+  const presented = access.bearerToken(req.headers.authorization);
   if (presented === undefined) {
     throw new HttpError(401, 'UNAUTHORIZED', 'control actions need Authorization: Bearer <monToken>', {
       'www-authenticate': 'Bearer realm="cluster2"',
     });
   }
-  if (!tokenMatches(presented, token)) throw forbidden('wrong monitor token');
+  if (!access.tokenMatches(presented, token)) throw forbidden('wrong monitor token');
 }
 
 function forbidden(message: string): HttpError {

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { debuglog } from 'node:util';
+import type { ControlAccess } from '../access.js';
 import { authorizeControl } from './auth.js';
 import { DASHBOARD_CSP, DASHBOARD_HTML } from './dashboard-html.js';
 import { readDependencies } from './deps.js';
@@ -25,6 +26,7 @@ const debug = debuglog('cluster2');
 export interface MonitorContext {
   source: MonitorSource;
   token: string | undefined;
+  access: ControlAccess;
   logsDir: string;
   appRoot: string;
   metrics: MonitorMetrics;
@@ -132,7 +134,7 @@ export async function dispatch(ctx: MonitorContext, req: IncomingMessage, res: S
       throw new HttpError(405, 'METHOD_NOT_ALLOWED', `${req.method} is not allowed here`, { allow });
     }
     await readBody(req);
-    if (matched.route.control) authorizeControl(req, ctx.token);
+    if (matched.route.control) authorizeControl(req, ctx.token, ctx.access);
     await handler(ctx, { req, res, params: matched.params, query });
   } catch (error) {
     fail(req, res, error);

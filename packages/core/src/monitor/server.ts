@@ -2,7 +2,7 @@ import http, { STATUS_CODES } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import path from 'node:path';
 import { debuglog } from 'node:util';
-import { Cluster2Error } from '../errors.js';
+import type { ControlAccess } from '../access.js';
 import { createMonitorMetrics } from './metrics.js';
 import { dispatch, type MonitorContext } from './routes.js';
 import type { MonitorSource } from './source.js';
@@ -28,6 +28,17 @@ export interface MonitorOptions {
   sse?: SseTimings;
 }
 
+/**
+ * What the monitor takes from core's entry module instead of importing it. A module that both
+ * import would be bundled into a shared file of its own, one more ES module that every worker
+ * loads at start-up (~1 ms of respawn and reload time through Node 20's loader).
+ */
+export interface MonitorCore {
+  access: ControlAccess;
+  /** The error listen() rejects with when the monitor port is taken (a Cluster2Error). */
+  portInUse(message: string, cause: Error): Error;
+}
+
 /** A running monitor server. */
 export interface MonitorServer {
   /** The address actually bound (the real port when `port` was 0). */
@@ -43,11 +54,12 @@ const CLOSE_GRACE_MS = 1000;
  * Starts the monitor (dashboard, `/api/*`, `/metrics`) on `host:port`. Rejects with
  * ERR_CLUSTER2_PORT_IN_USE when the port is taken.
  */
-export async function startMonitor(options: MonitorOptions): Promise<MonitorServer> {
+export async function startMonitor(options: MonitorOptions, core: MonitorCore): Promise<MonitorServer> {
   const sse = new SseHub(options.source, options.sse);
   const ctx: MonitorContext = {
     source: options.source,
     token: options.token,
+    access: core.access,
     logsDir: path.resolve(options.logsDir),
     appRoot: path.resolve(options.appRoot ?? process.cwd()),
     metrics: await createMonitorMetrics(options.source),
@@ -66,7 +78,7 @@ export async function startMonitor(options: MonitorOptions): Promise<MonitorServ
   server.keepAliveTimeout = 5_000;
   server.maxHeadersCount = 100;
   server.on('clientError', answerClientError);
-  await listen(server, options.host, options.port);
+  await listen(server, options.host, options.port, core);
   const bound = server.address() as AddressInfo;
   let closing: Promise<void> | undefined;
   return {
@@ -75,12 +87,12 @@ export async function startMonitor(options: MonitorOptions): Promise<MonitorServ
   };
 }
 
-function listen(server: http.Server, host: string, port: number): Promise<void> {
+function listen(server: http.Server, host: string, port: number, core: MonitorCore): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException): void => {
       server.off('listening', onListening);
       if (error.code === 'EADDRINUSE') {
-        reject(new Cluster2Error('ERR_CLUSTER2_PORT_IN_USE', `monitor port ${host}:${port} is already in use`, { cause: error }));
+        reject(core.portInUse(`monitor port ${host}:${port} is already in use`, error));
       } else {
         reject(error);
       }
