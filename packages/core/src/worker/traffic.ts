@@ -111,21 +111,11 @@ export class Traffic {
     server.on('timeout', () => {});
     const appListeners = server.listeners('request') as ((...args: unknown[]) => void)[];
     server.removeAllListeners('request');
-    const [appListener] = appListeners;
-    server.on(
-      'request',
-      appListeners.length === 1 && appListener
-        ? (req: http.IncomingMessage, res: http.ServerResponse) => {
-            this.#onRequest(req, res);
-            if (interceptor?.(req, res)) return;
-            appListener.call(server, req, res);
-          }
-        : (req: http.IncomingMessage, res: http.ServerResponse) => {
-            this.#onRequest(req, res);
-            if (interceptor?.(req, res)) return;
-            for (const listener of appListeners) listener.call(server, req, res);
-          },
-    );
+    server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+      this.#onRequest(req, res);
+      if (interceptor?.(req, res)) return;
+      for (const listener of appListeners) listener.call(server, req, res);
+    });
   }
 
   /**
@@ -193,7 +183,7 @@ export class Traffic {
         state.graceTimer = undefined;
       }
     }
-    if (this.#drainStartedAt !== undefined) res.setHeader('connection', 'close');
+    if (this.draining) res.setHeader('connection', 'close');
     // 'close' comes once per response, so `on` needs no `once` wrapper.
     res.on('close', this.#onResponseClose);
     this.#options.onRequest(this.#requests);
@@ -211,7 +201,7 @@ export class Traffic {
       if (index !== -1) responses.splice(index, 1);
     }
     state.idleSince = Date.now();
-    if (this.#drainStartedAt !== undefined) this.#scheduleGracefulEnd(socket);
+    if (this.draining) this.#scheduleGracefulEnd(socket);
   }
 
   #scheduleGracefulEnd(socket: TrackedSocket): void {
