@@ -4,9 +4,8 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
-import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Fixture, killAll, request, tally, tempDir, until, type FixtureMessage } from './helpers.js';
+import { Fixture, holdUntilReleased, inFlightAtLeast, killAll, request, tally, tempDir, until } from './helpers.js';
 
 interface Framework {
   name: 'http' | 'express' | 'fastify' | 'koa';
@@ -34,8 +33,6 @@ function start(framework: Framework, options: object = {}, env: Record<string, s
   running.push(fixture);
   return fixture;
 }
-
-const inFlight = (count: number) => (m: FixtureMessage) => (m.args![0] as { totals: { inFlight: number } }).totals.inFlight >= count;
 
 /** `count` requests, each on a fresh connection (so round-robin spreads them over the workers). */
 function fresh(port: number, urlPath: string, count: number) {
@@ -166,15 +163,15 @@ describe.each(FRAMEWORKS)('$name', (framework) => {
 
   describe('graceful shutdown', () => {
     it('answers a request in flight with Connection: close, and exits 0', async () => {
-      const release = path.join(tempDir('hold'), 'release');
-      const f = start(framework, { heartbeatInterval: 50 }, { FIXTURE_REPORT_HEARTBEATS: '1', FIXTURE_RELEASE: release });
+      const hold = holdUntilReleased();
+      const f = start(framework, { heartbeatInterval: 50 }, { FIXTURE_REPORT_HEARTBEATS: '1', ...hold.env });
       const port = await f.ready();
       const agent = new http.Agent({ keepAlive: true });
       const held = request(port, '/hold', { agent });
-      await f.waitFor('heartbeat', { where: inFlight(1) });
+      await f.waitFor('heartbeat', { where: inFlightAtLeast(1) });
       f.send('shutdown');
       await f.waitFor('shutdown');
-      fs.writeFileSync(release, '');
+      hold.release();
       const answer = await held;
       agent.destroy();
       expect(answer.status).toBe(200);
@@ -185,17 +182,16 @@ describe.each(FRAMEWORKS)('$name', (framework) => {
     });
 
     it('answers 2000 requests in flight when the master shuts down, every one with a 200', async () => {
-      // The app holds each request until the test releases them, after the shutdown has begun: no
-      // timer that a loaded machine could outlast before all 2000 are in flight.
-      const release = path.join(tempDir('hold'), 'release');
-      const f = start(framework, { heartbeatInterval: 50 }, { FIXTURE_REPORT_HEARTBEATS: '1', FIXTURE_RELEASE: release });
+      // The app holds each request until the test releases them, after the shutdown has begun.
+      const hold = holdUntilReleased();
+      const f = start(framework, { heartbeatInterval: 50 }, { FIXTURE_REPORT_HEARTBEATS: '1', ...hold.env });
       const port = await f.ready();
       const agent = new http.Agent({ keepAlive: true, maxSockets: 2000 });
       const answers = Array.from({ length: 2000 }, () => request(port, '/hold', { agent }).then((a) => a.status, (e: Error) => e.message));
-      await f.waitFor('heartbeat', { where: inFlight(2000), timeout: 30_000 });
+      await f.waitFor('heartbeat', { where: inFlightAtLeast(2000), timeout: 30_000 });
       f.send('shutdown');
       await f.waitFor('shutdown');
-      fs.writeFileSync(release, '');
+      hold.release();
       const results = await Promise.all(answers);
       agent.destroy();
       expect(tally(results)).toEqual({ 200: 2000 });

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Fixture as BaseFixture, type FixtureMessage as BaseMessage } from '../support/fixture.js';
 
-export { killAll, request, tempDir, until } from '../support/fixture.js';
+export { holdUntilReleased, inFlightAtLeast, killAll, request, tempDir, until } from '../support/fixture.js';
 
 export const fixturesDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures');
 

@@ -1,5 +1,6 @@
 // The fixture apps' half of the harness in fixture.ts: run in a fixture's master, it reports the
 // Cluster's events to the test over IPC and runs the test's `{ call, id }` requests.
+import fs from 'node:fs';
 
 /** Sends `message` to the test, stamped with the time. */
 export function report(message) {
@@ -26,4 +27,21 @@ export function driveFromTest(c, events) {
       report({ event: 'call-failed', call, id, code: error.code, message: error.message });
     }
   });
+}
+
+let release;
+/**
+ * For a fixture's `/hold` route, in a worker: resolves once the file FIXTURE_RELEASE names exists,
+ * which the test creates with `holdUntilReleased().release()` (fixture.ts).
+ */
+export function released() {
+  if (!process.env.FIXTURE_RELEASE) throw new Error('/hold needs FIXTURE_RELEASE (the file whose creation releases held requests)');
+  release ??= new Promise((resolve) => {
+    const poll = setInterval(() => {
+      if (!fs.existsSync(process.env.FIXTURE_RELEASE)) return;
+      clearInterval(poll);
+      resolve();
+    }, 20);
+  });
+  return release;
 }

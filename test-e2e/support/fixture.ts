@@ -187,6 +187,20 @@ export function tempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `cluster2-${prefix}-`));
 }
 
+/**
+ * For a fixture's `/hold` route: requests stay in flight until `release()`, however long the
+ * test needs to get them all there (a timer would have to outlast the slowest machine).
+ */
+export function holdUntilReleased(): { env: { FIXTURE_RELEASE: string }; release(): void } {
+  const file = path.join(tempDir('hold'), 'release');
+  return { env: { FIXTURE_RELEASE: file }, release: () => fs.writeFileSync(file, '') };
+}
+
+/** A heartbeat predicate: at least `count` requests in flight over the whole cluster. */
+export function inFlightAtLeast(count: number): (message: FixtureMessage) => boolean {
+  return (message) => (message.args![0] as { totals: { inFlight: number } }).totals.inFlight >= count;
+}
+
 export interface Answer {
   status: number;
   headers: http.IncomingHttpHeaders;

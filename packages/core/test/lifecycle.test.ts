@@ -5,7 +5,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import http from 'node:http';
 import https from 'node:https';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Fixture, fixturesDir, isAlive, killAll, request, tempDir, until } from './helpers.js';
+import { Fixture, fixturesDir, holdUntilReleased, inFlightAtLeast, isAlive, killAll, request, tempDir, until } from './helpers.js';
 
 const running: Fixture[] = [];
 afterEach(() => killAll(running.splice(0)));
@@ -125,15 +125,15 @@ describe('start and stop', () => {
 
 describe('graceful shutdown', () => {
   it('answers 2000 requests in flight when shutdown() is called, every one with a 200', async () => {
-    const f = start({ noWorkers: 2, heartbeatInterval: 50 }, { FIXTURE_REPORT_HEARTBEATS: '1' });
+    const hold = holdUntilReleased();
+    const f = start({ noWorkers: 2, heartbeatInterval: 50 }, { FIXTURE_REPORT_HEARTBEATS: '1', ...hold.env });
     const port = await f.ready();
     const agent = new http.Agent({ keepAlive: true, maxSockets: 2000 });
-    const answers = Array.from({ length: 2000 }, () => request(port, '/slow?ms=1500', { agent }).then((a) => a.status, (e: Error) => e.message));
-    await f.waitFor('heartbeat', {
-      where: (m) => (m.args![0] as { totals: { inFlight: number } }).totals.inFlight === 2000,
-      timeout: 15_000,
-    });
+    const answers = Array.from({ length: 2000 }, () => request(port, '/hold', { agent }).then((a) => a.status, (e: Error) => e.message));
+    await f.waitFor('heartbeat', { where: inFlightAtLeast(2000), timeout: 30_000 });
     f.send('shutdown');
+    await f.waitFor('shutdown');
+    hold.release();
     const results = await Promise.all(answers);
     agent.destroy();
     const counts = results.reduce<Record<string, number>>((acc, r) => ({ ...acc, [r]: (acc[r] ?? 0) + 1 }), {});
@@ -142,18 +142,21 @@ describe('graceful shutdown', () => {
     expect(f.exitCode).toBe(0);
   });
 
-  it('answers a 2-second request in flight with Connection: close', async () => {
-    const f = start({ noWorkers: 1, heartbeatInterval: 50 }, { FIXTURE_REPORT_HEARTBEATS: '1' });
+  it('answers a request in flight with Connection: close, and exits soon after', async () => {
+    const hold = holdUntilReleased();
+    const f = start({ noWorkers: 1, heartbeatInterval: 50 }, { FIXTURE_REPORT_HEARTBEATS: '1', ...hold.env });
     const port = await f.ready();
     const agent = new http.Agent({ keepAlive: true });
-    const slow = request(port, '/slow?ms=2000', { agent });
-    await f.waitFor('heartbeat', { where: (m) => (m.args![0] as { totals: { inFlight: number } }).totals.inFlight === 1 });
-    const calledAt = Date.now();
+    const held = request(port, '/hold', { agent });
+    await f.waitFor('heartbeat', { where: inFlightAtLeast(1) });
     f.send('shutdown');
-    const answer = await slow;
+    await f.waitFor('shutdown');
+    const calledAt = Date.now();
+    hold.release();
+    const answer = await held;
     agent.destroy();
     expect(answer.status).toBe(200);
-    expect(answer.body).toMatch(/^slow \d+$/);
+    expect(answer.body).toMatch(/^held \d+$/);
     expect(answer.headers.connection).toBe('close');
     await f.waitForExit();
     expect(Date.now() - calledAt).toBeLessThan(4000);
@@ -201,13 +204,16 @@ describe('graceful shutdown', () => {
 
 describe('signals', () => {
   it('SIGTERM to the whole process group answers the requests in flight and respawns nothing', async () => {
-    const f = new Fixture('http-app.mjs', { port: 0, host: '127.0.0.1', monitor: false, pids: false, noWorkers: 2, heartbeatInterval: 50 }, { FIXTURE_REPORT_HEARTBEATS: '1' }, undefined, true);
+    const hold = holdUntilReleased();
+    const f = new Fixture('http-app.mjs', { port: 0, host: '127.0.0.1', monitor: false, pids: false, noWorkers: 2, heartbeatInterval: 50 }, { FIXTURE_REPORT_HEARTBEATS: '1', ...hold.env }, undefined, true);
     running.push(f);
     const port = await f.ready();
     const agent = new http.Agent({ keepAlive: true, maxSockets: 20 });
-    const answers = Array.from({ length: 20 }, () => request(port, '/slow?ms=800', { agent }).then((a) => a.status, (e: Error) => e.message));
-    await f.waitFor('heartbeat', { where: (m) => (m.args![0] as { totals: { inFlight: number } }).totals.inFlight === 20 });
+    const answers = Array.from({ length: 20 }, () => request(port, '/hold', { agent }).then((a) => a.status, (e: Error) => e.message));
+    await f.waitFor('heartbeat', { where: inFlightAtLeast(20) });
     process.kill(-f.pid, 'SIGTERM');
+    await f.waitFor('shutdown');
+    hold.release();
     expect(await Promise.all(answers)).toEqual(Array(20).fill(200));
     agent.destroy();
     await f.waitForExit();
