@@ -46,6 +46,16 @@ async function setup(options: object = {}, disableOn404 = false): Promise<{ a: I
   return { a, b, haproxy, load };
 }
 
+/**
+ * 0 failed, every request answered. On failure the message carries HAProxy's own log (errors and
+ * server state changes, with their reasons): which server went down, and why, is the diagnosis.
+ */
+function expectNoneFailed(summary: Summary, haproxy: HAProxy): void {
+  const log = haproxy.output.split('\n').filter((line) => /Server app\/|NOSRV|backend app/.test(line)).slice(-30).join('\n');
+  expect(summary.failed, `HAProxy's log:\n${log}`).toBe(0);
+  expect(summary.succeeded).toBe(summary.sent);
+}
+
 function count(outcomes: Outcome[], instance: string): number {
   return outcomes.filter((o) => succeeded(o) && o.instance === instance).length;
 }
@@ -97,8 +107,7 @@ describe('cluster2 behind HAProxy (option httpchk GET /ecv, inter 200 fall 2 ris
       'disable → last request sent to A (ms)': lastStartFrom(load.outcomes, 'A') - disableAt,
       'requests after DOWN (all B)': after.length,
     });
-    expect(summary.failed).toBe(0);
-    expect(summary.succeeded).toBe(summary.sent);
+    expectNoneFailed(summary, haproxy);
     expect(downAt - disableAt).toBeLessThan(FALL * INTER + 5 * INTER);
     expect(after.length).toBeGreaterThanOrEqual(AFTER);
     expect(summarize(after).byInstance).toEqual({ B: after.length });
@@ -122,8 +131,7 @@ describe('cluster2 behind HAProxy (option httpchk GET /ecv, inter 200 fall 2 ris
       'HAProxy → A connections': await serverConnections(haproxy, 'A'),
     });
     expect(a.exitCode).toBe(0);
-    expect(summary.failed).toBe(0);
-    expect(summary.succeeded).toBe(summary.sent);
+    expectNoneFailed(summary, haproxy);
     expect(summarize(load.since(downAt)).byInstance).toEqual({ B: load.since(downAt).length });
   });
 
@@ -146,8 +154,7 @@ describe('cluster2 behind HAProxy (option httpchk GET /ecv, inter 200 fall 2 ris
       'HAProxy → A connections': await serverConnections(haproxy, 'A'),
     });
     expect(a.exitCode).toBe(0);
-    expect(summary.failed).toBe(0);
-    expect(summary.succeeded).toBe(summary.sent);
+    expectNoneFailed(summary, haproxy);
     // The load balancer noticed while A still listened.
     expect(downAt - shutdownAt).toBeLessThan(SHUTDOWN_DELAY);
     expect(exitAt - shutdownAt).toBeGreaterThanOrEqual(SHUTDOWN_DELAY);
@@ -177,8 +184,7 @@ describe('cluster2 behind HAProxy (option httpchk GET /ecv, inter 200 fall 2 ris
       'enable → A UP (ms)': upAt - enableAt,
       'after UP: from A / B': `${back.byInstance.A ?? 0} / ${back.byInstance.B ?? 0}`,
     });
-    expect(summary.failed).toBe(0);
-    expect(summary.succeeded).toBe(summary.sent);
+    expectNoneFailed(summary, haproxy);
     expect(back.byInstance.A).toBeGreaterThanOrEqual(100);
   });
 
@@ -205,8 +211,7 @@ describe('cluster2 behind HAProxy (option httpchk GET /ecv, inter 200 fall 2 ris
     expect(stat.status).toBe('UP');
     // Server-side keep-alive was in play: the race had its chance.
     expect(stat.reuse).toBeGreaterThan(100);
-    expect(summary.failed).toBe(0);
-    expect(summary.succeeded).toBe(summary.sent);
+    expectNoneFailed(summary, haproxy);
     expect(summarize(load.since(doneAt)).byInstance.A).toBeGreaterThan(0);
   });
 
