@@ -28,6 +28,8 @@ export interface ClusterEvents {
   enabled: [];
   giveup: [reason: string];
   shutdown: [];
+  /** In a worker (or `cluster: false`): this process starts draining, just before its listener closes. */
+  draining: [];
   stopped: [];
   error: [error: Error];
   SIGINT: [signal: 'SIGINT'];
@@ -40,7 +42,7 @@ export interface ClusterEvents {
 
 const OWN_EVENTS: ReadonlyArray<keyof ClusterEvents> = [
   'forked', 'listening', 'died', 'recycled', 'heartbeat', 'warning', 'disabled', 'enabled', 'giveup',
-  'shutdown', 'stopped', 'error', 'SIGINT', 'SIGTERM', 'SIGUSR2', 'SIGHUP', 'SIGQUIT', 'SIGKILL',
+  'shutdown', 'draining', 'stopped', 'error', 'SIGINT', 'SIGTERM', 'SIGUSR2', 'SIGHUP', 'SIGQUIT', 'SIGKILL',
 ];
 
 /** Where this Cluster object runs. */

@@ -24,6 +24,35 @@ export function servingContext(): ServingContext | undefined {
   return serving;
 }
 
+/** What a framework adapter closes when this process starts draining (e.g. @fastify/websocket's sockets). */
+export type DrainingHook = () => void;
+
+const drainingHooks = new Set<DrainingHook>();
+
+/**
+ * Registers `hook` to run when this process starts draining, alongside the Cluster's 'draining'
+ * event (just before the listener closes): adapters close the framework's long-lived connections
+ * there, which the drain would otherwise wait for until `shutdownTimeout`. Returns the function
+ * that unregisters it.
+ */
+export function onDraining(hook: DrainingHook): () => void {
+  drainingHooks.add(hook);
+  return () => void drainingHooks.delete(hook);
+}
+
+/** For core's drain: runs every draining hook; returns the errors they threw. */
+export function runDrainingHooks(): Error[] {
+  const errors: Error[] = [];
+  for (const hook of drainingHooks) {
+    try {
+      hook();
+    } catch (error) {
+      errors.push(error as Error);
+    }
+  }
+  return errors;
+}
+
 /** Cleanup a framework adapter needs once this process has drained (e.g. Fastify's `close()`). */
 export type DrainedHook = () => unknown;
 

@@ -32,7 +32,7 @@ export {
 export { isLoopbackAddress as isLoopback } from './access.js';
 export type { EcvSnapshot } from './primary/ecv-state.js';
 export { createEcvResponder, markEcvMounted, type EcvResponder } from './ecv/responder.js';
-export { onDrained, servingContext, type DrainedHook, type ServingContext } from './context.js';
+export { onDrained, onDraining, servingContext, type DrainedHook, type DrainingHook, type ServingContext } from './context.js';
 export type {
   DelegateOptions,
   DelegationHandler,

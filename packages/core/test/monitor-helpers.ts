@@ -26,6 +26,7 @@ export function makeWorker(pid: number, id: number, extra: Partial<WorkerStatus>
     totalConnections: 30,
     requests: 300,
     inFlight: 1,
+    upgraded: 2,
     ...extra,
   };
 }
@@ -44,6 +45,7 @@ export function makeStatus(workers: WorkerStatus[] = [makeWorker(4101, 1), makeW
       totalConnections: sum((w) => w.totalConnections),
       requests: sum((w) => w.requests),
       inFlight: sum((w) => w.inFlight),
+      upgraded: sum((w) => w.upgraded),
     },
     ecv: { state: 'enabled', since: new Date(0).toString() },
     restarts: { crash: 1, maxMemory: 2 },

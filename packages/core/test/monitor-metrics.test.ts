@@ -36,6 +36,7 @@ describe('GET /metrics', () => {
     expect(value(text, 'cluster2_worker_event_loop_delay_seconds{pid="4101",worker="1"}')).toBe(0.0015);
     expect(value(text, 'cluster2_worker_connections{pid="4101",worker="1"}')).toBe(3);
     expect(value(text, 'cluster2_worker_in_flight_requests{pid="4102",worker="2"}')).toBe(1);
+    expect(value(text, 'cluster2_worker_upgraded_connections{pid="4102",worker="2"}')).toBe(2);
     expect(value(text, 'cluster2_worker_requests_total{pid="4102",worker="2"}')).toBe(300);
   });
 

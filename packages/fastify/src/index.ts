@@ -5,6 +5,7 @@ import {
   ecvRequestOf,
   markEcvMounted,
   onDrained,
+  onDraining,
   resolveOptions,
   servingContext,
   type ClusterOptions,
@@ -84,8 +85,20 @@ const plugin: FastifyPluginAsync<Cluster2PluginOptions> = async (fastify, option
   // avoids); and it runs onClose hooks only once every socket is gone, the very moment the worker
   // exits. So it runs after core's drain, and the worker waits for it before exiting.
   const off = onDrained(() => fastify.close());
-  fastify.addHook('onClose', async () => off());
+  // @fastify/websocket closes its sockets in a preClose hook, which only close() runs, and close()
+  // must wait for the drain, which waits for those very sockets: close them as the drain starts.
+  const offDraining = onDraining(() => closeWebSockets(fastify));
+  fastify.addHook('onClose', async () => {
+    off();
+    offDraining();
+  });
 };
+
+/** The sockets of @fastify/websocket (its documented `websocketServer` decorator), closed with 1001 Going Away. */
+function closeWebSockets(fastify: FastifyInstance): void {
+  const server = (fastify as { websocketServer?: { clients?: Iterable<{ close(code: number, reason: string): void }> } }).websocketServer;
+  for (const client of server?.clients ?? []) client.close(1001, 'server draining');
+}
 
 /**
  * The Fastify plugin: ECV as real routes (`GET {path}` (+HEAD), `GET {path}/live`,

@@ -31,7 +31,7 @@ export function formatTable(headers: string[], rows: string[][], leftColumns = 1
   return [line(headers), ...rows.map(line)].join('\n');
 }
 
-const WORKER_HEADERS = ['PID', 'ID', 'STATE', 'UPTIME', 'RSS MiB', 'HEAP MiB', 'CPU %', 'LOOP ms', 'CONNS', 'REQUESTS', 'IN-FLIGHT', 'RESTARTS'];
+const WORKER_HEADERS = ['PID', 'ID', 'STATE', 'UPTIME', 'RSS MiB', 'HEAP MiB', 'CPU %', 'LOOP ms', 'CONNS', 'UPGRADED', 'REQUESTS', 'IN-FLIGHT', 'RESTARTS'];
 
 function workerCells(worker: WorkerStatus, now: number): string[] {
   const uptime = worker.uptime ?? (now - worker.startedAt) / 1000;
@@ -45,6 +45,7 @@ function workerCells(worker: WorkerStatus, now: number): string[] {
     fixed(worker.cpu, 1),
     fixed(worker.eventLoopDelay, 2),
     int(worker.connections),
+    int(worker.upgraded),
     int(worker.requests),
     int(worker.inFlight),
     int(worker.restarts),

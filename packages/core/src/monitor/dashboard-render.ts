@@ -62,7 +62,7 @@ function workerRow(w, onRestart) {
   var live = w.state === 'listening' || w.state === 'starting';
   var cells = [
     w.pid, w.id, pill(w.state), fmtDuration(workerUptime(w)), fmtMiB(w.rss), fmtMiB(w.heapUsed),
-    fmtFixed(w.cpu, 1), fmtFixed(w.eventLoopDelay, 2), fmtInt(w.connections), fmtInt(w.requests),
+    fmtFixed(w.cpu, 1), fmtFixed(w.eventLoopDelay, 2), fmtInt(w.connections), fmtInt(w.upgraded), fmtInt(w.requests),
     fmtInt(w.inFlight), fmtInt(w.restarts),
   ].map(function (value) { return h('td', {}, [value]); });
   var button = h('button', { className: 'small', 'data-testid': 'worker-restart', disabled: !live,
@@ -73,7 +73,7 @@ function workerRow(w, onRestart) {
 
 function renderWorkers(tbody, workers, onRestart) {
   if (workers.length === 0) {
-    tbody.replaceChildren(h('tr', {}, [h('td', { className: 'empty', colspan: 13, text: 'no workers' })]));
+    tbody.replaceChildren(h('tr', {}, [h('td', { className: 'empty', colspan: 14, text: 'no workers' })]));
     return;
   }
   tbody.replaceChildren.apply(tbody, workers.map(function (w) { return workerRow(w, onRestart); }));

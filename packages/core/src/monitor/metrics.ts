@@ -21,6 +21,11 @@ const WORKER_GAUGES: ReadonlyArray<{ name: string; help: string; read: (w: Worke
   { name: 'worker_connections', help: 'Sockets the worker has open now.', read: (w) => w.connections },
   { name: 'worker_in_flight_requests', help: 'Requests the worker has not answered yet.', read: (w) => w.inFlight },
   {
+    name: 'worker_upgraded_connections',
+    help: 'Sockets of the worker that left HTTP through an upgrade (WebSockets), open now; part of worker_connections.',
+    read: (w) => w.upgraded,
+  },
+  {
     name: 'worker_uptime_seconds',
     help: 'Seconds since the worker started.',
     read: (w) => w.uptime ?? Math.max(0, (Date.now() - w.startedAt) / 1000),

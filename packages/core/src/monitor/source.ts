@@ -39,6 +39,8 @@ export interface ClusterTotals {
   totalConnections: number;
   requests: number;
   inFlight: number;
+  /** Upgraded sockets (WebSockets) open now; included in `connections`. */
+  upgraded: number;
 }
 
 export type MasterState = 'starting' | 'running' | 'reloading' | 'shutting-down' | 'stopping' | 'gave-up';

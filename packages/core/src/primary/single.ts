@@ -175,6 +175,7 @@ export class SingleProcess extends EventEmitter implements MonitorSource {
         totalConnections: stats?.totalConnections ?? 0,
         requests: stats?.requests ?? 0,
         inFlight: stats?.inFlight ?? 0,
+        upgraded: stats?.upgraded ?? 0,
       },
       ecv: this.ecv.status(),
       restarts: {},

@@ -24,7 +24,7 @@ export interface WorkerRecord {
 }
 
 const ZERO_TOTALS: ClusterTotals = Object.freeze({
-  workers: 0, rss: 0, heapUsed: 0, connections: 0, totalConnections: 0, requests: 0, inFlight: 0,
+  workers: 0, rss: 0, heapUsed: 0, connections: 0, totalConnections: 0, requests: 0, inFlight: 0, upgraded: 0,
 });
 
 /** Every worker the master knows, plus the counts of the dead so totals stay monotonic. */
@@ -87,6 +87,7 @@ export class WorkerTable {
       totals.totalConnections += s.totalConnections;
       totals.requests += s.requests;
       totals.inFlight += s.inFlight;
+      totals.upgraded += s.upgraded;
     }
     return totals;
   }

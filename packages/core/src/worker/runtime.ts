@@ -4,7 +4,7 @@ import type { Channel } from '../ipc/channel.js';
 import type { RecycleReason } from '../monitor/source.js';
 import type { ResolvedOptions } from '../options.js';
 import { callFactory, listenAll, type ServerFactory } from './factory.js';
-import { runDrainedHooks } from '../context.js';
+import { runDrainedHooks, runDrainingHooks } from '../context.js';
 import { isEcvMounted } from '../ecv/responder.js';
 import { StatsSampler } from './stats.js';
 import { Traffic, isHttpServer, type RequestInterceptor } from './traffic.js';
@@ -17,7 +17,7 @@ export type WorkerPhase = 'starting' | 'listening' | 'draining' | 'dead';
 export type DrainCause = 'master' | 'signal' | 'master-gone' | 'self';
 
 export interface RuntimeHost {
-  /** Emits on the Cluster in this process (`shutdown`, `warning`). */
+  /** Emits on the Cluster in this process (`shutdown`, `draining`, `warning`). */
   emit(event: string, ...args: unknown[]): void;
   /** Ends the process; injectable so single-process mode and tests can observe it. */
   exit(code: number): void;
@@ -125,6 +125,7 @@ export class WorkerRuntime {
     this.phase = 'draining';
     this.#host.emit('shutdown');
     if (delay > 0) await sleep(delay);
+    this.#announceDraining();
     const drainStartedAt = Date.now();
     const deadline = setTimeout(() => {
       this.#channel.send('warning', { message: `drain exceeded shutdownTimeout (${this.#options.shutdownTimeout} ms); destroying open sockets` });
@@ -142,6 +143,24 @@ export class WorkerRuntime {
     await this.#channel.call('drained', undefined, 2000).catch(() => {});
     this.#finish();
     this.#host.exit(0);
+  }
+
+  /**
+   * 'draining': the app's cue to close what cluster2 cannot end for it (WebSockets with 1001, SSE
+   * streams), just before the listener closes. A listener that throws must not stall the drain.
+   */
+  #announceDraining(): void {
+    const errors = runDrainingHooks();
+    try {
+      this.#host.emit('draining');
+    } catch (error) {
+      errors.push(error as Error);
+    }
+    for (const error of errors) {
+      const message = `a 'draining' listener threw: ${error?.message ?? String(error)}`;
+      debug('worker %d: %s', process.pid, message);
+      this.#channel.send('warning', { message });
+    }
   }
 
   /** Stops timers; the process may then exit naturally. */

@@ -21,6 +21,8 @@ export interface WorkerStats {
   requests: number;
   /** Requests not yet answered. */
   inFlight: number;
+  /** Sockets open now that left HTTP through an upgrade (WebSockets); included in `connections`. */
+  upgraded: number;
 }
 
 export interface TrafficCounters {
@@ -28,6 +30,7 @@ export interface TrafficCounters {
   totalConnections: number;
   requests: number;
   inFlight: number;
+  upgraded: number;
 }
 
 /** Sampling interval of the event-loop delay histogram, ms. */

@@ -29,6 +29,12 @@ interface SocketState {
   /** ms since epoch when the socket last became idle (accepted, last response done, last data). */
   idleSince: number;
   graceTimer: NodeJS.Timeout | undefined;
+  /**
+   * Handed to an 'upgrade' listener (or answered 101): no longer HTTP. The WebSocket library
+   * keeps it alive with its own pings, so the idle timeout and the drain's grace leave it alone;
+   * the app closes it in 'draining', or the drain destroys it at `shutdownTimeout`.
+   */
+  upgraded: boolean;
 }
 
 const kState = Symbol('cluster2.socketState');
@@ -92,12 +98,18 @@ export class Traffic {
   /** Read once per heartbeat: in-flight requests are summed here rather than counted per request. */
   counters(): TrafficCounters {
     let inFlight = 0;
-    for (const socket of this.#sockets) inFlight += socket[kState].responses.length;
+    let upgraded = 0;
+    for (const socket of this.#sockets) {
+      const state = socket[kState];
+      inFlight += state.responses.length;
+      if (state.upgraded) upgraded++;
+    }
     return {
       connections: this.#sockets.size,
       totalConnections: this.#totalConnections,
       requests: this.#requests,
       inFlight,
+      upgraded,
     };
   }
 
@@ -109,6 +121,7 @@ export class Traffic {
     if (!isHttpServer(server)) return;
     // Without a 'timeout' listener node:http destroys sockets on its own timers; ours decide.
     server.on('timeout', () => {});
+    this.#watchUpgrades(server);
     const appListeners = server.listeners('request') as ((...args: unknown[]) => void)[];
     server.removeAllListeners('request');
     server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
@@ -120,7 +133,8 @@ export class Traffic {
 
   /**
    * Stops accepting, then ends every socket once it is idle (FIN, after `idleGrace`) and
-   * resolves when every server has closed. Responses written from now on carry
+   * resolves when every server has closed and every socket is gone (upgraded ones included: the
+   * app closes them, or the caller destroys them at its deadline). Responses written from now on carry
    * `Connection: close`.
    */
   drain(): Promise<void> {
@@ -149,9 +163,41 @@ export class Traffic {
     clearInterval(this.#sweep);
   }
 
+  /**
+   * Marks the sockets node:http hands to the app's 'upgrade' listeners. Ours runs first, and only
+   * while the app has one of its own: node:http answers an upgrade nobody listens for as a plain
+   * request, and a listener of ours alone would leave such a client hanging instead.
+   */
+  #watchUpgrades(server: http.Server): void {
+    // node:http emits no 'request' for an upgrade: it is counted here (but never in flight).
+    const onUpgrade = (req: http.IncomingMessage, socket: net.Socket) => {
+      this.#requests++;
+      this.#upgraded(socket as TrackedSocket);
+      this.#options.onRequest(this.#requests);
+    };
+    const install = () => {
+      if (!server.listeners('upgrade').includes(onUpgrade)) server.prependListener('upgrade', onUpgrade);
+    };
+    if (server.listenerCount('upgrade') > 0) install();
+    server.on('newListener', (event: string | symbol, listener: unknown) => {
+      if (event === 'upgrade' && listener !== onUpgrade) install();
+    });
+    server.on('removeListener', (event: string | symbol, listener: unknown) => {
+      if (event === 'upgrade' && listener !== onUpgrade && server.listenerCount('upgrade') === 1) server.removeListener('upgrade', onUpgrade);
+    });
+  }
+
+  #upgraded(socket: TrackedSocket): void {
+    const state = socket[kState];
+    if (!state || state.upgraded) return;
+    state.upgraded = true;
+    clearTimeout(state.graceTimer);
+    state.graceTimer = undefined;
+  }
+
   #track(raw: net.Socket, http: boolean): void {
     const socket = raw as TrackedSocket;
-    socket[kState] = { responses: [], idleSince: Date.now(), graceTimer: undefined };
+    socket[kState] = { responses: [], idleSince: Date.now(), graceTimer: undefined, upgraded: false };
     this.#sockets.add(socket);
     this.#totalConnections++;
     socket.once('close', () => {
@@ -201,12 +247,14 @@ export class Traffic {
       if (index !== -1) responses.splice(index, 1);
     }
     state.idleSince = Date.now();
-    if (this.draining) this.#scheduleGracefulEnd(socket);
+    // A 101 written by a 'request' listener hands the socket over just as an 'upgrade' one does.
+    if (res.statusCode === 101) this.#upgraded(socket);
+    else if (this.draining) this.#scheduleGracefulEnd(socket);
   }
 
   #scheduleGracefulEnd(socket: TrackedSocket): void {
     const state = socket[kState];
-    if (state.responses.length > 0 || socket.destroyed) return;
+    if (state.responses.length > 0 || state.upgraded || socket.destroyed) return;
     clearTimeout(state.graceTimer);
     const idleFrom = Math.max(state.idleSince, this.#drainStartedAt ?? 0);
     const wait = Math.max(0, idleFrom + this.#options.idleGrace - Date.now());
@@ -220,7 +268,7 @@ export class Traffic {
     const now = Date.now();
     for (const socket of this.#sockets) {
       const state = socket[kState];
-      if (state.responses.length === 0 && !socket.writableEnded && now - state.idleSince >= this.#options.timeout) {
+      if (state.responses.length === 0 && !state.upgraded && !socket.writableEnded && now - state.idleSince >= this.#options.timeout) {
         socket.end();
         this.#options.onIdleTimeout(socket);
       }
