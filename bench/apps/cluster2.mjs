@@ -2,9 +2,9 @@
 // { port: BENCH_PORT, host: 127.0.0.1, pids: false, noWorkers: BENCH_WORKERS }. A framework uses
 // its @cluster2/<framework> adapter's listen(app, options) when the adapter has one, otherwise
 // core's c.listen(() => http.createServer(app)) (reported as adapter: false); BENCH_NO_ADAPTER=1
-// forces the latter, to tell the adapter's cost from core's.
+// forces the latter, to tell the adapter's cost from core's. BENCH_FRAMEWORK=ws: the WebSocket echo app.
 import { Cluster } from '@cluster2/core';
-import { apps, createServer, report, served } from './servers.mjs';
+import { apps, createServer, report, served, webSockets } from './servers.mjs';
 
 const framework = process.env.BENCH_FRAMEWORK ?? 'http';
 const options = {
@@ -31,6 +31,10 @@ async function start() {
 const { cluster: c, adapter } = await start();
 if (c.isWorker) {
   c.on('shutdown', () => report({ worker: process.pid, requests: served.requests }));
+  // The ws app closes its WebSockets as the worker starts draining, as the README tells apps to.
+  c.on('draining', () => {
+    for (const ws of webSockets) ws.close(1001, 'going away');
+  });
 } else {
   for (const event of ['forked', 'listening', 'died', 'recycled', 'giveup']) {
     c.on(event, (pid, reason) => report({ event, pid, reason }));

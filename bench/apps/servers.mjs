@@ -47,11 +47,34 @@ export async function koaApp() {
 
 export const apps = { express: expressApp, fastify: fastifyApp, koa: koaApp };
 
-/** An http.Server (not yet listening) for `framework` ('http' | 'express' | 'fastify' | 'koa'). */
+/** The open WebSockets of the 'ws' app in this process (closed with 1001 in cluster2's 'draining'). */
+export const webSockets = new Set();
+
+/**
+ * The WebSocket echo app: plain http (hello world, so probes work) with a ws server on it. A
+ * client gets `{"pid":N}` on connect, then every message back as it is.
+ */
+async function wsEcho() {
+  const { WebSocketServer } = await import('ws');
+  const server = plain();
+  const wss = new WebSocketServer({ server });
+  wss.on('connection', (ws) => {
+    webSockets.add(ws);
+    ws.on('close', () => webSockets.delete(ws));
+    ws.on('error', () => {});
+    ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
+    ws.send(`{"pid":${PID}}`);
+  });
+  return server;
+}
+
+/** An http.Server (not yet listening) for `framework` ('http' | 'express' | 'fastify' | 'koa' | 'ws'). */
 export async function createServer(framework = 'http', app) {
   switch (framework) {
     case 'http':
       return plain();
+    case 'ws':
+      return wsEcho();
     case 'express':
       return http.createServer(app ?? (await expressApp()));
     case 'koa':

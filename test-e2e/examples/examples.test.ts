@@ -2,7 +2,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { io } from 'socket.io-client';
 import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const children: ChildProcess[] = [];
@@ -95,6 +97,55 @@ describe('examples start as the README says', () => {
     const { child, port } = await startExample('delegation', /delegation demo on/);
     const body = (await (await fetch(`http://127.0.0.1:${port}/config`)).json()) as { worker: number; config: { greeting: string } };
     expect(body.config.greeting).toBe('hello');
+    child.kill('SIGTERM');
+    expect(await exitCode(child)).toBe(0);
+  });
+
+  it('examples/websocket echoes over a real WebSocket, and closes it with 1001 on SIGTERM', async () => {
+    const { child, port, monPort } = await startExample('websocket', /cluster2 \+ ws: master \d+, 2 workers/);
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/`);
+    const messages: { type: string; text?: string; worker: number }[] = [];
+    ws.on('message', (data) => messages.push(JSON.parse(data.toString())));
+    const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+    await new Promise((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+    });
+    ws.send('hi there');
+    const deadline = Date.now() + 10_000;
+    while (messages.length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(messages[0]).toEqual({ type: 'hello', worker: expect.any(Number) });
+    expect(messages[1]).toEqual({ type: 'echo', text: 'hi there', worker: messages[0]!.worker });
+    const status = (await (await fetch(`http://127.0.0.1:${monPort}/api/status`)).json()) as { workers: { pid: number }[] };
+    expect(status.workers.map((w) => w.pid)).toContain(messages[0]!.worker);
+    child.kill('SIGTERM');
+    expect(await closed).toBe(1001);
+    expect(await exitCode(child)).toBe(0);
+  });
+
+  it('examples/socketio: a socket.io client with default transports connects and receives broadcasts from both workers', async () => {
+    const { child, port, monPort } = await startExample('socketio', /cluster2 \+ socket\.io: master \d+, 2 workers/);
+    const status = (await (await fetch(`http://127.0.0.1:${monPort}/api/status`)).json()) as { workers: { pid: number }[] };
+    const workers = status.workers.map((w) => w.pid);
+    expect(workers).toHaveLength(2);
+    // Default transports: long-polling first, then the upgrade to WebSocket.
+    const socket = io(`http://127.0.0.1:${port}`, { reconnection: false });
+    try {
+      const hello = await new Promise<{ worker: number }>((resolve, reject) => {
+        socket.once('hello', resolve);
+        socket.once('connect_error', reject);
+      });
+      expect(workers).toContain(hello.worker);
+      const tickers = new Set<number>();
+      socket.on('tick', ({ from }: { from: number }) => tickers.add(from));
+      const deadline = Date.now() + 10_000;
+      while (tickers.size < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      // io.emit() in each worker reached this client, whichever worker holds its connection.
+      expect([...tickers].sort()).toEqual([...workers].sort());
+      expect(socket.io.engine.transport.name).toBe('websocket');
+    } finally {
+      socket.close();
+    }
     child.kill('SIGTERM');
     expect(await exitCode(child)).toBe(0);
   });
