@@ -10,5 +10,6 @@ import { preset } from '../../tsup.preset.mjs';
 // Each config cleans only its own files: tsup runs them in parallel.
 export default defineConfig([
   { ...preset({ index: 'src/index.ts' }), splitting: true, clean: ['index.*', 'chunk-*', 'server-*'] },
-  { ...preset({ cli: 'src/cli/main.ts' }), clean: ['cli.*'] },
+  // The CLI is only ever run (bin), never imported: ESM alone, no types.
+  { ...preset({ cli: 'src/cli/main.ts' }), format: ['esm'], dts: false, clean: ['cli.*'] },
 ]);

@@ -1,5 +1,5 @@
-import os from 'node:os';
 import { Cluster2Error } from './errors.js';
+import { defaultWorkerCount } from './primary/cpu-quota.js';
 
 /** A pino-compatible logger; cluster2 calls only these four levels. */
 export interface Logger {
@@ -44,7 +44,7 @@ export interface RestartOptions {
 export interface ClusterOptions {
   /** `false` runs everything in one process with the same API. @default true */
   cluster?: boolean;
-  /** Workers to keep running. @default os.availableParallelism() */
+  /** Workers to keep running. @default os.availableParallelism(), lowered to the container's CPU quota (cgroup v2 `cpu.max`, v1 CFS quota), rounded up */
   noWorkers?: number;
   /** `'round-robin'`: the master accepts and hands out connections; `'os'`: workers accept themselves. @default 'round-robin' */
   scheduling?: 'round-robin' | 'os';
@@ -310,7 +310,7 @@ export function resolveOptions(input: ClusterOptions = {}): ResolvedOptions {
     : DEFAULTS.heartbeatInterval;
   const resolved: ResolvedOptions = {
     cluster: has('cluster') ? boolean('cluster', o.cluster) : DEFAULTS.cluster,
-    noWorkers: has('noWorkers') ? integer('noWorkers', o.noWorkers, 1, 1024) : os.availableParallelism(),
+    noWorkers: has('noWorkers') ? integer('noWorkers', o.noWorkers, 1, 1024) : defaultWorkerCount(),
     scheduling: has('scheduling') ? scheduling(o.scheduling) : DEFAULTS.scheduling,
     port: has('port') ? port('port', o.port) : DEFAULTS.port,
     host: has('host') ? nonEmptyString('host', o.host) : DEFAULTS.host,

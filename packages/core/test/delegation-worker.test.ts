@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
+import { Cluster } from '../src/cluster.js';
 import { createInProcessDelegation } from '../src/delegation/local.js';
 import { DelegationClient } from '../src/delegation/worker.js';
 import { createHarness, until } from './delegation-harness.js';
@@ -147,6 +148,23 @@ describe('single process (cluster: false)', () => {
     router.notify('config:changed', { version: 2 });
     await until(() => heard.length === 1);
     expect(heard).toEqual([{ version: 2 }]);
+  });
+
+  // Regression (issue 13): the subscription reached the in-process router on a later turn
+  // (setImmediate), so a notify() in the same tick found no subscriber and fn was never called.
+  it('delivers a notify() made in the same tick as subscribe() (in-process subscription arrived a turn late)', async () => {
+    const c = new Cluster({ cluster: false, monitor: false, pids: false });
+    const heard: unknown[] = [];
+    const off = c.subscribe('cfg', (data) => heard.push(data));
+    expect(c.notify('cfg', { v: 1 })).toBe(1);
+    await until(() => heard.length === 1);
+    expect(heard).toEqual([{ v: 1 }]);
+    off();
+    // Unsubscribing takes effect at once too: nobody is left to notify.
+    expect(c.notify('cfg', { v: 2 })).toBe(0);
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(heard).toEqual([{ v: 1 }]);
   });
 
   it('answers raw requests posted in-process through onRawAnswer', async () => {

@@ -1,6 +1,7 @@
 import type { EventEmitter } from 'node:events';
 import { debuglog } from 'node:util';
 import { DelegationRouter } from './primary.js';
+import { SUBSCRIBE_TYPE, UNSUBSCRIBE_TYPE, isRecord } from './protocol.js';
 import { DelegationClient } from './worker.js';
 
 const debug = debuglog('cluster2');
@@ -32,14 +33,19 @@ export interface InProcessDelegation {
  * Joins a `DelegationRouter` and a `DelegationClient` in-process, so `delegate`/`handle`/`subscribe`/
  * `notify` behave as they do across processes: every message is copied with `structuredClone` (what
  * cannot cross IPC fails here too, at the send) and delivered on a later turn of the event loop
- * (`setImmediate`), never synchronously.
+ * (`setImmediate`), never synchronously. The exception is a subscription change, which the router
+ * applies at once: in one process nothing can be in flight between `subscribe()` and `notify()`.
  */
 export function createInProcessDelegation(emitter: EventEmitter, options: InProcessDelegationOptions = {}): InProcessDelegation {
   const pid = process.pid;
   const warn = options.warn ?? ((message: string) => debug('%s', message));
   const toRouter = (message: object): void => {
     const copy = structuredClone(message);
-    setImmediate(() => router.onMessage(pid, copy));
+    // A (un)subscription is state, not a request: applied at once, so a notify() in the same tick
+    // sees it, as a master's notify() sees a worker's subscription that is already in place.
+    // Delivered a turn later (issue 13), it was missed by such a notify().
+    if (isSubscription(copy)) router.onMessage(pid, copy);
+    else setImmediate(() => router.onMessage(pid, copy));
   };
   const router = new DelegationRouter({
     emitter,
@@ -56,4 +62,8 @@ export function createInProcessDelegation(emitter: EventEmitter, options: InProc
   });
   const client = new DelegationClient({ send: toRouter, warn: (message) => warn(message, pid) });
   return { router, client, pid, post: toRouter };
+}
+
+function isSubscription(message: unknown): boolean {
+  return isRecord(message) && (message.type === SUBSCRIBE_TYPE || message.type === UNSUBSCRIBE_TYPE);
 }
