@@ -18,6 +18,7 @@ import { delegation } from './sections/delegation.mjs';
 import { idle } from './sections/idle.mjs';
 import { metrics } from './sections/metrics.mjs';
 import { growth } from './sections/growth.mjs';
+import { sticky } from './sections/sticky.mjs';
 
 const SECTIONS = [
   { id: 1, key: 'throughput', title: '1. Throughput and latency (hello world, keep-alive)', run: throughput },
@@ -28,6 +29,7 @@ const SECTIONS = [
   { id: 6, key: 'idle', title: '6. Idle master: CPU and RSS', run: idle },
   { id: 7, key: 'metrics', title: '7. /metrics scrape time', run: metrics },
   { id: 8, key: 'growth', title: '8. Master cost vs worker count', run: growth },
+  { id: 9, key: 'sticky', title: '9. Sticky sessions: cost against round-robin, socket.io against @socket.io/sticky', run: sticky },
 ];
 
 const { values } = parseArgs({
