@@ -1,6 +1,10 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import https from 'node:https';
 import net from 'node:net';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Fixture, inFlightAtLeast, killAll, request, until, type Answer } from './helpers.js';
+import { Fixture, inFlightAtLeast, killAll, request, tempDir, until, type Answer } from './helpers.js';
 
 const running: Fixture[] = [];
 afterEach(() => killAll(running.splice(0)));
@@ -9,8 +13,8 @@ const NO_WORKERS = 4;
 const HEADER = 'x-forwarded-for';
 const KEYS = Array.from({ length: 40 }, (_, i) => `203.0.113.${i + 1}`);
 
-function start(options: object): Fixture {
-  const fixture = new Fixture('sticky-app.mjs', { port: 0, host: '127.0.0.1', monitor: false, pids: false, noWorkers: NO_WORKERS, ...options });
+function start(options: object, env: Record<string, string> = {}): Fixture {
+  const fixture = new Fixture('sticky-app.mjs', { port: 0, host: '127.0.0.1', monitor: false, pids: false, noWorkers: NO_WORKERS, ...options }, env);
   running.push(fixture);
   return fixture;
 }
@@ -145,6 +149,31 @@ describe('sticky sessions', () => {
     // after 16 KiB and the worker's parser answers 431 with every byte in front of it.
     const long = `GET / HTTP/1.1\r\nHost: x\r\nX-Padding: ${'p'.repeat(20_000)}\r\n${HEADER}: ${keyed}\r\n\r\n`;
     expect(await exchange(port, [long])).toMatch(/^HTTP\/1\.1 431 /);
+  });
+
+  it.each([
+    ['sticky: true', true],
+    ['{ header } (the master sees a TLS handshake, not a head, and keys on the address)', { header: HEADER }],
+  ])('an https server works with %s: the worker does the handshake on the handed-over socket', async (_, sticky) => {
+    const tls = tempDir('sticky-tls');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-days', '1', '-keyout', path.join(tls, 'key.pem'), '-out', path.join(tls, 'cert.pem')], { stdio: 'ignore' });
+    const f = start({ sticky }, { FIXTURE_TLS: tls });
+    const port = await f.ready();
+    const get = (body?: string) => new Promise<{ status: number; pid: number; body: string }>((resolve, reject) => {
+      const req = https.request({ host: '127.0.0.1', port, path: body ? '/echo' : '/', method: body ? 'POST' : 'GET', rejectUnauthorized: false, agent: false, headers: { [HEADER]: '192.0.2.1' } }, (res) => {
+        let text = '';
+        res.on('data', (chunk) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode!, pid: Number(res.headers['x-worker-pid']), body: text }));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+    const answers = [];
+    for (let i = 0; i < 10; i++) answers.push(await get(i % 2 ? 'tls body' : undefined));
+    expect(answers.map((a) => a.status)).toEqual(Array(10).fill(200));
+    expect(new Set(answers.map((a) => a.pid)).size).toBe(1);
+    expect(answers[1]!.body).toBe(`${answers[1]!.pid}:tls body`);
+    fs.rmSync(tls, { recursive: true, force: true });
   });
 
   it('shutdown drains in-flight requests (0 failed) and frees the port', async () => {
