@@ -19,6 +19,7 @@ import { idle } from './sections/idle.mjs';
 import { metrics } from './sections/metrics.mjs';
 import { growth } from './sections/growth.mjs';
 import { websocket } from './sections/websocket.mjs';
+import { sticky } from './sections/sticky.mjs';
 
 const SECTIONS = [
   { id: 1, key: 'throughput', title: '1. Throughput and latency (hello world, keep-alive)', run: throughput },
@@ -30,6 +31,7 @@ const SECTIONS = [
   { id: 7, key: 'metrics', title: '7. /metrics scrape time', run: metrics },
   { id: 8, key: 'growth', title: '8. Master cost vs worker count', run: growth },
   { id: 9, key: 'websocket', title: '9. WebSockets: echo throughput and rolling reload', run: websocket },
+  { id: 10, key: 'sticky', title: '10. Sticky sessions: cost against round-robin, socket.io against @socket.io/sticky', run: sticky },
 ];
 
 const { values } = parseArgs({

@@ -28,10 +28,11 @@ export function parseWrk(text) {
  * `wrk -t1 -c<connections> -d<seconds>s --latency <url>`; only 127.0.0.1 URLs are accepted so a
  * benchmark can never load another host. `headers` adds `-H` lines (e.g. `Connection: close`).
  */
-export function runWrk(url, { connections = 50, seconds = 5, threads = 1, headers = [] } = {}) {
+export function runWrk(url, { connections = 50, seconds = 5, threads = 1, headers = [], script } = {}) {
   if (!url.startsWith('http://127.0.0.1:')) throw new Error(`wrk target must be http://127.0.0.1:…, got ${url}`);
   const args = [`-t${threads}`, `-c${connections}`, `-d${seconds}s`, '--latency'];
   for (const h of headers) args.push('-H', h);
+  if (script) args.push('-s', script);
   args.push(url);
   return new Promise((resolve, reject) => {
     execFile('wrk', args, { timeout: (seconds + 30) * 1000 }, (error, stdout, stderr) => {

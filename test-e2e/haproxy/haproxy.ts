@@ -24,6 +24,13 @@ export interface HAProxyOptions {
   rise: number;
   /** `http-check disable-on-404`: a 404 puts a server in NOLB (soft drain) instead of DOWN. */
   disableOn404?: boolean;
+  /**
+   * For connection-level sticky sessions behind HAProxy (`sticky: { header: 'x-forwarded-for' }`):
+   * `option forwardfor` marks each request with its client's address, and `http-reuse never`
+   * keeps a server connection to the one client that opened it (a connection shared by several
+   * clients would take them all to one worker).
+   */
+  forwardFor?: boolean;
 }
 
 /**
@@ -64,7 +71,7 @@ backend app
     balance roundrobin
     option httpchk GET /ecv
     http-check expect status 200
-${options.disableOn404 ? '    http-check disable-on-404\n' : ''}    default-server inter ${options.inter} fall ${options.fall} rise ${options.rise}
+${options.disableOn404 ? '    http-check disable-on-404\n' : ''}${options.forwardFor ? '    option forwardfor\n    http-reuse never\n' : ''}    default-server inter ${options.inter} fall ${options.fall} rise ${options.rise}
 ${options.servers.map((s) => `    server ${s.name} 127.0.0.1:${s.port} check`).join('\n')}
 `;
 }

@@ -9,6 +9,7 @@ export {
   type Logger,
   type ResolvedOptions,
   type RestartOptions,
+  type StickyOptions,
 } from './options.js';
 export type { ServerFactory, ServerOrServers } from './worker/factory.js';
 export type { WorkerStats } from './worker/stats.js';

@@ -92,7 +92,25 @@ export interface ClusterOptions {
   shutdownDelay?: number;
   /** Respawn backoff and give-up. */
   restart?: RestartOptions;
+  /**
+   * Sticky sessions: every connection from one client goes to the same worker while that worker
+   * lives (socket.io's long-polling needs it). `true` keys on the client's address; `{ header }`
+   * keys on that request header's value (case-insensitive, e.g. `'x-forwarded-for'` behind a load
+   * balancer), falling back to the address when the first request's head lacks it, exceeds 16 KiB
+   * or takes longer than 3 s. The master then accepts every connection itself and hands it to the
+   * worker its slot hashes to. Needs `scheduling: 'round-robin'`; with `cluster: false` (one
+   * process) it is accepted and changes nothing. @default false
+   */
+  sticky?: boolean | StickyOptions;
 }
+
+export interface StickyOptions {
+  /** Request header whose value identifies the client (case-insensitive), e.g. `'x-forwarded-for'`. */
+  header: string;
+}
+
+/** `false`, or what the master hashes: the header named (lower-cased), or the address when `header` is undefined. */
+export type ResolvedSticky = false | Readonly<{ header: string | undefined }>;
 
 export interface ResolvedEcvOptions {
   readonly path: string;
@@ -129,6 +147,7 @@ export interface ResolvedOptions {
   readonly idleGrace: number;
   readonly shutdownDelay: number;
   readonly restart: Readonly<Required<RestartOptions>>;
+  readonly sticky: ResolvedSticky;
 }
 
 /** The defaults of every option but `noWorkers` and `maxHeartbeatDelay`, which derive from the machine and `heartbeatInterval`. */
@@ -150,13 +169,14 @@ export const DEFAULTS = Object.freeze({
   idleGrace: 250,
   shutdownDelay: 0,
   restart: Object.freeze({ minDelay: 100, maxDelay: 15_000, maxRestarts: 10, window: 60_000 }),
+  sticky: false as const,
 });
 
 const TOP_LEVEL_KEYS = new Set<string>([
   'cluster', 'noWorkers', 'scheduling', 'port', 'host', 'pids', 'monitor', 'monPort', 'monHost',
   'monToken', 'logs', 'ecv', 'readySignal', 'logger', 'timeout', 'connThreshold', 'maxRequests',
   'maxAge', 'maxMemory', 'shutdownTimeout', 'heartbeatInterval', 'maxHeartbeatDelay', 'idleGrace',
-  'shutdownDelay', 'restart',
+  'shutdownDelay', 'restart', 'sticky',
 ]);
 const ECV_KEYS = new Set(['path', 'control', 'monitor', 'validator', 'timeout', 'disabledStatus']);
 const RESTART_KEYS = new Set(['minDelay', 'maxDelay', 'maxRestarts', 'window']);
@@ -336,11 +356,31 @@ export function resolveOptions(input: ClusterOptions = {}): ResolvedOptions {
     idleGrace: has('idleGrace') ? integer('idleGrace', o.idleGrace, 0, MAX_MS) : DEFAULTS.idleGrace,
     shutdownDelay: has('shutdownDelay') ? integer('shutdownDelay', o.shutdownDelay, 0, MAX_MS) : DEFAULTS.shutdownDelay,
     restart: resolveRestart(o.restart),
+    sticky: has('sticky') ? resolveSticky(o.sticky) : DEFAULTS.sticky,
   };
+  if (resolved.sticky !== false && resolved.cluster && resolved.scheduling === 'os') {
+    // The master must accept connections itself to choose the worker; with 'os' the workers accept.
+    invalid('sticky', 'false when option "scheduling" is "os" (sticky sessions need scheduling: "round-robin")', o.sticky);
+  }
   if (resolved.monitor && resolved.monPort !== 0 && portsOf(resolved.port).includes(resolved.monPort)) {
     invalid('monPort', `a port other than the app port${typeof resolved.port === 'number' ? '' : 's'} (${portsOf(resolved.port).join(', ')})`, resolved.monPort);
   }
   return Object.freeze(resolved);
+}
+
+/** An HTTP header name (RFC 9110 token). */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const STICKY_KEYS = new Set(['header']);
+
+function resolveSticky(value: unknown): ResolvedSticky {
+  if (value === false) return false;
+  if (value === true) return Object.freeze({ header: undefined });
+  if (!isPlainObject(value)) invalid('sticky', 'true, false or { header: string }', value);
+  rejectUnknownKeys(value, STICKY_KEYS, 'sticky.');
+  if (typeof value.header !== 'string' || !HEADER_NAME.test(value.header)) {
+    invalid('sticky.header', 'an HTTP header name such as "x-forwarded-for"', value.header);
+  }
+  return Object.freeze({ header: value.header.toLowerCase() });
 }
 
 function scheduling(value: unknown): 'round-robin' | 'os' {

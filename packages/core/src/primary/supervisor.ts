@@ -16,6 +16,8 @@ import { claimPort } from './ports.js';
 import { Recycler } from './recycler.js';
 import { rescueHandoffs } from './handoff.js';
 import { installSignals } from './signals.js';
+import { StickyAcceptor } from './sticky-acceptor.js';
+import { STICKY_CLOSED } from '../worker/sticky-intake.js';
 import { WorkerTable, type WorkerRecord } from './workers.js';
 
 const debug = debuglog('cluster2');
@@ -67,6 +69,10 @@ export class Supervisor extends EventEmitter implements MonitorSource {
   #reloading: Promise<void> | undefined;
   #pendingReload: Promise<void> | undefined;
   #afterStop: Array<() => Promise<void> | void> = [];
+  /** Sticky sessions: the master accepts on the app ports and picks each connection's worker. */
+  readonly #sticky: StickyAcceptor<WorkerRecord> | undefined;
+  /** Workers that told the master they take no more sticky connections (they drain). */
+  readonly #stickyClosed = new WeakSet<WorkerRecord>();
   /** Settles `start()`: once `noWorkers` listen, or on give-up. */
   #startup: { resolve(): void; reject(error: Error): void } | undefined;
 
@@ -81,6 +87,7 @@ export class Supervisor extends EventEmitter implements MonitorSource {
       startSuccessor: (old) => this.#startSuccessor(old),
       retire: (old, reason) => this.#retire(old, reason),
     });
+    this.#sticky = options.sticky ? new StickyAcceptor(options.sticky, (r) => this.#takesStickyConnections(r), (m) => this.#warn(m)) : undefined;
   }
 
   get ports(): readonly number[] {
@@ -97,6 +104,7 @@ export class Supervisor extends EventEmitter implements MonitorSource {
     const { host } = this.#options;
     this.#ports = [];
     for (const port of portsOf(this.#options.port)) this.#ports.push(await claimPort(port, host));
+    await this.#sticky?.listen(this.#ports, host);
     await beforeFork(this.#ports);
     cluster.schedulingPolicy = this.#options.scheduling === 'os' ? cluster.SCHED_NONE : cluster.SCHED_RR;
     cluster.setupPrimary({ silent: false });
@@ -127,7 +135,8 @@ export class Supervisor extends EventEmitter implements MonitorSource {
     for (const record of this.#table.all()) this.#pidFiles?.writeWorker(record.pid);
   }
 
-  #fork(restarts: number): WorkerRecord {
+  /** `slot`: sticky sessions' slot to take over (a predecessor's or a crashed worker's). */
+  #fork(restarts: number, slot?: number): WorkerRecord {
     const worker = cluster.fork({
       [ENV_PORTS]: JSON.stringify(this.#ports),
       [ENV_ECV]: JSON.stringify(this.ecv.snapshot()),
@@ -135,6 +144,7 @@ export class Supervisor extends EventEmitter implements MonitorSource {
     rescueHandoffs(worker);
     const record = createRecord(worker, restarts);
     this.#table.add(record);
+    this.#sticky?.slots.place(record, slot);
     this.#pidFiles?.writeWorker(record.pid);
     this.#wire(record);
     this.#eventLog.add({ type: 'forked', pid: record.pid });
@@ -158,6 +168,7 @@ export class Supervisor extends EventEmitter implements MonitorSource {
       .handle('reload', () => this.reload())
       // A draining worker's last word before it exits: by now node:cluster no longer routes it connections.
       .handle('drained', () => true)
+      .handle(STICKY_CLOSED, () => this.#onStickyClosed(record))
       .handle('ecv:set', ({ enabled }: { enabled: boolean }) => (enabled ? this.enable() : this.disable()))
       .handle('ecv:get', () => {
         this.#ecvSynced.add(record);
@@ -178,6 +189,7 @@ export class Supervisor extends EventEmitter implements MonitorSource {
     record.markListening();
     this.#eventLog.add({ type: 'listening', pid: record.pid });
     this.#emitSoon('listening', record.pid);
+    this.#sticky?.flush();
     if (this.#startup && this.#table.serving().length >= this.#options.noWorkers) {
       this.state = 'running';
       this.#startup.resolve();
@@ -199,16 +211,19 @@ export class Supervisor extends EventEmitter implements MonitorSource {
     record.channel.close(new Cluster2Error('ERR_CLUSTER2_WORKER_GONE', `worker ${record.pid} exited`));
     record.markDead(new Cluster2Error('ERR_CLUSTER2_WORKER_GONE', `worker ${record.pid} exited (code ${code}, signal ${signal}) before it listened`));
     this.#table.remove(record.pid);
+    const slot = this.#sticky?.slots.slotOf(record);
+    this.#sticky?.slots.remove(record);
+    this.#closeStickyOnceDrained();
     this.#pidFiles?.removeWorker(record.pid);
     this.#host.onWorkerExit(record.pid);
     this.#eventLog.add({ type: 'died', pid: record.pid, code, signal });
     this.#emitSoon('died', record.pid, code, signal);
     debug('worker %d exited code=%s signal=%s planned=%s', record.pid, code, signal, record.planned);
     if (record.planned || this.#ending) return;
-    this.#onCrash(record, wasStarting);
+    this.#onCrash(record, wasStarting, slot);
   }
 
-  #onCrash(record: WorkerRecord, wasStarting: boolean): void {
+  #onCrash(record: WorkerRecord, wasStarting: boolean, slot: number | undefined): void {
     this.#restarts.crash = (this.#restarts.crash ?? 0) + 1;
     const verdict = this.#policy.recordDeath();
     if (verdict.giveUp) {
@@ -224,7 +239,7 @@ export class Supervisor extends EventEmitter implements MonitorSource {
     if (wasStarting && predecessor && predecessor.state !== 'dead') return;
     const respawn = () => {
       if (this.#ending || this.state === 'gave-up') return;
-      const successor = this.#fork(record.restarts + 1);
+      const successor = this.#fork(record.restarts + 1, slot);
       successor.listening.catch(() => {});
     };
     // The first death in a window is replaced at once: a timer, even of 0 ms, costs a loop turn.
@@ -255,7 +270,7 @@ export class Supervisor extends EventEmitter implements MonitorSource {
   }
 
   async #startSuccessor(old: WorkerRecord): Promise<WorkerRecord> {
-    const successor = this.#fork(old.restarts + 1);
+    const successor = this.#fork(old.restarts + 1, this.#sticky?.slots.slotOf(old));
     this.#predecessors.set(successor, old);
     try {
       await successor.listening;
@@ -390,7 +405,10 @@ export class Supervisor extends EventEmitter implements MonitorSource {
       this.#emitSoon('shutdown');
       for (const record of records) {
         // A worker still loading may not hear IPC yet; it serves nothing, so a signal is enough.
-        if (record.state === 'starting') record.worker.process.kill('SIGTERM');
+        if (record.state === 'starting') {
+          record.worker.process.kill('SIGTERM');
+          this.#stickyClosed.add(record);
+        }
         else record.channel.send('drain', { delay: this.#options.shutdownDelay });
         record.state = 'draining';
       }
@@ -402,6 +420,7 @@ export class Supervisor extends EventEmitter implements MonitorSource {
       await exited;
       clearTimeout(deadline);
     } else {
+      this.#sticky?.close();
       this.#killAll('SIGTERM');
       const escalate = setTimeout(() => this.#killAll(), STOP_KILL_DELAY);
       escalate.unref();
@@ -422,6 +441,7 @@ export class Supervisor extends EventEmitter implements MonitorSource {
   }
 
   async #cleanUp(): Promise<void> {
+    this.#sticky?.close();
     clearInterval(this.#ticker);
     this.#removeSignals?.();
     for (const hook of this.#afterStop) {
@@ -432,6 +452,31 @@ export class Supervisor extends EventEmitter implements MonitorSource {
       }
     }
     this.#pidFiles?.removeAll([]);
+  }
+
+  /**
+   * Whether the master may hand `record` a sticky connection: a listening worker; during a shutdown
+   * also a draining one until it closes its intake (after shutdownDelay, as node:cluster's workers
+   * keep their listeners until then). Never a starting one, nor one that said it drains.
+   */
+  #takesStickyConnections(record: WorkerRecord): boolean {
+    if (this.#stickyClosed.has(record)) return false;
+    return record.state === 'listening' || (this.#ending !== undefined && record.state === 'draining');
+  }
+
+  #onStickyClosed(record: WorkerRecord): void {
+    this.#stickyClosed.add(record);
+    this.#closeStickyOnceDrained();
+  }
+
+  /**
+   * During a shutdown, closes the master's listeners once no worker takes connections any more:
+   * the moment node:cluster's shared handle would have closed. The port is then free.
+   */
+  #closeStickyOnceDrained(): void {
+    if (!this.#sticky || !this.#ending) return;
+    if (this.#table.all().some((r) => r.state !== 'dead' && this.#takesStickyConnections(r))) return;
+    this.#sticky.close();
   }
 
   #tick(): void {

@@ -7,6 +7,7 @@ import { callFactory, listenAll, type ServerFactory } from './factory.js';
 import { runDrainedHooks, runDrainingHooks } from '../context.js';
 import { isEcvMounted } from '../ecv/responder.js';
 import { StatsSampler } from './stats.js';
+import { StickyIntake } from './sticky-intake.js';
 import { Traffic, isHttpServer, type RequestInterceptor } from './traffic.js';
 
 const debug = debuglog('cluster2');
@@ -48,6 +49,8 @@ export class WorkerRuntime {
   #readyResolve: (() => void) | undefined;
   #ready: Promise<void>;
   #drained: Promise<void> | undefined;
+  /** With sticky sessions the master accepts and hands connections over: the servers never listen. */
+  readonly #stickyIntake: StickyIntake | undefined;
 
   constructor(options: ResolvedOptions, ports: readonly number[], channel: Channel, host: RuntimeHost) {
     this.#options = options;
@@ -76,7 +79,13 @@ export class WorkerRuntime {
         this.#channel.send('warning', { message });
       },
     });
+    this.#stickyIntake = options.cluster && options.sticky ? new StickyIntake(channel) : undefined;
     channel.handle('drain', (data: { delay?: number } | undefined) => this.drain('master', data?.delay ?? 0));
+  }
+
+  /** Takes the connections the master hands over (sticky sessions), if this worker gets them that way. */
+  get stickyIntake(): StickyIntake | undefined {
+    return this.#stickyIntake;
   }
 
   /** The servers the factory handed over (after start). */
@@ -94,7 +103,9 @@ export class WorkerRuntime {
     // With readySignal the worker listens only once the app says it has warmed up: a listening
     // worker gets connections at once (node:cluster hands them out on listen), warm or not.
     await this.#ready;
-    const ports = await listenAll(this.#servers, this.#ports, this.#options.host);
+    const ports = this.#stickyIntake
+      ? this.#stickyIntake.open(this.#servers, this.#ports)
+      : await listenAll(this.#servers, this.#ports, this.#options.host);
     this.#heartbeat = setInterval(() => this.#beat(), this.#options.heartbeatInterval).unref();
     if (this.#limits.maxAge !== undefined) {
       setTimeout(() => this.#askRecycle('maxAge'), this.#limits.maxAge).unref();
@@ -132,6 +143,7 @@ export class WorkerRuntime {
       this.traffic.destroyAll();
     }, this.#options.shutdownTimeout);
     deadline.unref();
+    this.#stickyIntake?.close();
     await this.traffic.drain();
     clearTimeout(deadline);
     // Framework cleanup (Fastify's onClose hooks) runs once no socket is left, within what remains of shutdownTimeout.

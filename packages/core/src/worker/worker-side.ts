@@ -56,7 +56,9 @@ export class WorkerSide {
   }
 
   async start(factory: ServerFactory): Promise<number[]> {
-    process.on('message', (message) => {
+    process.on('message', (message, handle) => {
+      // A sticky connection carries its socket as the handle, which only the intake looks at.
+      if (this.runtime.stickyIntake?.receive(message, handle)) return;
       if (!this.channel.dispatch(message)) this.#delegation.onMessage(message);
     });
     // Ctrl-C reaches the whole process group; the master decides what happens to workers.

@@ -1,0 +1,84 @@
+import net from 'node:net';
+import { Cluster2Error } from '../errors.js';
+import { ENVELOPE_KEY, type Channel } from '../ipc/channel.js';
+
+/** The envelope kind of a connection the master hands over with sticky sessions. */
+export const STICKY_CONNECTION = 'sticky:connection';
+/** Worker → master: this worker takes no more connections (it drains). */
+export const STICKY_CLOSED = 'sticky:closed';
+
+/** Sent with the socket as its handle: `worker.send(message, socket)`. */
+export interface StickyConnection {
+  [ENVELOPE_KEY]: 1;
+  kind: typeof STICKY_CONNECTION;
+  data: {
+    /** Index of the app port (and of the factory's server) the connection arrived on. */
+    server: number;
+    /** Bytes the master read looking for the sticky header (base64): they come first. */
+    head?: string;
+  };
+}
+
+export function isStickyConnection(message: unknown): message is StickyConnection {
+  return (
+    typeof message === 'object' &&
+    message !== null &&
+    (message as Record<string, unknown>)[ENVELOPE_KEY] === 1 &&
+    (message as Record<string, unknown>).kind === STICKY_CONNECTION
+  );
+}
+
+/**
+ * Sticky sessions in a worker: the factory's servers never listen; the master accepts and sends
+ * each connection here, and the intake emits it as the right server's 'connection', which is
+ * everything `listen()` would have done for it (an https server's 'connection' listener does the
+ * TLS handshake, an http server's attaches its parser). Bytes the master already read are put
+ * back in front of the stream with `unshift()` before the server sees it.
+ */
+export class StickyIntake {
+  readonly #channel: Channel;
+  #servers: readonly net.Server[] = [];
+  #closed = false;
+
+  constructor(channel: Channel) {
+    this.#channel = channel;
+  }
+
+  /** Takes the servers in place of listening; resolves with the ports they serve (the master's). */
+  open(servers: readonly net.Server[], ports: readonly number[]): number[] {
+    if (servers.length !== ports.length) {
+      throw new Cluster2Error(
+        'ERR_CLUSTER2_INVALID_FACTORY',
+        `the factory handed over ${servers.length} server(s) but option "port" names ${ports.length} port(s)`,
+      );
+    }
+    this.#servers = servers;
+    return [...ports];
+  }
+
+  /**
+   * Feeds one IPC message and its handle; returns false when it is not a sticky connection, so the
+   * caller dispatches it on. Must run before any other dispatch: only this one looks at the handle.
+   */
+  receive(message: unknown, handle: unknown): boolean {
+    if (!isStickyConnection(message)) return false;
+    if (!(handle instanceof net.Socket)) return true;
+    const server = this.#servers[message.data.server];
+    if (server === undefined || handle.destroyed) {
+      handle.destroy();
+      return true;
+    }
+    if (message.data.head) handle.unshift(Buffer.from(message.data.head, 'base64'));
+    // A connection sent just before the master learnt that this worker drains is still served:
+    // the drain answers it with `Connection: close` and ends it like any other socket.
+    server.emit('connection', handle);
+    return true;
+  }
+
+  /** Tells the master to route no more connections here (the drain began). */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#channel.send(STICKY_CLOSED);
+  }
+}
