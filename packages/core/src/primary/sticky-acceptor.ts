@@ -142,6 +142,8 @@ export class StickyAcceptor<W extends StickyTarget> {
   }
 
   #route(entry: Waiting): void {
+    // A client that gave up while its connection waited for a worker: nothing to hand over.
+    if (entry.socket.destroyed) return;
     if (this.#closed) {
       entry.socket.destroy();
       return;
