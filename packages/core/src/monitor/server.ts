@@ -66,6 +66,8 @@ export async function startMonitor(options: MonitorOptions, core: MonitorCore): 
     sse,
   };
   const server = http.createServer((req, res) => {
+    responses.set(req.socket, res);
+    res.once('close', () => responses.get(req.socket) === res && responses.delete(req.socket));
     dispatch(ctx, req, res).catch((error: Error) => {
       // dispatch answers every error itself; reaching here means even that failed.
       debug('monitor: could not answer %s %s: %s', req.method, req.url, error.message);
@@ -119,12 +121,19 @@ function closeServer(server: http.Server, sse: SseHub): Promise<void> {
 }
 
 /**
- * Malformed requests the HTTP parser rejects get a JSON 400 (431 for huge headers) instead of
- * Node's bare answer; a socket that already carried a response is just closed, since writing
- * raw bytes mid-stream would corrupt it.
+ * The response in flight on each socket. A parser error behind one that has begun writing (a
+ * pipelined request) is answered by closing the socket, since raw bytes mid-response would
+ * corrupt it; otherwise, an idle keep-alive socket included, the error gets its answer, as node's
+ * own handler does.
+ */
+const responses = new WeakMap<Socket, http.ServerResponse>();
+
+/**
+ * Malformed requests the HTTP parser rejects get a JSON 400 (431 for headers over 16 KiB or, from
+ * Node 22, over `maxHeadersCount`) instead of Node's bare answer.
  */
 function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
-  if (error.code === 'ECONNRESET' || !socket.writable || socket.bytesWritten > 0) {
+  if (error.code === 'ECONNRESET' || !socket.writable || responses.get(socket)?.headersSent) {
     socket.destroy();
     return;
   }
