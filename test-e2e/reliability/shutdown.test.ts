@@ -57,6 +57,7 @@ describe('graceful shutdown under load', () => {
     await f.waitForExit(15_000);
     const exitMs = f.exitedAt! - shutdownAt;
     const broken = load.brokenSockets();
+    const stoppedAt = Date.now();
     const outcomes = await load.stop();
 
     const counts = tally(outcomes);
@@ -72,13 +73,16 @@ describe('graceful shutdown under load', () => {
     for (const m of f.events('died')) expect(m.args!.slice(1)).toEqual([0, null]);
     expect(f.events('stopped')).toHaveLength(1);
 
-    // No client socket was reset; every keep-alive socket of the node:http clients got the server's FIN.
+    // No client socket was reset; every keep-alive socket of the node:http clients got the server's
+    // FIN ('end'), or closed cleanly before the clients were stopped: from Node 22 the agent
+    // closes a pooled socket on the server's FIN without emitting 'end', and any node:http client
+    // closes one itself after a `Connection: close` answer.
     expect(broken).toEqual([]);
     const keepAlive = load.sockets.filter((s) => s.lane !== 'fresh' && s.openedAt <= shutdownAt);
     expect(keepAlive.length).toBeGreaterThan(0);
     for (const s of keepAlive) {
       expect(s.closedAt).toBeDefined();
-      if (s.lane !== 'undici') expect(s.endAt).toBeDefined();
+      if (s.lane !== 'undici') expect(s.endAt !== undefined || (s.error === undefined && s.hadError === false && s.closedAt! <= stoppedAt), JSON.stringify(s)).toBe(true);
       // undici closes a socket itself after a `Connection: close` answer (UND_ERR_INFO); else it saw the FIN.
       else expect(s.endAt !== undefined || s.error === 'UND_ERR_INFO').toBe(true);
     }
