@@ -202,6 +202,61 @@ describe('graceful shutdown', () => {
   });
 });
 
+/** A keep-alive socket of its own, for requests whose timing the test controls byte by byte. */
+function rawClient(port: number) {
+  const socket = net.connect(port, '127.0.0.1');
+  let received = '';
+  let ended = false;
+  socket.on('data', (chunk) => (received += chunk.toString('latin1')));
+  socket.on('end', () => (ended = true));
+  socket.on('error', () => {});
+  return {
+    send(path: string): void {
+      socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
+    },
+    /** The `n`th complete answer on this socket (its head and body), or what the socket ended with. */
+    async answer(n: number): Promise<string> {
+      const answers = () => received.split(/(?=HTTP\/1\.1 )/).filter((a) => {
+        const head = a.indexOf('\r\n\r\n');
+        return head !== -1 && a.length - head - 4 >= Number(/content-length: (\d+)/i.exec(a)?.[1] ?? 0);
+      });
+      await until(() => answers().length >= n || ended, 10_000, `answer ${n}`);
+      return answers()[n - 1] ?? `(ended after ${answers().length} answers)`;
+    },
+    destroy: () => socket.destroy(),
+  };
+}
+
+describe('a starved worker during the drain', () => {
+  it('a request that arrived while the event loop was blocked is answered, not cut by an idle grace that ran out meanwhile', async () => {
+    // The grace timer of an idle keep-alive socket runs out while a handler blocks the loop; the
+    // client's next request arrived during the block. Timers run before the loop reads sockets:
+    // ending the socket as soon as the timer fires would drop that request.
+    const f = start({ noWorkers: 1, idleGrace: 100 });
+    const port = await f.ready();
+    const blocker = rawClient(port);
+    const idle = rawClient(port);
+    blocker.send('/');
+    idle.send('/');
+    expect(await blocker.answer(1)).toMatch(/^HTTP\/1\.1 200/);
+    expect(await idle.answer(1)).toMatch(/^HTTP\/1\.1 200/);
+    f.send('shutdown');
+    await f.waitFor('shutdown');
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    blocker.send('/block?ms=600');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    idle.send('/');
+    const blocked = await blocker.answer(2);
+    // Proof that the block began after the drain did (else this test would prove nothing).
+    expect(blocked).toMatch(/^HTTP\/1\.1 200[^]*connection: close/i);
+    expect(await idle.answer(2)).toMatch(/^HTTP\/1\.1 200[^]*connection: close[^]*hello from \d+$/i);
+    blocker.destroy();
+    idle.destroy();
+    await f.waitForExit();
+    expect(f.exitCode).toBe(0);
+  });
+});
+
 describe('signals', () => {
   it('SIGTERM to the whole process group answers the requests in flight and respawns nothing', async () => {
     const hold = holdUntilReleased();

@@ -260,7 +260,20 @@ export class Traffic {
     const wait = Math.max(0, idleFrom + this.#options.idleGrace - Date.now());
     state.graceTimer = setTimeout(() => {
       state.graceTimer = undefined;
-      if (state.responses.length === 0) socket.end();
+      // A loop that was blocked runs its due timers before it reads the sockets that became
+      // readable meanwhile: decide after the next poll, so that a request which already arrived
+      // is answered (with `Connection: close`) instead of being cut by our FIN.
+      const readBefore = socket.bytesRead;
+      setImmediate(() => {
+        if (state.responses.length > 0 || state.upgraded || socket.destroyed || socket.writableEnded) return;
+        if (socket.bytesRead !== readBefore) {
+          // Part of a request came in: the socket is busy, not idle.
+          state.idleSince = Date.now();
+          this.#scheduleGracefulEnd(socket);
+        } else {
+          socket.end();
+        }
+      });
     }, wait);
   }
 
