@@ -51,8 +51,7 @@ interface Probe {
   valid: boolean;
   /**
    * Refused by the HTTP parser itself (unknown method, headers over 16 KiB): sent on a fresh
-   * connection. On a reused keep-alive connection node closes the socket
-   * without an answer, since it already carried one.
+   * connection, so that the answer and close are the only traffic on it.
    */
   parserError: boolean;
 }
