@@ -52,6 +52,37 @@ function exchange(port: number, parts: string[]): Promise<string> {
   });
 }
 
+/** `count` GETs of `path`, one after the other on one keep-alive connection; resolves with each one's time, ms. */
+async function roundTrips(port: number, path: string, count: number): Promise<number[]> {
+  const socket = net.connect(port, '127.0.0.1');
+  socket.setNoDelay(true);
+  socket.setEncoding('latin1');
+  await new Promise((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  const durations: number[] = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      const started = performance.now();
+      await new Promise<void>((resolve, reject) => {
+        let received = '';
+        const onData = (chunk: string) => {
+          received += chunk;
+          // A chunked answer is whole at its last chunk.
+          if (!received.endsWith('0\r\n\r\n')) return;
+          socket.off('data', onData);
+          resolve();
+        };
+        socket.on('data', onData);
+        socket.once('error', reject);
+        socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`);
+      });
+      durations.push(performance.now() - started);
+    }
+  } finally {
+    socket.destroy();
+  }
+  return durations;
+}
+
 describe('sticky sessions', () => {
   it('sticky: true sends 50 fresh connections from one address to one worker of 4', async () => {
     const f = start({ sticky: true });
@@ -174,6 +205,23 @@ describe('sticky sessions', () => {
     expect(new Set(answers.map((a) => a.pid)).size).toBe(1);
     expect(answers[1]!.body).toBe(`${answers[1]!.pid}:tls body`);
     fs.rmSync(tls, { recursive: true, force: true });
+  });
+
+  it("a handed-over socket gets the server's socket options: noDelay (node:http's default) and keepAlive", async () => {
+    const f = start({ sticky: true }, { FIXTURE_SERVER: JSON.stringify({ keepAlive: true, keepAliveInitialDelay: 7000 }) });
+    const port = await f.ready();
+    // With Nagle's algorithm on, the second write of each answer waits for the client's delayed
+    // ACK of the first (some 40 ms on Linux): every round trip stalls. node:http turns Nagle off.
+    const durations = await roundTrips(port, '/two-writes', 20);
+    // Before the fix 19 of 20 took 43 ms; a busy machine may still stall one now and then.
+    const stalled = durations.filter((ms) => ms >= 30);
+    expect(stalled.length, `round trips (ms): ${durations.map(Math.round).join(', ')}`).toBeLessThan(5);
+    // SO_KEEPALIVE with the server's initial delay (7 s) shows as a keepalive timer on the worker's
+    // end, printed by ss as e.g. `timer:(keepalive,6.788ms,0)` (6 s 788 ms).
+    const held = net.connect(port, '127.0.0.1');
+    await new Promise((resolve) => held.once('connect', resolve));
+    await until(() => /timer:\(keepalive,[67][^,]*,/.test(execFileSync('ss', ['-tnoH', 'state', 'established', `( sport = :${port} )`], { encoding: 'utf8' })), 5000, 'a keepalive timer on the server side');
+    held.destroy();
   });
 
   it('shutdown drains in-flight requests (0 failed) and frees the port', async () => {

@@ -28,6 +28,26 @@ export function isStickyConnection(message: unknown): message is StickyConnectio
   );
 }
 
+/** The socket options a net.Server sets on the connections it accepts itself (its `noDelay`, `keepAlive`). */
+interface AcceptOptions {
+  noDelay?: boolean;
+  keepAlive?: boolean;
+  /** Seconds (net.Server keeps the option's ms divided by 1000). */
+  keepAliveInitialDelay?: number;
+}
+
+/**
+ * Sets on a handed-over socket what the server would have set had it accepted the connection:
+ * node:net applies `noDelay` and `keepAlive` only in its own accept path, and node:http turns
+ * `noDelay` on by default. Without this, a sticky worker's sockets keep Nagle's algorithm on, and
+ * small writes (WebSocket frames, socket.io acks) wait for the peer's delayed ACK.
+ */
+function applySocketOptions(server: net.Server, socket: net.Socket): void {
+  const options = server as net.Server & AcceptOptions;
+  if (options.noDelay) socket.setNoDelay(true);
+  if (options.keepAlive) socket.setKeepAlive(true, (options.keepAliveInitialDelay ?? 0) * 1000);
+}
+
 /**
  * Sticky sessions in a worker: the factory's servers never listen; the master accepts and sends
  * each connection here, and the intake emits it as the right server's 'connection', which is
@@ -68,6 +88,7 @@ export class StickyIntake {
       handle.destroy();
       return true;
     }
+    applySocketOptions(server, handle);
     if (message.data.head) handle.unshift(Buffer.from(message.data.head, 'base64'));
     // A connection sent just before the master learnt that this worker drains is still served:
     // the drain answers it with `Connection: close` and ends it like any other socket.
