@@ -12,7 +12,8 @@ const workers = Number(process.env.BENCH_WORKERS ?? 2);
 
 if (cluster.isPrimary) {
   const httpServer = http.createServer();
-  setupMaster(httpServer, { loadBalancingMethod: 'least-connection' });
+  // least-connection is its default; BENCH_LB picks another ('round-robin', 'random').
+  setupMaster(httpServer, { loadBalancingMethod: process.env.BENCH_LB ?? 'least-connection' });
   // As @socket.io/sticky's README says: Buffers must cross IPC as Buffers.
   cluster.setupPrimary({ serialization: 'advanced' });
   let online = 0;

@@ -10,10 +10,12 @@ const upgraded = (socket) => socket.connected && socket.io.engine?.transport?.na
 /**
  * Connects every client at once and measures until all are connected and upgraded; then each
  * client sends acknowledged 'echo' messages back to back for `seconds`. Resolves with
- * `{ connectMs, connectsPerS, acked, acksPerS, connectFailures, failedEchoes }` and disconnects
+ * `{ connectMs, connectsPerS, acked, acksPerS, connectFailures, failedEchoes, spread }` (spread:
+ * clients per worker, most first; clientCpuMs: this process's CPU during the echoes; echoMeasure:
+ * what `measureEcho(run)`, which wraps the echo phase, resolved with) and disconnects
  * everything. A client that fails to connect (or drops) is counted and left out of the echo load.
  */
-export async function socketIoLoad(port, { clients = 100, seconds = 3, connectTimeoutMs = 10_000 } = {}) {
+export async function socketIoLoad(port, { clients = 100, seconds = 3, connectTimeoutMs = 10_000, measureEcho = (run) => run() } = {}) {
   if (clients > 250) throw new Error('at most 250 clients (one loopback address each)');
   const sockets = [];
   const failedSockets = new Set();
@@ -43,21 +45,41 @@ export async function socketIoLoad(port, { clients = 100, seconds = 3, connectTi
     if (working.length === 0) throw new Error(`none of ${clients} socket.io clients connected and upgraded within ${connectTimeoutMs} ms`);
     const connectMs = lastUpgradeAt - started;
     const connectFailures = clients - working.length;
+    const perWorker = new Map();
+    for (const pid of await Promise.all(working.map((socket) => socket.timeout(5000).emitWithAck('pid').catch(() => 'unknown')))) {
+      perWorker.set(pid, (perWorker.get(pid) ?? 0) + 1);
+    }
+    const spread = [...perWorker.values()].sort((a, b) => b - a);
     let acked = 0;
     let failed = 0;
-    const until = performance.now() + seconds * 1000;
     const payload = 'x'.repeat(64);
-    await Promise.all(working.map(async (socket) => {
-      while (performance.now() < until) {
-        try {
-          await socket.timeout(5000).emitWithAck('echo', payload);
-          acked++;
-        } catch {
-          failed++;
+    const echo = async () => {
+      const until = performance.now() + seconds * 1000;
+      await Promise.all(working.map(async (socket) => {
+        while (performance.now() < until) {
+          try {
+            await socket.timeout(5000).emitWithAck('echo', payload);
+            acked++;
+          } catch {
+            failed++;
+          }
         }
-      }
-    }));
-    return { connectMs, connectsPerS: (working.length * 1000) / connectMs, acked, acksPerS: acked / seconds, connectFailures, failedEchoes: failed };
+      }));
+    };
+    const clientCpuBefore = process.cpuUsage();
+    const echoMeasure = await measureEcho(echo);
+    const clientCpu = process.cpuUsage(clientCpuBefore);
+    return {
+      connectMs,
+      connectsPerS: (working.length * 1000) / connectMs,
+      acked,
+      acksPerS: acked / seconds,
+      connectFailures,
+      failedEchoes: failed,
+      spread,
+      clientCpuMs: (clientCpu.user + clientCpu.system) / 1000,
+      echoMeasure,
+    };
   } finally {
     for (const socket of sockets) socket.disconnect();
   }
