@@ -21,9 +21,10 @@ function watch(url: string) {
   // eventsource 4 reports a stream that ended cleanly as an error event without a message (and
   // reconnects); a cut transfer carries the body's error ("TypeError: terminated: …"). A reconnect
   // whose request got no answer at all ("TypeError: fetch failed: other side closed") is counted
-  // apart and reported: EventSource retries it. Seen in about 1 run of 10 with a CPU burner on one
-  // of the 2 cores (6–25 requests at the same instant, on fresh connections, none of them reaching
-  // a worker's 'connection' listener), never on an idle machine; not explained yet.
+  // apart and reported: EventSource retries it. It was seen in about 1 run of 10 with a CPU burner
+  // on one of the 2 cores (6–25 requests at the same instant), never on an idle machine; since the
+  // drain's idle grace waits for the loop's next poll (worker/traffic.ts), 0 in 32 runs with the
+  // burner. Still counted rather than failed on until the cause is pinned down.
   source.addEventListener('error', (event) => {
     const message = (event as Event & { message?: string }).message;
     if (message === undefined) seen.cleanEnds++;
