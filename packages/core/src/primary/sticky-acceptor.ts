@@ -89,13 +89,13 @@ export class StickyAcceptor<W extends StickyTarget> {
   #accept(socket: net.Socket, server: number): void {
     // An error on a socket the master holds (a reset while it peeks) must not crash the master.
     socket.on('error', () => socket.destroy());
-    const address = socket.remoteAddress ?? '';
     if (this.#config.header === undefined) {
-      this.#route({ socket, server, key: address, head: undefined });
+      this.#route({ socket, server, key: socket.remoteAddress ?? '', head: undefined });
       return;
     }
     this.#peek(socket, this.#config.header).then(({ key, head }) => {
-      if (!socket.destroyed) this.#route({ socket, server, key: key ?? address, head });
+      // The address only when the header is missing: getpeername is a syscall per connection.
+      if (!socket.destroyed) this.#route({ socket, server, key: key ?? socket.remoteAddress ?? '', head });
     });
   }
 
