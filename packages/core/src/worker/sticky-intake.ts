@@ -39,8 +39,8 @@ interface AcceptOptions {
 /**
  * Sets on a handed-over socket what the server would have set had it accepted the connection:
  * node:net applies `noDelay` and `keepAlive` only in its own accept path, and node:http turns
- * `noDelay` on by default. Without this, a sticky worker's sockets keep Nagle's algorithm on, and
- * small writes (WebSocket frames, socket.io acks) wait for the peer's delayed ACK.
+ * `noDelay` on by default. Without this, a sticky worker's sockets keep Nagle's algorithm on: a
+ * small write made while an earlier one is unacknowledged waits for the peer's (delayed) ACK.
  */
 function applySocketOptions(server: net.Server, socket: net.Socket): void {
   const options = server as net.Server & AcceptOptions;
