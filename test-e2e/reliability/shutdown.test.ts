@@ -104,6 +104,43 @@ describe('graceful shutdown under load', () => {
   });
 });
 
+/** One `Connection: close` GET on a fresh connection: what came back, and how the socket ended. */
+function rawGet(port: number, path: string): Promise<{ received: string; error?: string }> {
+  const socket = net.connect(port, '127.0.0.1');
+  const outcome: { received: string; error?: string } = { received: '' };
+  socket.on('data', (chunk) => (outcome.received += chunk));
+  socket.on('error', (error: NodeJS.ErrnoException) => (outcome.error = error.code ?? error.message));
+  socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
+  return new Promise((resolve) => socket.on('close', () => resolve(outcome)));
+}
+
+describe('a connection handed over as the last listener closes', () => {
+  it('is answered by the draining worker (with Connection: close), not left in the master to be reset at its exit', async () => {
+    // node:cluster's master hands connections to a worker over IPC. With the worker's loop blocked,
+    // the shutdown's drain message and the next connection's hand-off wait in its pipe in that
+    // order: the worker closes its listener, then gets a connection for it. node:cluster's worker
+    // refuses it, and with no other worker left the master kept it until it exited (ECONNRESET).
+    const f = new Fixture({ noWorkers: 1 });
+    running.push(f);
+    const [port] = (await f.ready()).ports;
+    const [worker] = f.workerPids();
+    const blocking = rawGet(port!, '/block?ms=1500');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    f.send('shutdown');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const late = await rawGet(port!, '/');
+    const blocked = await blocking;
+    await f.waitForExit(15_000);
+    expect(blocked.error).toBeUndefined();
+    expect(blocked.received).toMatch(/^HTTP\/1\.1 200 /);
+    expect(late.error).toBeUndefined();
+    expect(late.received).toMatch(/^HTTP\/1\.1 200 /);
+    expect(late.received).toMatch(/\r\nconnection: close\r\n/i);
+    expect(late.received.endsWith(`ok ${worker}`)).toBe(true);
+    expect(f.exitCode).toBe(0);
+  });
+});
+
 /**
  * Pipelines `GET /` and `GET <path>` on one socket and resolves once the first is answered: the
  * worker has then parsed the second and is running its handler, which never answers.

@@ -1,3 +1,4 @@
+import nodeCluster from 'node:cluster';
 import type net from 'node:net';
 import { debuglog } from 'node:util';
 import type { Channel } from '../ipc/channel.js';
@@ -8,6 +9,7 @@ import { runDrainedHooks, runDrainingHooks } from '../context.js';
 import { isEcvMounted } from '../ecv/responder.js';
 import { StatsSampler } from './stats.js';
 import { StickyIntake } from './sticky-intake.js';
+import { claimLateHandoffs } from './late-handoff.js';
 import { Traffic, isHttpServer, type RequestInterceptor } from './traffic.js';
 
 const debug = debuglog('cluster2');
@@ -44,6 +46,8 @@ export class WorkerRuntime {
   readonly #limits: { connThreshold?: number; maxRequests?: number; maxAge?: number };
   readonly #startedAt = Date.now();
   #servers: net.Server[] = [];
+  /** The port each of #servers serves, in the same order. */
+  #servedPorts: number[] = [];
   #heartbeat: NodeJS.Timeout | undefined;
   #recycleAsked: RecycleReason | undefined;
   #readyResolve: (() => void) | undefined;
@@ -110,6 +114,7 @@ export class WorkerRuntime {
     if (this.#limits.maxAge !== undefined) {
       setTimeout(() => this.#askRecycle('maxAge'), this.#limits.maxAge).unref();
     }
+    this.#servedPorts = ports;
     this.phase = 'listening';
     this.#channel.send('listening', { ports });
     this.#beat();
@@ -144,17 +149,29 @@ export class WorkerRuntime {
     }, this.#options.shutdownTimeout);
     deadline.unref();
     this.#stickyIntake?.close();
+    // drain() closes the listeners at once; from then on this worker takes node:cluster's late
+    // hand-offs itself (worker/late-handoff.ts), installed in the same tick so none slips past.
+    const drained = this.traffic.drain();
+    if (this.#takesRoundRobinHandoffs()) {
+      claimLateHandoffs((port) => this.#servers[this.#servedPorts.indexOf(port)]);
+    }
+    await drained;
+    // node:cluster's master may have handed this worker a connection just before it learnt that the
+    // listener closed; exiting before it arrives would leave it stuck in the master, its client
+    // waiting. A round trip after the close guarantees every such hand-off has arrived (IPC keeps
+    // order), and the second drain serves what it brought.
+    await this.#channel.call('drained', undefined, 2000).catch(() => {});
     await this.traffic.drain();
     clearTimeout(deadline);
     // Framework cleanup (Fastify's onClose hooks) runs once no socket is left, within what remains of shutdownTimeout.
     await runDrainedHooks(Math.max(0, this.#options.shutdownTimeout - (Date.now() - drainStartedAt)));
-    // node:cluster's master may have handed this worker a connection just before it learnt that the
-    // listener closed. The worker hands such a connection back, but only if it is still alive to
-    // read the message: exiting first leaves it stuck in the master, its client waiting forever. A
-    // round trip after the close guarantees every such hand-off has arrived (and gone back) first.
-    await this.#channel.call('drained', undefined, 2000).catch(() => {});
     this.#finish();
     this.#host.exit(0);
+  }
+
+  /** node:cluster hands this worker its connections one by one (round-robin), rather than the master (sticky) or the kernel ('os'). */
+  #takesRoundRobinHandoffs(): boolean {
+    return nodeCluster.isWorker && this.#options.cluster && !this.#options.sticky && this.#options.scheduling !== 'os';
   }
 
   /**

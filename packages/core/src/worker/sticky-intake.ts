@@ -42,7 +42,7 @@ interface AcceptOptions {
  * `noDelay` on by default. Without this, a sticky worker's sockets keep Nagle's algorithm on: a
  * small write made while an earlier one is unacknowledged waits for the peer's (delayed) ACK.
  */
-function applySocketOptions(server: net.Server, socket: net.Socket): void {
+export function applySocketOptions(server: net.Server, socket: net.Socket): void {
   const options = server as net.Server & AcceptOptions;
   if (options.noDelay) socket.setNoDelay(true);
   if (options.keepAlive) socket.setKeepAlive(true, (options.keepAliveInitialDelay ?? 0) * 1000);
