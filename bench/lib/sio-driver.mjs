@@ -9,11 +9,11 @@ const upgraded = (socket) => socket.connected && socket.io.engine?.transport?.na
 
 /**
  * Connects every client at once and measures until all are connected and upgraded; then each
- * client sends acknowledged 'echo' messages back to back for `seconds`. Resolves with
- * `{ connectMs, connectsPerS, acked, acksPerS, connectFailures, failedEchoes, spread }` (spread:
- * clients per worker, most first; clientCpuMs: this process's CPU during the echoes; echoMeasure:
- * what `measureEcho(run)`, which wraps the echo phase, resolved with) and disconnects
- * everything. A client that fails to connect (or drops) is counted and left out of the echo load.
+ * client sends acknowledged 'echo' messages back to back for `seconds`, inside `measureEcho(run)`
+ * (e.g. the server's CPU around it). Resolves with `{ connectMs, connectsPerS, acked, acksPerS,
+ * connectFailures, failedEchoes, spread, clientCpuMs, echoMeasure }`: spread is the clients per
+ * worker, most first; clientCpuMs this process's CPU during the echoes; echoMeasure what
+ * `measureEcho` resolved with. Disconnects everything. A client that fails to connect (or drops) is counted and left out of the echo load.
  */
 export async function socketIoLoad(port, { clients = 100, seconds = 3, connectTimeoutMs = 10_000, measureEcho = (run) => run() } = {}) {
   if (clients > 250) throw new Error('at most 250 clients (one loopback address each)');

@@ -1,5 +1,5 @@
 import net from 'node:net';
-import { applySocketOptions } from './sticky-intake.js';
+import { serveHandedOver } from './handed-over.js';
 
 interface NewConnection {
   cmd: 'NODE_CLUSTER';
@@ -46,7 +46,6 @@ function serve(handle: unknown, serverFor: (port: number) => net.Server | undefi
     socket.destroy();
     return false;
   }
-  applySocketOptions(server, socket);
-  server.emit('connection', socket);
+  serveHandedOver(server, socket);
   return true;
 }

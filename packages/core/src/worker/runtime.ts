@@ -1,4 +1,3 @@
-import nodeCluster from 'node:cluster';
 import type net from 'node:net';
 import { debuglog } from 'node:util';
 import type { Channel } from '../ipc/channel.js';
@@ -171,7 +170,8 @@ export class WorkerRuntime {
 
   /** node:cluster hands this worker its connections one by one (round-robin), rather than the master (sticky) or the kernel ('os'). */
   #takesRoundRobinHandoffs(): boolean {
-    return nodeCluster.isWorker && this.#options.cluster && !this.#options.sticky && this.#options.scheduling !== 'os';
+    // options.cluster: this runtime is a node:cluster worker (the single process runs without it).
+    return this.#options.cluster && !this.#options.sticky && this.#options.scheduling !== 'os';
   }
 
   /**

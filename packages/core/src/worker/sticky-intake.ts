@@ -1,6 +1,7 @@
 import net from 'node:net';
 import { Cluster2Error } from '../errors.js';
 import { ENVELOPE_KEY, type Channel } from '../ipc/channel.js';
+import { serveHandedOver } from './handed-over.js';
 
 /** The envelope kind of a connection the master hands over with sticky sessions. */
 export const STICKY_CONNECTION = 'sticky:connection';
@@ -26,26 +27,6 @@ export function isStickyConnection(message: unknown): message is StickyConnectio
     (message as Record<string, unknown>)[ENVELOPE_KEY] === 1 &&
     (message as Record<string, unknown>).kind === STICKY_CONNECTION
   );
-}
-
-/** The socket options a net.Server sets on the connections it accepts itself (its `noDelay`, `keepAlive`). */
-interface AcceptOptions {
-  noDelay?: boolean;
-  keepAlive?: boolean;
-  /** Seconds (net.Server keeps the option's ms divided by 1000). */
-  keepAliveInitialDelay?: number;
-}
-
-/**
- * Sets on a handed-over socket what the server would have set had it accepted the connection:
- * node:net applies `noDelay` and `keepAlive` only in its own accept path, and node:http turns
- * `noDelay` on by default. Without this, a sticky worker's sockets keep Nagle's algorithm on: a
- * small write made while an earlier one is unacknowledged waits for the peer's (delayed) ACK.
- */
-export function applySocketOptions(server: net.Server, socket: net.Socket): void {
-  const options = server as net.Server & AcceptOptions;
-  if (options.noDelay) socket.setNoDelay(true);
-  if (options.keepAlive) socket.setKeepAlive(true, (options.keepAliveInitialDelay ?? 0) * 1000);
 }
 
 /**
@@ -88,11 +69,10 @@ export class StickyIntake {
       handle.destroy();
       return true;
     }
-    applySocketOptions(server, handle);
     if (message.data.head) handle.unshift(Buffer.from(message.data.head, 'base64'));
     // A connection sent just before the master learnt that this worker drains is still served:
     // the drain answers it with `Connection: close` and ends it like any other socket.
-    server.emit('connection', handle);
+    serveHandedOver(server, handle);
     return true;
   }
 
