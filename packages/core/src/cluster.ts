@@ -27,6 +27,10 @@ export interface ClusterEvents {
   disabled: [];
   enabled: [];
   giveup: [reason: string];
+  /** The OS refused to start a worker process (ERR_CLUSTER2_FORK_FAILED); the slot is retried with backoff. */
+  forkFailed: [error: Cluster2Error];
+  /** A rolling reload failed (ERR_CLUSTER2_RELOAD_FAILED, or …_UNAVAILABLE); the serving workers carry on. */
+  reloadFailed: [error: Cluster2Error];
   shutdown: [];
   /** In a worker (or `cluster: false`): this process starts draining, just before its listener closes. */
   draining: [];
@@ -42,7 +46,7 @@ export interface ClusterEvents {
 
 const OWN_EVENTS: ReadonlyArray<keyof ClusterEvents> = [
   'forked', 'listening', 'died', 'recycled', 'heartbeat', 'warning', 'disabled', 'enabled', 'giveup',
-  'shutdown', 'draining', 'stopped', 'error', 'SIGINT', 'SIGTERM', 'SIGUSR2', 'SIGHUP', 'SIGQUIT', 'SIGKILL',
+  'forkFailed', 'reloadFailed', 'shutdown', 'draining', 'stopped', 'error', 'SIGINT', 'SIGTERM', 'SIGUSR2', 'SIGHUP', 'SIGQUIT', 'SIGKILL',
 ];
 
 /** Where this Cluster object runs. */

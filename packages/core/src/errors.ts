@@ -21,6 +21,8 @@ export const ErrorCodes = Object.freeze({
   ERR_CLUSTER2_GAVE_UP: 'ERR_CLUSTER2_GAVE_UP',
   /** A successor could not start during `reload()`; the old workers keep serving. */
   ERR_CLUSTER2_RELOAD_FAILED: 'ERR_CLUSTER2_RELOAD_FAILED',
+  /** The operating system refused to start a worker process (descriptors or processes exhausted, …); the slot is retried with backoff. */
+  ERR_CLUSTER2_FORK_FAILED: 'ERR_CLUSTER2_FORK_FAILED',
   /** A reload asked for where it cannot run (`cluster: false`, or during shutdown). */
   ERR_CLUSTER2_RELOAD_UNAVAILABLE: 'ERR_CLUSTER2_RELOAD_UNAVAILABLE',
   /** A delegation got no answer within its timeout. */

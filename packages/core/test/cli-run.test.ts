@@ -191,14 +191,45 @@ describe('cluster2 stop / shutdown / reload', () => {
     expect(signalsIn(marker)).toEqual(['SIGTERM']);
   });
 
-  it('reload sends SIGUSR2 and returns at once while the master keeps running', async () => {
+  it('reload --no-wait sends SIGUSR2 and returns at once while the master keeps running', async () => {
     const { child, marker } = await spawnFakeMaster();
     writeMaster(child.pid ?? 0, null);
     const c = collector();
-    expect(await runCli(['reload', '--pids', pidsDir], c.io)).toBe(0);
+    expect(await runCli(['reload', '--no-wait', '--pids', pidsDir], c.io)).toBe(0);
     expect(c.out()).toBe(`sent SIGUSR2 to master ${child.pid}\n`);
     await waitFor(() => signalsIn(marker).length === 1, 3000, 'SIGUSR2 to arrive');
     expect(signalsIn(marker)).toEqual(['SIGUSR2']);
     expect(isAlive(child.pid ?? 0)).toBe(true);
   });
+
+  // The fake master cannot reload: the test writes the outcome a real master writes once the
+  // signal has arrived (the real one is driven end to end in the reliability suite).
+  it.each([
+    ['succeeded', 0, undefined],
+    ['failed', 4, { code: 'ERR_CLUSTER2_RELOAD_FAILED', message: 'worker 123 failed to start: SyntaxError: Unexpected token' }],
+  ] as const)('reload waits for the outcome of the reload its signal started: %s → exit %d', async (state, exitCode, error) => {
+    const { child, marker } = await spawnFakeMaster();
+    writeMaster(child.pid ?? 0, null);
+    // An outcome from before the signal must not count.
+    new PidFiles(pidsDir).writeReload({ state: 'succeeded', startedAt: Date.now() - 60_000, endedAt: Date.now() - 59_000 });
+    const c = collector();
+    const exit = runCli(['reload', '--pids', pidsDir], c.io);
+    await waitFor(() => signalsIn(marker).length === 1, 3000, 'SIGUSR2 to arrive');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    new PidFiles(pidsDir).writeReload({ state: 'running', startedAt: Date.now() });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    new PidFiles(pidsDir).writeReload({ state, startedAt: Date.now() - 300, endedAt: Date.now(), error });
+    expect(await exit).toBe(exitCode);
+    if (error) expect(c.err()).toContain('SyntaxError: Unexpected token');
+    else expect(c.out()).toMatch(/reload finished in \d+ ms/);
+  });
+
+  it('reload gives up waiting after --timeout with exit 5', async () => {
+    const { child } = await spawnFakeMaster();
+    writeMaster(child.pid ?? 0, null);
+    const c = collector();
+    expect(await runCli(['reload', '--timeout', '300', '--pids', pidsDir], c.io)).toBe(5);
+    expect(c.err()).toContain('no reload outcome within 300 ms');
+  });
+
 });

@@ -87,6 +87,18 @@ describe('monitor control routes (no token, loopback caller)', () => {
     expect(t.source.status().ecv.state).toBe(`${action}d`);
   });
 
+  it('POST /api/reload?wait=1 answers once the reload is done: 200 with its status, or its error', async () => {
+    t.source.reloadResult = Promise.resolve();
+    const done = await fetch(`${t.base}/api/reload?wait=1`, { method: 'POST' });
+    expect(done.status).toBe(200);
+    expect(await done.json()).toHaveProperty('reload');
+    t.source.reloadResult = Promise.reject(Object.assign(new Error('worker 9 failed to start: SyntaxError'), { code: 'ERR_CLUSTER2_RELOAD_FAILED' }));
+    t.source.reloadResult.catch(() => {});
+    const failed = await fetch(`${t.base}/api/reload?wait=1`, { method: 'POST' });
+    expect(failed.status).toBe(500);
+    expect(await failed.json()).toEqual({ error: { code: 'ERR_CLUSTER2_RELOAD_FAILED', message: 'worker 9 failed to start: SyntaxError' } });
+  });
+
   it('POST /api/reload → 202 without waiting for the reload, and survives its rejection', async () => {
     let reject!: (error: Error) => void;
     t.source.reloadResult = new Promise((_resolve, rej) => (reject = rej));

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { isErrorCode } from '../errors.js';
 import { findRunningMaster, signalMaster } from '../primary/pidfiles.js';
+import { ReloadExitCode, RELOAD_WAIT_MS, runReload } from './reload.js';
 import { runStatus } from './status.js';
 
 /** Where the CLI writes; `process` fits, tests pass collectors. */
@@ -16,6 +17,7 @@ export const CliExitCode = Object.freeze({
   FAILED: 1,
   BAD_ARGUMENTS: 2,
   NOT_RUNNING: 3,
+  ...ReloadExitCode,
 });
 
 /** `cluster2 --help`. */
@@ -27,15 +29,18 @@ Commands:
   status      show the master, its workers and ECV state (read from the monitor)
   stop        stop at once (SIGQUIT); waits for the master to exit
   shutdown    graceful shutdown (SIGTERM); waits for the master to exit
-  reload      rolling reload of every worker (SIGUSR2); returns at once
+  reload      rolling reload of every worker (SIGUSR2); waits for its outcome
 
 Options:
   --pids <dir>  directory holding master.pid and master.json (default: ./pids)
   --json        machine-readable output
-  --no-wait     stop/shutdown: return once the signal is sent
+  --no-wait     return once the signal is sent
+  --timeout <ms>  reload: how long to wait for the outcome (default: 600000)
   -h, --help    show this help
 
-Exit codes: 0 ok, 1 failed, 2 bad arguments, 3 no master running in the pids directory.
+Exit codes: 0 ok, 1 failed, 2 bad arguments, 3 no master running in the pids directory,
+4 the reload failed (the workers that served before it still serve), 5 no reload outcome
+within --timeout.
 `;
 
 const SIGNALS = { stop: 'SIGQUIT', shutdown: 'SIGTERM', reload: 'SIGUSR2' } as const satisfies Record<string, NodeJS.Signals>;
@@ -46,6 +51,7 @@ interface Parsed {
   pids: string;
   json: boolean;
   wait: boolean;
+  timeoutMs: number;
 }
 
 class UsageError extends Error {}
@@ -65,6 +71,7 @@ function parse(argv: string[]): Parsed | 'help' {
       pids: { type: 'string' },
       json: { type: 'boolean' },
       'no-wait': { type: 'boolean' },
+      timeout: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -73,12 +80,13 @@ function parse(argv: string[]): Parsed | 'help' {
   const command = positionals[0] as string;
   if (command !== 'status' && !(command in SIGNALS)) throw new UsageError(`unknown command '${command}'`);
   if (values.pids === '') throw new UsageError('--pids needs a directory');
-  return { command: command as Command, pids: values.pids ?? './pids', json: values.json ?? false, wait: !values['no-wait'] };
+  const timeoutMs = values.timeout === undefined ? RELOAD_WAIT_MS : Number(values.timeout);
+  if (!/^\d+$/.test(values.timeout ?? '0') || timeoutMs < 1) throw new UsageError(`--timeout must be a whole number of ms above 0, got '${values.timeout}'`);
+  return { command: command as Command, pids: values.pids ?? './pids', json: values.json ?? false, wait: !values['no-wait'], timeoutMs };
 }
 
 async function runSignal(parsed: Parsed, signal: NodeJS.Signals, io: CliIo): Promise<number> {
-  // reload returns at once: the rolling restart takes as long as the app's warm-up, and the master keeps running.
-  const wait = parsed.command !== 'reload' && parsed.wait;
+  const wait = parsed.wait;
   if (wait && !parsed.json) {
     // Look the master up first: with nothing running, only the error (exit 3) is printed, not a claim to signal.
     const { pid } = findRunningMaster(parsed.pids);
@@ -112,6 +120,7 @@ export async function runCli(argv: string[], io: CliIo = process): Promise<numbe
   }
   try {
     if (parsed.command === 'status') return await runStatus(parsed.pids, parsed.json, io);
+    if (parsed.command === 'reload') return await runReload(parsed, io, (pid) => process.kill(pid, 'SIGUSR2'));
     return await runSignal(parsed, SIGNALS[parsed.command], io);
   } catch (error) {
     io.stderr.write(`cluster2: ${(error as Error).message}\n`);

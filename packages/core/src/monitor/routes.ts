@@ -93,9 +93,17 @@ async function serveLogTail(ctx: MonitorContext, { res, params, query }: RouteRe
   sendText(res, 200, text, 'text/plain; charset=utf-8');
 }
 
-function startReload(ctx: MonitorContext, { res }: RouteRequest): void {
-  // 202: the rolling reload runs on; its outcome shows in lifecycle events and status.
-  ctx.source.reload().catch((error: Error) => debug('monitor: reload failed: %s', error.message));
+async function startReload(ctx: MonitorContext, { res, query }: RouteRequest): Promise<void> {
+  const reloading = ctx.source.reload();
+  if (query.get('wait') === '1') {
+    // A deploy script waits for the outcome: 200 with the reload's status, or the error (500,
+    // ERR_CLUSTER2_RELOAD_FAILED with the successor's exit and last stderr lines).
+    await reloading;
+    sendJson(res, 200, { reload: ctx.source.status().reload ?? null });
+    return;
+  }
+  // 202: the rolling reload runs on; its outcome shows in status (`reload`) and lifecycle events.
+  reloading.catch((error: Error) => debug('monitor: reload failed: %s', error.message));
   sendEmpty(res, 202);
 }
 

@@ -55,12 +55,25 @@ export interface EcvStatus {
 export interface LifecycleEvent {
   /** ms since epoch */
   time: number;
-  type: 'forked' | 'listening' | 'died' | 'recycled' | 'giveup' | 'shutdown' | 'stopped' | 'enabled' | 'disabled' | 'reload' | 'warning';
+  type:
+    | 'forked' | 'fork-failed' | 'listening' | 'died' | 'recycled' | 'giveup' | 'shutdown' | 'stopped'
+    | 'enabled' | 'disabled' | 'reload' | 'reloaded' | 'reload-failed' | 'warning';
   pid?: number;
   code?: number | null;
   signal?: string | null;
   reason?: string;
   message?: string;
+}
+
+/** The last rolling reload: running, or how it ended. */
+export interface ReloadStatus {
+  state: 'running' | 'succeeded' | 'failed';
+  /** ms since epoch */
+  startedAt: number;
+  /** ms since epoch; absent while running */
+  endedAt?: number;
+  /** Why it failed: the successor's exit and last stderr lines, or why it could not run. */
+  error?: { code: string; message: string };
 }
 
 export interface ClusterStatus {
@@ -83,6 +96,8 @@ export interface ClusterStatus {
   restarts: Record<string, number>;
   /** The most recent lifecycle events, oldest first (bounded). */
   events: LifecycleEvent[];
+  /** The last rolling reload (absent before the first). */
+  reload?: ReloadStatus;
 }
 
 /**

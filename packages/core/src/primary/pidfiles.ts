@@ -14,6 +14,8 @@ export interface MasterInfo {
 
 const MASTER_PID = 'master.pid';
 const MASTER_JSON = 'master.json';
+/** The last rolling reload's outcome: how `cluster2 reload` learns whether its deploy worked. */
+const RELOAD_JSON = 'reload.json';
 const workerFile = (pid: number) => `worker-${pid}.pid`;
 
 /** The pid files of one running master. Every method is synchronous: they run at start and exit. */
@@ -30,6 +32,14 @@ export class PidFiles {
     fs.writeFileSync(path.join(this.dir, MASTER_JSON), `${JSON.stringify(info)}\n`);
   }
 
+  /** Replaced whole (rename), so a reader never sees half a file. */
+  writeReload(outcome: object): void {
+    const target = path.join(this.dir, RELOAD_JSON);
+    const temporary = `${target}.${process.pid}.tmp`;
+    fs.writeFileSync(temporary, `${JSON.stringify(outcome)}\n`);
+    fs.renameSync(temporary, target);
+  }
+
   writeWorker(pid: number): void {
     fs.writeFileSync(path.join(this.dir, workerFile(pid)), `${pid}\n`);
   }
@@ -42,6 +52,7 @@ export class PidFiles {
   removeAll(workerPids: Iterable<number>): void {
     for (const pid of workerPids) this.removeWorker(pid);
     fs.rmSync(path.join(this.dir, MASTER_JSON), { force: true });
+    fs.rmSync(path.join(this.dir, RELOAD_JSON), { force: true });
     fs.rmSync(path.join(this.dir, MASTER_PID), { force: true });
   }
 }
@@ -105,4 +116,13 @@ export async function signalMaster(dir: string, signal: NodeJS.Signals, wait = t
     while (isAlive(master.pid)) await new Promise((resolve) => setTimeout(resolve, pollMs));
   }
   return master;
+}
+
+/** The last reload recorded in `dir` (undefined when none is). */
+export function readReloadOutcome(dir: string): { state: string; startedAt: number; endedAt?: number; error?: { code: string; message: string } } | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(path.resolve(dir), RELOAD_JSON), 'utf8'));
+  } catch {
+    return undefined;
+  }
 }

@@ -115,7 +115,15 @@ export class SingleProcess extends EventEmitter implements MonitorSource {
   reload(): Promise<void> {
     const message = 'reload needs cluster: true; a single process cannot replace itself';
     this.#warn(message);
-    return Promise.reject(new Cluster2Error('ERR_CLUSTER2_RELOAD_UNAVAILABLE', message));
+    const error = new Cluster2Error('ERR_CLUSTER2_RELOAD_UNAVAILABLE', message);
+    // `cluster2 reload` waits for an outcome in the pids directory: give it one at once.
+    const now = Date.now();
+    try {
+      this.#pidFiles?.writeReload({ state: 'failed', startedAt: now, endedAt: now, error: { code: error.code, message } });
+    } catch {
+      // An unwritable pids directory already failed the start; nothing more to tell here.
+    }
+    return Promise.reject(error);
   }
 
   restartWorker(): boolean {

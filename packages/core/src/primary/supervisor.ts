@@ -4,7 +4,7 @@ import { debuglog } from 'node:util';
 import { Cluster2Error } from '../errors.js';
 import { Channel } from '../ipc/channel.js';
 import { ENV_ECV, ENV_PORTS } from '../ipc/env.js';
-import type { ClusterStatus, MasterState, MonitorSource, RecycleReason } from '../monitor/source.js';
+import type { ClusterStatus, MasterState, MonitorSource, RecycleReason, ReloadStatus } from '../monitor/source.js';
 import { portsOf, type ResolvedOptions } from '../options.js';
 import { FACTORY_TIMEOUT } from '../worker/factory.js';
 import type { WorkerStats } from '../worker/stats.js';
@@ -16,6 +16,7 @@ import { claimPort } from './ports.js';
 import { Recycler } from './recycler.js';
 import { rescueHandoffs } from './handoff.js';
 import { installSignals } from './signals.js';
+import { StderrTail } from './stderr-tail.js';
 import { StickyAcceptor } from './sticky-acceptor.js';
 import { STICKY_CLOSED } from '../worker/sticky-intake.js';
 import { WorkerTable, type WorkerRecord } from './workers.js';
@@ -26,6 +27,8 @@ const debug = debuglog('cluster2');
 export const STARTUP_TIMEOUT = FACTORY_TIMEOUT + 5000;
 /** `stop()`: SIGTERM first, SIGKILL after this long, ms. */
 export const STOP_KILL_DELAY = 2000;
+/** How long a dead worker's last stderr bytes may take to arrive after its exit, ms. */
+const STDERR_DRAIN_LIMIT = 500;
 
 
 export interface SupervisorHost {
@@ -54,6 +57,10 @@ export class Supervisor extends EventEmitter implements MonitorSource {
   readonly #eventLog = new EventLog(this);
   readonly #restarts: Record<string, number> = {};
   readonly #respawnTimers = new Set<NodeJS.Timeout>();
+  /** Forks in a row the OS refused (EMFILE, EAGAIN, …): the retry of a slot backs off with it. */
+  #forkFailures = 0;
+  /** The last reload's outcome, for status, the pids directory and `cluster2 reload`. */
+  #lastReload: ReloadStatus | undefined;
   /** A recycle's successor → the worker it is to replace (see #onCrash). */
   readonly #predecessors = new WeakMap<WorkerRecord, WorkerRecord>();
   /**
@@ -107,13 +114,15 @@ export class Supervisor extends EventEmitter implements MonitorSource {
     await this.#sticky?.listen(this.#ports, host);
     await beforeFork(this.#ports);
     cluster.schedulingPolicy = this.#options.scheduling === 'os' ? cluster.SCHED_NONE : cluster.SCHED_RR;
-    cluster.setupPrimary({ silent: false });
+    // stderr comes through the master (unchanged) so the death of a worker that never listened
+    // can be reported with its last lines: a broken deploy's SyntaxError is only there.
+    cluster.setupPrimary({ stdio: ['inherit', 'inherit', 'pipe', 'ipc'] });
     this.#removeSignals = installSignals(this, this.#host);
     this.#ticker = setInterval(() => this.#tick(), this.#options.heartbeatInterval).unref();
     const allListening = new Promise<void>((resolve, reject) => {
       this.#startup = { resolve, reject };
     });
-    for (let i = 0; i < this.#options.noWorkers; i++) this.#fork(0);
+    for (let i = 0; i < this.#options.noWorkers; i++) this.#fill(0);
     await allListening;
     return this.#ports;
   }
@@ -135,12 +144,27 @@ export class Supervisor extends EventEmitter implements MonitorSource {
     for (const record of this.#table.all()) this.#pidFiles?.writeWorker(record.pid);
   }
 
-  /** `slot`: sticky sessions' slot to take over (a predecessor's or a crashed worker's). */
-  #fork(restarts: number, slot?: number): WorkerRecord {
-    const worker = cluster.fork({
-      [ENV_PORTS]: JSON.stringify(this.#ports),
-      [ENV_ECV]: JSON.stringify(this.ecv.snapshot()),
-    });
+  /**
+   * Forks a worker into `slot` (sticky sessions' slot to take over). Rejects with
+   * ERR_CLUSTER2_FORK_FAILED when the OS starts no process (EMFILE, EAGAIN, …): node:cluster then
+   * hands back a worker without a pid that never exits, which must never enter the table.
+   */
+  #fork(restarts: number, slot?: number): Promise<WorkerRecord> {
+    let worker: Worker;
+    try {
+      worker = cluster.fork({
+        [ENV_PORTS]: JSON.stringify(this.#ports),
+        [ENV_ECV]: JSON.stringify(this.ecv.snapshot()),
+      });
+    } catch (error) {
+      return Promise.reject(this.#forkFailed(error as Error));
+    }
+    if (worker.process.pid === undefined) {
+      return spawnError(worker).then((error) => {
+        throw this.#forkFailed(error);
+      });
+    }
+    this.#forkFailures = 0;
     rescueHandoffs(worker);
     const record = createRecord(worker, restarts);
     this.#table.add(record);
@@ -150,10 +174,46 @@ export class Supervisor extends EventEmitter implements MonitorSource {
     this.#eventLog.add({ type: 'forked', pid: record.pid });
     this.#emitSoon('forked', record.pid);
     // A start that outlives STARTUP_TIMEOUT is a failed start: kill it so its death is counted.
-    const startTimer = setTimeout(() => record.state === 'starting' && worker.process.kill('SIGKILL'), STARTUP_TIMEOUT);
+    const startTimer = setTimeout(() => {
+      if (record.state !== 'starting') return;
+      record.killedBecause = `it did not ${this.#options.readySignal ? 'call ready()' : 'listen'} within ${STARTUP_TIMEOUT} ms`;
+      worker.process.kill('SIGKILL');
+    }, STARTUP_TIMEOUT);
     startTimer.unref();
     record.listening.then(() => clearTimeout(startTimer), () => clearTimeout(startTimer));
-    return record;
+    return Promise.resolve(record);
+  }
+
+  #forkFailed(cause: Error): Cluster2Error {
+    const code = (cause as NodeJS.ErrnoException).code;
+    const error = new Cluster2Error('ERR_CLUSTER2_FORK_FAILED', `could not start a worker process: ${code ? `${code}: ` : ''}${cause.message}`, { cause });
+    this.#eventLog.add({ type: 'fork-failed', message: error.message });
+    this.#options.logger?.error({ err: error }, 'cluster2: fork failed');
+    this.#emitSoon('forkFailed', error);
+    return error;
+  }
+
+  /**
+   * Fills a slot at start-up or after a crash. A fork the OS refuses is retried with the restart
+   * backoff until one starts, so the cluster is back to full strength once the pressure ends; it
+   * is not a death of the app and never counts toward the give-up.
+   */
+  #fill(restarts: number, slot?: number): void {
+    this.#fork(restarts, slot).catch(() => {
+      if (this.#ending || this.state === 'gave-up') return;
+      this.#forkFailures++;
+      const { minDelay, maxDelay } = this.#options.restart;
+      this.#later(Math.min(maxDelay, minDelay * 2 ** (this.#forkFailures - 1)), () => this.#fill(restarts, slot));
+    });
+  }
+
+  /** A respawn timer: cleared when the master stops. */
+  #later(delay: number, run: () => void): void {
+    const timer = setTimeout(() => {
+      this.#respawnTimers.delete(timer);
+      run();
+    }, delay);
+    this.#respawnTimers.add(timer);
   }
 
   #wire(record: WorkerRecord): void {
@@ -209,7 +269,7 @@ export class Supervisor extends EventEmitter implements MonitorSource {
     const wasStarting = record.state === 'starting';
     record.state = 'dead';
     record.channel.close(new Cluster2Error('ERR_CLUSTER2_WORKER_GONE', `worker ${record.pid} exited`));
-    record.markDead(new Cluster2Error('ERR_CLUSTER2_WORKER_GONE', `worker ${record.pid} exited (code ${code}, signal ${signal}) before it listened`));
+    if (wasStarting) this.#reportEarlyDeath(record, code, signal);
     this.#table.remove(record.pid);
     const slot = this.#sticky?.slots.slotOf(record);
     this.#sticky?.slots.remove(record);
@@ -223,7 +283,29 @@ export class Supervisor extends EventEmitter implements MonitorSource {
     this.#onCrash(record, wasStarting, slot);
   }
 
+  /**
+   * Rejects `record.listening` with why it never listened, its last stderr lines included: they
+   * may still be in the pipe when the exit is seen, so wait (briefly) for its end.
+   */
+  #reportEarlyDeath(record: WorkerRecord, code: number | null, signal: string | null): void {
+    const why = record.killedBecause ?? `it exited with ${signal ? `signal ${signal}` : `code ${code}`} before it listened`;
+    const report = () => {
+      const tail = record.stderr.lines();
+      record.markDead(new Cluster2Error('ERR_CLUSTER2_WORKER_GONE', `worker ${record.pid} failed to start: ${why}${tail ? `; its last stderr lines:\n${tail}` : ''}`));
+    };
+    const limit = setTimeout(report, STDERR_DRAIN_LIMIT);
+    record.stderr.ended.then(() => {
+      clearTimeout(limit);
+      report();
+    });
+  }
+
   #onCrash(record: WorkerRecord, wasStarting: boolean, slot: number | undefined): void {
+    // A successor that failed to start while its predecessor still serves is a failed deploy,
+    // reported by its recycle or reload. The serving generation is not crashing: counting it would
+    // let a few broken deploys in a row give up and take the healthy workers down with it.
+    const predecessor = this.#predecessors.get(record);
+    if (wasStarting && predecessor && predecessor.state !== 'dead') return;
     this.#restarts.crash = (this.#restarts.crash ?? 0) + 1;
     const verdict = this.#policy.recordDeath();
     if (verdict.giveUp) {
@@ -233,22 +315,13 @@ export class Supervisor extends EventEmitter implements MonitorSource {
     }
     // A successor already starting for this worker takes its place.
     if (this.#recycler.isReplacing(record)) return;
-    // A successor that failed to start while its predecessor still serves leaves nothing to
-    // replace: respawning it would add a worker beyond noWorkers behind the failed recycle's back.
-    const predecessor = this.#predecessors.get(record);
-    if (wasStarting && predecessor && predecessor.state !== 'dead') return;
     const respawn = () => {
       if (this.#ending || this.state === 'gave-up') return;
-      const successor = this.#fork(record.restarts + 1, slot);
-      successor.listening.catch(() => {});
+      this.#fill(record.restarts + 1, slot);
     };
     // The first death in a window is replaced at once: a timer, even of 0 ms, costs a loop turn.
     if (verdict.delay === 0) return respawn();
-    const timer = setTimeout(() => {
-      this.#respawnTimers.delete(timer);
-      respawn();
-    }, verdict.delay);
-    this.#respawnTimers.add(timer);
+    this.#later(verdict.delay, respawn);
   }
 
   #giveUp(reason: string): void {
@@ -270,9 +343,10 @@ export class Supervisor extends EventEmitter implements MonitorSource {
   }
 
   async #startSuccessor(old: WorkerRecord): Promise<WorkerRecord> {
-    const successor = this.#fork(old.restarts + 1, this.#sticky?.slots.slotOf(old));
-    this.#predecessors.set(successor, old);
+    let successor: WorkerRecord;
     try {
+      successor = await this.#fork(old.restarts + 1, this.#sticky?.slots.slotOf(old));
+      this.#predecessors.set(successor, old);
       await successor.listening;
     } catch (error) {
       throw new Cluster2Error('ERR_CLUSTER2_RELOAD_FAILED', `a successor for worker ${old.pid} could not start: ${(error as Error).message}`, { cause: error });
@@ -310,7 +384,9 @@ export class Supervisor extends EventEmitter implements MonitorSource {
    */
   reload(): Promise<void> {
     if (this.#ending || this.state === 'gave-up') {
-      return Promise.reject(new Cluster2Error('ERR_CLUSTER2_RELOAD_UNAVAILABLE', 'cannot reload: the cluster is shutting down'));
+      const error = new Cluster2Error('ERR_CLUSTER2_RELOAD_UNAVAILABLE', 'cannot reload: the cluster is shutting down');
+      this.#recordReload({ state: 'failed', startedAt: Date.now(), endedAt: Date.now(), error: { code: error.code, message: error.message } });
+      return Promise.reject(error);
     }
     if (!this.#reloading) {
       this.#reloading = this.#runReload().finally(() => {
@@ -326,7 +402,9 @@ export class Supervisor extends EventEmitter implements MonitorSource {
   }
 
   async #runReload(): Promise<void> {
+    const startedAt = Date.now();
     this.#eventLog.add({ type: 'reload' });
+    this.#recordReload({ state: 'running', startedAt });
     const previous = this.state;
     this.state = 'reloading';
     try {
@@ -335,8 +413,29 @@ export class Supervisor extends EventEmitter implements MonitorSource {
       }
       // The last 'recycled' event is emitted on the next tick: resolve after it, not before.
       await new Promise<void>((resolve) => process.nextTick(resolve));
+      this.#eventLog.add({ type: 'reloaded' });
+      this.#recordReload({ state: 'succeeded', startedAt, endedAt: Date.now() });
+    } catch (error) {
+      this.#reloadFailed(error as Cluster2Error, startedAt);
+      throw error;
     } finally {
       if (this.state === 'reloading') this.state = previous === 'starting' ? 'running' : previous;
+    }
+  }
+
+  #reloadFailed(error: Cluster2Error, startedAt: number): void {
+    this.#eventLog.add({ type: 'reload-failed', message: error.message });
+    this.#recordReload({ state: 'failed', startedAt, endedAt: Date.now(), error: { code: error.code, message: error.message } });
+    this.#options.logger?.error({ err: error }, 'cluster2: reload failed; the serving workers carry on');
+    this.#emitSoon('reloadFailed', error);
+  }
+
+  #recordReload(outcome: ReloadStatus): void {
+    this.#lastReload = outcome;
+    try {
+      this.#pidFiles?.writeReload(outcome);
+    } catch (error) {
+      debug('could not write the reload outcome: %s', (error as Error).message);
     }
   }
 
@@ -510,6 +609,7 @@ export class Supervisor extends EventEmitter implements MonitorSource {
       ecv: this.ecv.status(),
       restarts: { ...this.#restarts },
       events: this.#eventLog.list(),
+      reload: this.#lastReload,
     };
   }
 
@@ -545,10 +645,21 @@ function createRecord(worker: Worker, restarts: number): WorkerRecord {
     restarts,
     lastHeartbeat: undefined,
     stats: undefined,
+    stderr: new StderrTail(worker.process.stderr),
+    killedBecause: undefined,
     listening,
     markListening,
     markDead,
   };
+}
+
+/** The error node:cluster emits (on the next tick) for a worker whose process never started. */
+function spawnError(worker: Worker): Promise<Error> {
+  return new Promise((resolve) => {
+    worker.once('error', resolve);
+    // It never exits, so node:cluster would keep it listed in cluster.workers for good.
+    worker.once('error', () => delete cluster.workers?.[worker.id]);
+  });
 }
 
 function waitForExit(worker: Worker): Promise<void> {

@@ -2,6 +2,7 @@ import type { Worker } from 'node:cluster';
 import type { Channel } from '../ipc/channel.js';
 import type { ClusterTotals, WorkerState, WorkerStatus } from '../monitor/source.js';
 import type { WorkerStats } from '../worker/stats.js';
+import type { StderrTail } from './stderr-tail.js';
 
 /** The master's view of one worker process. */
 export interface WorkerRecord {
@@ -17,6 +18,10 @@ export interface WorkerRecord {
   restarts: number;
   lastHeartbeat: number | undefined;
   stats: WorkerStats | undefined;
+  /** The last lines it wrote to stderr, for the report of a death before it listened. */
+  readonly stderr: StderrTail;
+  /** Why the master killed it before it listened (start-up timeout), for that report. */
+  killedBecause: string | undefined;
   /** Resolves once the worker listens (and is ready); rejects if it dies first. */
   readonly listening: Promise<void>;
   markListening(): void;

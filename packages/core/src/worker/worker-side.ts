@@ -79,6 +79,9 @@ export class WorkerSide {
     // An IPC write racing the master's death (node:cluster acking a connection hand-off) fails
     // with EPIPE on cluster.worker; unhandled, that 'error' would crash the draining worker.
     nodeCluster.worker?.on('error', (error: Error) => debug('worker %d ipc error: %s', process.pid, error.message));
+    // stderr is a pipe the master reads; once the master is gone, a write to it fails with EPIPE,
+    // and that 'error' unhandled would crash a worker still draining its requests.
+    process.stderr.on('error', (error: Error) => debug('worker %d stderr: %s', process.pid, error.message));
     process.once('disconnect', () => {
       this.channel.close(new Cluster2Error('ERR_CLUSTER2_MASTER_GONE', 'the master went away'));
       this.#delegation.close();

@@ -1,0 +1,40 @@
+import type { Readable } from 'node:stream';
+
+/** Bytes of a worker's stderr kept for the report of its death. */
+const TAIL_BYTES = 4096;
+/** Lines of that tail quoted in an error message. */
+const TAIL_LINES = 12;
+
+/**
+ * Passes a worker's stderr through to the master's own, unchanged, and keeps its last few KiB:
+ * when a successor dies before it listens (a deploy of broken code), the reason is usually only
+ * there (a SyntaxError, a missing module), and a deploy script must be able to print it.
+ */
+export class StderrTail {
+  /** Settles once the worker's end of the pipe is closed and every byte has been read. */
+  readonly ended: Promise<void>;
+  #chunks: Buffer[] = [];
+  #bytes = 0;
+
+  constructor(stream: Readable | null | undefined, sink: NodeJS.WritableStream = process.stderr) {
+    this.ended = stream ? new Promise((resolve) => stream.once('close', resolve)) : Promise.resolve();
+    stream?.on('data', (chunk: Buffer) => {
+      sink.write(chunk);
+      this.#keep(chunk);
+    });
+    // The pipe breaks when the worker dies: nothing to report beyond the death itself.
+    stream?.on('error', () => {});
+  }
+
+  #keep(chunk: Buffer): void {
+    this.#chunks.push(chunk);
+    this.#bytes += chunk.length;
+    while (this.#bytes - this.#chunks[0]!.length >= TAIL_BYTES) this.#bytes -= this.#chunks.shift()!.length;
+  }
+
+  /** The last lines written, trimmed; '' when the worker wrote nothing. */
+  lines(): string {
+    const text = Buffer.concat(this.#chunks).toString('utf8').slice(-TAIL_BYTES);
+    return text.trimEnd().split('\n').slice(-TAIL_LINES).join('\n');
+  }
+}
