@@ -15,6 +15,7 @@ export const CliExitCode = Object.freeze({
   /** A failure that is none of the below (e.g. the master could not be signalled). */
   FAILED: 1,
   BAD_ARGUMENTS: 2,
+  /** No master runs in the pids directory, or its pid file is stale (that pid is not signalled). */
   NOT_RUNNING: 3,
 });
 
@@ -35,7 +36,12 @@ Options:
   --no-wait     stop/shutdown: return once the signal is sent
   -h, --help    show this help
 
-Exit codes: 0 ok, 1 failed, 2 bad arguments, 3 no master running in the pids directory.
+Before it signals, the CLI checks that the pid in master.json is the master that wrote it (same
+start time): a stale pid file (the master died, its pid now names another process) is reported,
+never signalled.
+
+Exit codes: 0 ok, 1 failed, 2 bad arguments, 3 no master running in the pids directory (or only a
+stale pid file).
 `;
 
 const SIGNALS = { stop: 'SIGQUIT', shutdown: 'SIGTERM', reload: 'SIGUSR2' } as const satisfies Record<string, NodeJS.Signals>;
