@@ -141,6 +141,7 @@ describe('a stale master.pid naming a live unrelated process (pid reuse)', () =>
     const c = collector();
     expect(await runCli(['shutdown', '--pids', pidsDir], c.io)).toBe(0);
     expect(c.out()).toContain(`master ${master.pid} exited`);
+    await until(() => master.signalCode !== null, 5000, 'this process to reap the master');
     expect(master.signalCode).toBe('SIGTERM');
   });
 });

@@ -1,14 +1,27 @@
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
 // O_NOFOLLOW is missing on Windows, where O_EXCL already refuses an existing path.
 const CREATE_NEW = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | (fs.constants.O_NOFOLLOW ?? 0);
 
+let tempCount = 0;
+
+/** Opens a new file in `dir` for us alone; a name someone else took (EEXIST) is skipped. */
+function createTemp(dir: string, name: string): { temp: string; fd: number } {
+  for (;;) {
+    // Not node:crypto for the name: workers write no pid files but load this module, and must not pay for crypto.
+    const temp = path.join(dir, `.${name}.${process.pid}.${Date.now().toString(36)}${(tempCount++).toString(36)}.tmp`);
+    try {
+      return { temp, fd: fs.openSync(temp, CREATE_NEW, 0o644) };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+  }
+}
+
 /** A file of our own in `dir`: created new (never an existing file or symlink), then filled. */
 function writeTemp(dir: string, name: string, content: string): string {
-  const temp = path.join(dir, `.${name}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  const fd = fs.openSync(temp, CREATE_NEW, 0o644);
+  const { temp, fd } = createTemp(dir, name);
   try {
     fs.writeSync(fd, content);
   } finally {
