@@ -72,6 +72,7 @@ describe('a second master on a live pids directory', () => {
   it.each([
     ['cluster: true', {}],
     ['cluster: false', { cluster: false }],
+    ['with the monitor on', { monitor: true, monHost: '127.0.0.1', monPort: 0 }],
   ])('%s: refused with ERR_CLUSTER2_PIDS_IN_USE and exit 1, no worker forked, the first untouched and reachable', async (_name, extra) => {
     const pids = dir('pids-in-use');
     const first = start({ pids, ...extra });
@@ -81,7 +82,8 @@ describe('a second master on a live pids directory', () => {
     const second = start({ pids, ...extra });
     await second.waitForExit();
     expect(second.exitCode).toBe(1);
-    expect(second.stderr).toContain(`pids directory ${pids} belongs to a running cluster2 master (pid ${first.pid}, 127.0.0.1:${firstPort})`);
+    expect(second.stderr).toContain(`pids directory ${pids} belongs to a running cluster2 master (pid ${first.pid}, 127.0.0.1:${firstPort}`);
+    if ('monitor' in extra) expect(second.stderr).toMatch(/, monitor 127\.0\.0\.1:\d+\); stop that master first/);
     expect(second.stderr).toContain('(ERR_CLUSTER2_PIDS_IN_USE)');
     expect(second.events('forked')).toHaveLength(0);
 
@@ -103,6 +105,26 @@ describe('a second master on a live pids directory', () => {
     expect(rejected.code).toBe('ERR_CLUSTER2_PIDS_IN_USE');
     expect(second.events('forked')).toHaveLength(0);
     expect(read(path.join(pids, 'master.pid'))).toBe(`${first.pid}\n`);
+  });
+});
+
+describe('a stale master.pid naming a live unrelated process', () => {
+  it('a new master takes the directory over and leaves that process alone', async () => {
+    const pids = dir('pids-stale');
+    const stranger = spawn('sleep', ['100'], { stdio: 'ignore' });
+    try {
+      fs.writeFileSync(path.join(pids, 'master.pid'), `${stranger.pid}\n`);
+      fs.writeFileSync(path.join(pids, 'master.json'), JSON.stringify({ pid: stranger.pid, ports: [1], host: '127.0.0.1', monitor: null, startedAt: 1, startTime: 'proc:x:1', command: 'node app.js' }));
+      fs.writeFileSync(path.join(pids, 'worker-999999.pid'), '999999\n');
+      const f = start({ pids });
+      await f.ready();
+      expect(read(path.join(pids, 'master.pid'))).toBe(`${f.pid}\n`);
+      expect(fs.readdirSync(pids)).not.toContain('worker-999999.pid');
+      expect(isAlive(stranger.pid!)).toBe(true);
+      expect(stranger.signalCode).toBeNull();
+    } finally {
+      stranger.kill('SIGKILL');
+    }
   });
 });
 

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from '../src/cli/run.js';
 import { PidFiles, inspectMaster } from '../src/primary/pidfiles.js';
-import { parseProcStat, processIdentity } from '../src/primary/process-identity.js';
+import { fromPs, identityMismatch, parseProcStat, processIdentity } from '../src/primary/process-identity.js';
 import { fixturesDir, isAlive, tempDir, until } from './helpers.js';
 
 let tmp: string;
@@ -72,6 +72,22 @@ describe('/proc/<pid>/stat parsing', () => {
     expect(own.command).toContain(process.execPath);
     expect(Math.abs(Date.parse(own.started) - (Date.now() - process.uptime() * 1000))).toBeLessThan(5000);
     expect(processIdentity(2 ** 22 + 1)).toBeUndefined();
+  });
+});
+
+describe('without /proc: ps -o lstart=', () => {
+  const hasPs = fs.existsSync('/usr/bin/ps') || fs.existsSync('/bin/ps');
+  it.runIf(hasPs)('reads a coarse start time and the command; a different command with the same second is not the master', async () => {
+    const stranger = await spawnStranger();
+    const live = fromPs(stranger.pid!)!;
+    expect(live).toMatchObject({ exact: false, command: 'sleep 100', zombie: false });
+    expect(live.startTime).toMatch(/^ps:\w{3} \w{3} +\d+ \d\d:\d\d:\d\d \d{4}$/);
+    expect(identityMismatch(stranger.pid!, { startTime: live.startTime, command: 'sleep 100' }, live)).toBeUndefined();
+    expect(identityMismatch(stranger.pid!, { startTime: live.startTime, command: 'node app.js' }, live)).toBe(
+      `pid ${stranger.pid} is \`sleep 100\`, not the master that wrote this file (\`node app.js\`)`,
+    );
+    expect(identityMismatch(stranger.pid!, { startTime: 'ps:Thu Jan  1 00:00:00 1970', command: 'sleep 100' }, live)).toMatch(/is alive but started at /);
+    expect(fromPs(2 ** 22 + 1)).toBeUndefined();
   });
 });
 

@@ -81,7 +81,8 @@ function ps(pid: number, column: string): string | undefined {
   }
 }
 
-function fromPs(pid: number): ProcessIdentity | undefined {
+/** From `ps`: where there is no /proc (macOS, the BSDs). Exported for tests on Linux. */
+export function fromPs(pid: number): ProcessIdentity | undefined {
   const lstart = ps(pid, 'lstart');
   if (!lstart) return undefined;
   const state = ps(pid, 'stat') ?? '';
