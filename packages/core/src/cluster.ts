@@ -134,7 +134,7 @@ export class Cluster extends EventEmitter implements WorkerDelegation, PrimaryDe
       single.onStop(() => this.#router!.close());
       const ecvHost = single.ecvHost();
       setServingContext({ cluster: this, ecvHost, draining: () => ecvHost.draining() });
-      return this.#fatalOnPortBusy(single.start(factory, () => this.#beforeServing(single)));
+      return this.#fatalOnStartError(single.start(factory, () => this.#beforeServing(single)));
     }
     if (nodeCluster.isWorker) {
       const worker = new WorkerSide(this.options, { emit, exit: exitProcess }, this.#client!);
@@ -151,12 +151,14 @@ export class Cluster extends EventEmitter implements WorkerDelegation, PrimaryDe
     });
     this.#supervisor.onStop(() => this.#router!.close());
     const supervisor = this.#supervisor;
-    return this.#fatalOnPortBusy(supervisor.start(() => this.#beforeServing(supervisor)));
+    return this.#fatalOnStartError(supervisor.start(() => this.#beforeServing(supervisor)));
   }
 
-  /** Master duties between the port check and the first fork: monitor, then pid files. */
+  /** Master duties between the port check and the first fork: pids directory, monitor, then pid files. */
   async #beforeServing(master: Supervisor | SingleProcess): Promise<void> {
     const { monitor, monHost, monPort, monToken, logs } = this.options;
+    // Before the monitor: a master refused its pids directory leaves nothing running behind.
+    master.claimPidFiles();
     if (!monitor) {
       master.writePidFiles(null);
       return;
@@ -169,14 +171,18 @@ export class Cluster extends EventEmitter implements WorkerDelegation, PrimaryDe
     master.writePidFiles(server.address);
   }
 
-  /** Port busy: reject and emit 'error'; with nobody listening for 'error', print and exit 98. */
-  async #fatalOnPortBusy(starting: Promise<number[]>): Promise<number[]> {
+  /**
+   * Port busy, or a pids directory in use or unwritable: reject and emit 'error'; with nobody
+   * listening for 'error', print and exit (98 for the port, 1 for the pids directory).
+   */
+  async #fatalOnStartError(starting: Promise<number[]>): Promise<number[]> {
     try {
       return await starting;
     } catch (error) {
-      if (isErrorCode(error, 'ERR_CLUSTER2_PORT_IN_USE') && this.listenerCount('error') === 0) {
-        process.stderr.write(`cluster2: ${(error as Error).message}\n`);
-        exitProcess(98);
+      const exitCode = fatalExitCode(error);
+      if (exitCode !== undefined && this.listenerCount('error') === 0) {
+        process.stderr.write(`cluster2: ${(error as Error).message} (${(error as Cluster2Error).code})\n`);
+        exitProcess(exitCode);
       } else if (this.listenerCount('error') > 0) {
         process.nextTick(() => this.emit('error', error as Error));
       }
@@ -310,6 +316,13 @@ export class Cluster extends EventEmitter implements WorkerDelegation, PrimaryDe
 function sendToMaster(message: object): void {
   if (!process.connected) throw new Cluster2Error('ERR_CLUSTER2_MASTER_GONE', 'the master went away');
   process.send!(message, undefined, {}, () => {});
+}
+
+/** Start-up errors that end a master nobody listens to for 'error', with their exit code. */
+function fatalExitCode(error: unknown): number | undefined {
+  if (isErrorCode(error, 'ERR_CLUSTER2_PORT_IN_USE')) return 98;
+  if (isErrorCode(error, 'ERR_CLUSTER2_PIDS_IN_USE') || isErrorCode(error, 'ERR_CLUSTER2_PIDS_UNWRITABLE')) return 1;
+  return undefined;
 }
 
 function exitProcess(code: number): void {

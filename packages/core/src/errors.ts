@@ -9,8 +9,12 @@ export const ErrorCodes = Object.freeze({
   ERR_CLUSTER2_UNKNOWN_OPTION: 'ERR_CLUSTER2_UNKNOWN_OPTION',
   /** An app or monitor port is already taken. */
   ERR_CLUSTER2_PORT_IN_USE: 'ERR_CLUSTER2_PORT_IN_USE',
-  /** A control call found no running master in the pids directory. */
+  /** A control call found no running master in the pids directory (or only a stale pid file, which it does not signal). */
   ERR_CLUSTER2_NOT_RUNNING: 'ERR_CLUSTER2_NOT_RUNNING',
+  /** A master was started on a pids directory whose recorded master is still running. */
+  ERR_CLUSTER2_PIDS_IN_USE: 'ERR_CLUSTER2_PIDS_IN_USE',
+  /** The pids directory cannot be created or written (EACCES, EROFS, ENOTDIR, …). */
+  ERR_CLUSTER2_PIDS_UNWRITABLE: 'ERR_CLUSTER2_PIDS_UNWRITABLE',
   /** `listen()` was handed something that is not a server factory, or the factory handed back no server. */
   ERR_CLUSTER2_INVALID_FACTORY: 'ERR_CLUSTER2_INVALID_FACTORY',
   /** The factory threw, rejected or never handed a server within the start-up limit. */

@@ -3,8 +3,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli, USAGE } from '../src/cli/run.js';
-import { isAlive, PidFiles } from '../src/primary/pidfiles.js';
-import { tempDir } from './helpers.js';
+import { PidFiles } from '../src/primary/pidfiles.js';
+// Zombie-aware: the CLI returns once the master has exited, before this process (its parent) reaps it.
+import { isAlive, tempDir } from './helpers.js';
 import { startTestMonitor, waitFor, type TestMonitor } from './monitor-helpers.js';
 
 /** Collects what the CLI writes. */
@@ -62,7 +63,7 @@ function writeMaster(pid: number, monitor: { host: string; port: number } | null
   for (const worker of workers) files.writeWorker(worker);
 }
 
-const signalsIn = (marker: string): string[] => (fs.existsSync(marker) ? fs.readFileSync(marker, 'utf8').trim().split('\n') : []);
+const signalsIn = (marker: string): string[] => (fs.existsSync(marker) ? fs.readFileSync(marker, 'utf8').split('\n').filter(Boolean) : []);
 
 describe('cluster2 arguments', () => {
   it('--help prints usage and exits 0', async () => {

@@ -1,4 +1,4 @@
-import { findRunningMaster, isAlive, readReloadOutcome } from '../primary/pidfiles.js';
+import { isAlive, readReloadOutcome, signalMaster } from '../primary/pidfiles.js';
 import type { CliIo } from './run.js';
 
 /** `cluster2 reload` gives up waiting for the outcome after this long by default, ms. */
@@ -26,10 +26,9 @@ export interface ReloadRequest {
  * are queued and the queued one starts after it, so the first reload to start after the signal
  * is the one that covers this deploy.
  */
-export async function runReload(request: ReloadRequest, io: CliIo, signal: (pid: number) => void): Promise<number> {
-  const master = findRunningMaster(request.pids);
+export async function runReload(request: ReloadRequest, io: CliIo): Promise<number> {
   const sentAt = Date.now();
-  signal(master.pid);
+  const master = await signalMaster(request.pids, 'SIGUSR2', false);
   if (!request.wait) {
     io.stdout.write(request.json ? `${JSON.stringify({ command: 'reload', pid: master.pid, signal: 'SIGUSR2', waited: false })}\n` : `sent SIGUSR2 to master ${master.pid}\n`);
     return 0;

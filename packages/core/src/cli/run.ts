@@ -16,6 +16,7 @@ export const CliExitCode = Object.freeze({
   /** A failure that is none of the below (e.g. the master could not be signalled). */
   FAILED: 1,
   BAD_ARGUMENTS: 2,
+  /** No master runs in the pids directory, or its pid file is stale (that pid is not signalled). */
   NOT_RUNNING: 3,
   ...ReloadExitCode,
 });
@@ -38,9 +39,13 @@ Options:
   --timeout <ms>  reload: how long to wait for the outcome (default: 600000)
   -h, --help    show this help
 
-Exit codes: 0 ok, 1 failed, 2 bad arguments, 3 no master running in the pids directory,
-4 the reload failed (the workers that served before it still serve), 5 no reload outcome
-within --timeout.
+Before it signals, the CLI checks that the pid in master.json is the master that wrote it (same
+start time): a stale pid file (the master died, its pid now names another process) is reported,
+never signalled.
+
+Exit codes: 0 ok, 1 failed, 2 bad arguments, 3 no master running in the pids directory (or only a
+stale pid file), 4 the reload failed (the workers that served before it still serve), 5 no
+reload outcome within --timeout.
 `;
 
 const SIGNALS = { stop: 'SIGQUIT', shutdown: 'SIGTERM', reload: 'SIGUSR2' } as const satisfies Record<string, NodeJS.Signals>;
@@ -120,7 +125,7 @@ export async function runCli(argv: string[], io: CliIo = process): Promise<numbe
   }
   try {
     if (parsed.command === 'status') return await runStatus(parsed.pids, parsed.json, io);
-    if (parsed.command === 'reload') return await runReload(parsed, io, (pid) => process.kill(pid, 'SIGUSR2'));
+    if (parsed.command === 'reload') return await runReload(parsed, io);
     return await runSignal(parsed, SIGNALS[parsed.command], io);
   } catch (error) {
     io.stderr.write(`cluster2: ${(error as Error).message}\n`);

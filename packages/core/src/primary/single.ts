@@ -65,6 +65,11 @@ export class SingleProcess extends EventEmitter implements MonitorSource {
     return this.#ports;
   }
 
+  /** Takes the pids directory before anything starts: throws ERR_CLUSTER2_PIDS_IN_USE / _UNWRITABLE. */
+  claimPidFiles(): void {
+    this.#pidFiles?.claim();
+  }
+
   writePidFiles(monitor: { host: string; port: number } | null): void {
     this.#pidFiles?.writeMaster({ pid: process.pid, ports: this.#ports, host: this.#options.host, monitor, startedAt: this.#startedAt });
   }

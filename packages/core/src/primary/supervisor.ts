@@ -133,6 +133,11 @@ export class Supervisor extends EventEmitter implements MonitorSource {
     if (record?.worker.isConnected()) record.worker.send(message, undefined, () => {});
   }
 
+  /** Takes the pids directory before anything starts: throws ERR_CLUSTER2_PIDS_IN_USE / _UNWRITABLE. */
+  claimPidFiles(): void {
+    this.#pidFiles?.claim();
+  }
+
   writePidFiles(monitor: { host: string; port: number } | null): void {
     this.#pidFiles?.writeMaster({
       pid: process.pid,
