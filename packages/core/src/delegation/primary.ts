@@ -202,7 +202,10 @@ export class DelegationRouter implements PrimaryDelegation {
     this.#refused.tooManyPending++;
     const message = `worker ${pid} already has ${this.#maxPending} delegations pending (maxPendingDelegations); "${request.event}" refused`;
     this.#throttle.report(`${pid}:too-many`, pid, message, `delegations refused for worker ${pid} (too many pending)`);
-    this.#sendError(pid, request, { code: 'ERR_CLUSTER2_TOO_MANY_PENDING', message });
+    // Only what pairs the answer with its request: a worker flooding the master gets one small
+    // answer per request, not each request echoed back (the master queues them while it does not read).
+    const fields = pickFields(request.message, request.matches);
+    this.#trySend(pid, { ...fields, type: request.expect!, error: { code: 'ERR_CLUSTER2_TOO_MANY_PENDING', message } });
   }
 
   #raw(pid: number, request: ParsedRequest): void {

@@ -105,7 +105,10 @@ export const MAX_EVENT_MESSAGE = 1024;
  */
 export function truncateMessage(message: string): string {
   if (typeof message !== 'string') message = String(message);
-  if (message.length <= MAX_EVENT_MESSAGE) return message;
+  // Cut already (a worker's warning is cut in the worker, at the master and by the event log).
+  if (message.length <= MAX_EVENT_MESSAGE || (message.length <= MAX_EVENT_MESSAGE + 40 && TRUNCATED.test(message))) return message;
   return `${message.slice(0, MAX_EVENT_MESSAGE)}… (${message.length} characters, truncated)`;
 }
+
+const TRUNCATED = /… \(\d+ characters, truncated\)$/;
 
