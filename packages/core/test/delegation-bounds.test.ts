@@ -51,6 +51,17 @@ describe('maxMessageSize in the worker and the master', () => {
     expect(h.router.stats()).toMatchObject({ answersTooLarge: 2, pending: 0 });
     h.router.close();
   });
+  it('a subscription change over the limit is not kept', async () => {
+    const h = createHarness([101], { maxMessageSize: LIMIT });
+    const event = 'e'.repeat(10_000);
+    h.post(101, { type: 'cluster2:subscribe', event });
+    h.post(101, { type: 'cluster2:subscribe', event: 'small' });
+    await until(() => h.router.subscriberCount('small') === 1);
+    expect(h.router.subscriberCount(event)).toBe(0);
+    expect(h.router.stats().tooLarge).toBe(1);
+    expect(h.warnings[0]!.message).toMatch(/^ignored cluster2:subscribe from worker 101: the message is about 100\d\d bytes/);
+    h.router.close();
+  });
 });
 
 describe('maxPendingDelegations', () => {

@@ -50,7 +50,7 @@ export interface DelegationRouterOptions {
 export interface DelegationStats {
   /** Requests waiting for an answer, plus `notification` requests still forwarding answers. */
   pending: number;
-  /** Requests larger than `maxMessageSize`, answered with the error or dropped. */
+  /** Requests (and subscription changes) larger than `maxMessageSize`, answered with the error or dropped. */
   tooLarge: number;
   /** Answers larger than `maxMessageSize`, replaced with the error. */
   answersTooLarge: number;
@@ -113,6 +113,13 @@ export class DelegationRouter implements PrimaryDelegation {
   onMessage(pid: number, message: unknown): boolean {
     if (!isRecord(message)) return false;
     if (message.type === SUBSCRIBE_TYPE || message.type === UNSUBSCRIBE_TYPE) {
+      // The event name is kept for as long as the worker lives: an oversized one is not.
+      if (measureSize(message, this.#maxMessageSize) > this.#maxMessageSize) {
+        this.#refused.tooLarge++;
+        const error = tooLarge(`${message.type} from worker ${pid}`, measureWholeSize(message), this.#maxMessageSize);
+        this.#throttle.report(`${pid}:too-large`, pid, `ignored ${error.message}`, `oversized messages from worker ${pid}`);
+        return true;
+      }
       const problem = this.#closed ? undefined : this.#subscribers.apply(pid, message);
       if (problem !== undefined) this.#warn(`ignored a malformed ${message.type} from worker ${pid}: ${problem}`, pid);
       return true;
@@ -190,7 +197,7 @@ export class DelegationRouter implements PrimaryDelegation {
   #refuseTooLarge(pid: number, request: ParsedRequest): void {
     this.#refused.tooLarge++;
     const error = tooLarge(`delegation "${request.event}" from worker ${pid}`, measureWholeSize(request.message), this.#maxMessageSize);
-    this.#throttle.report(`${pid}:too-large`, pid, `refused ${error.message}`, `oversized delegations from worker ${pid}`);
+    this.#throttle.report(`${pid}:too-large`, pid, `refused ${error.message}`, `oversized messages from worker ${pid}`);
     if (request.expect === undefined) return;
     const fields = pickFields(request.message, request.matches);
     const answer = { ...fields, type: request.expect, error: serializeError(error) };
