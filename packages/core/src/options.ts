@@ -107,7 +107,8 @@ export interface ClusterOptions {
    * Largest delegation request or answer that crosses between a worker and the master (bytes, as the
    * JSON text it travels as). A worker's `delegate()` rejects a larger request before sending it;
    * the master answers a larger raw request with `ERR_CLUSTER2_MESSAGE_TOO_LARGE` instead of emitting
-   * it, and replaces a larger answer with that error. From 1024 to 1073741824. @default 1048576 (1 MiB)
+   * it, replaces a larger answer with that error, and `notify()` throws it. From 1024 to 1073741824.
+   * @default 1048576 (1 MiB)
    */
   maxMessageSize?: number;
   /**

@@ -51,6 +51,18 @@ describe('maxMessageSize in the worker and the master', () => {
     expect(h.router.stats()).toMatchObject({ answersTooLarge: 2, pending: 0 });
     h.router.close();
   });
+  it('notify() throws MESSAGE_TOO_LARGE for data over the limit and sends nothing', async () => {
+    const h = createHarness([101], { maxMessageSize: LIMIT });
+    const seen: unknown[] = [];
+    h.client(101).subscribe('news', (data) => seen.push(data));
+    await until(() => h.router.subscriberCount('news') === 1);
+    expect(() => h.router.notify('news', 'n'.repeat(5000))).toThrow(expect.objectContaining({ code: 'ERR_CLUSTER2_MESSAGE_TOO_LARGE' }));
+    expect(h.router.notify('news', 'small')).toBe(1);
+    await until(() => seen.length === 1);
+    expect(seen).toEqual(['small']);
+    h.router.close();
+  });
+
   it('a subscription change over the limit is not kept', async () => {
     const h = createHarness([101], { maxMessageSize: LIMIT });
     const event = 'e'.repeat(10_000);

@@ -159,11 +159,16 @@ export class DelegationRouter implements PrimaryDelegation {
     return this.#handlers.register(event, handler as DelegationHandler, ttl);
   }
 
-  /** Sends `{ type: 'cluster2:notify', event, data }` to every worker subscribed to `event`; returns how many. */
+  /**
+   * Sends `{ type: 'cluster2:notify', event, data }` to every worker subscribed to `event`; returns how
+   * many. Throws `ERR_CLUSTER2_MESSAGE_TOO_LARGE` when the message exceeds `maxMessageSize`.
+   */
   notify(event: string, data?: unknown): number {
     if (typeof event !== 'string' || event === '') throw invalid('notify(): "event" must be a non-empty string');
+    const message = { type: NOTIFY_TYPE, event, data };
+    if (measureSize(message, this.#maxMessageSize) > this.#maxMessageSize) throw tooLarge(`notify("${event}")`, measureWholeSize(message), this.#maxMessageSize);
     let sent = 0;
-    for (const pid of this.#subscribers.of(event)) if (this.#trySend(pid, { type: NOTIFY_TYPE, event, data })) sent++;
+    for (const pid of this.#subscribers.of(event)) if (this.#trySend(pid, message)) sent++;
     return sent;
   }
 
