@@ -18,6 +18,8 @@ export interface WorkerFigures {
   connections: number;
   upgraded: number;
   inFlight: number;
+  /** Idle sockets the worker closed at `timeout` since it started. */
+  idleCloses: number;
 }
 
 export interface FixtureMessage extends BaseMessage {

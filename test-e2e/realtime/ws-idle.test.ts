@@ -58,7 +58,8 @@ describe('WebSockets and the idle timeout', () => {
     expect(echo).toEqual({ type: 'echo', text: 'still there', pid: idle.pid });
 
     // Only the HTTP socket was closed for idling, and the workers did not die.
-    expect(fixture.warnings().filter((w) => /idle for/.test(w))).toHaveLength(1);
+    await fixture.waitFor('heartbeat', { from: fixture.messages.length, where: (m) => sum(m.workers!, 'idleCloses') === 1, timeout: 5000 });
+    expect(fixture.warnings()).toEqual([]);
     expect(fixture.events('died')).toHaveLength(0);
     active.ws.close(1000);
     idle.ws.close(1000);

@@ -15,6 +15,7 @@ import { createInProcessDelegation } from './delegation/local.js';
 import { DelegationRouter } from './delegation/primary.js';
 import type { DelegateOptions, DelegationHandler, HandleOptions, PrimaryDelegation, WorkerDelegation } from './delegation/types.js';
 import { DelegationClient } from './delegation/worker.js';
+import { truncateMessage } from './ipc/size.js';
 
 /** The Cluster's events and their arguments (SPEC "Events"). */
 export interface ClusterEvents {
@@ -89,15 +90,24 @@ export class Cluster extends EventEmitter implements WorkerDelegation, PrimaryDe
   constructor(options: ClusterOptions = {}) {
     super();
     this.options = resolveOptions(options);
-    const warn = (message: string, pid?: number) => process.nextTick(() => this.#emit('warning', { pid: pid ?? process.pid, message }));
+    const warn = (message: string, pid?: number) =>
+      process.nextTick(() => this.#emit('warning', { pid: pid ?? process.pid, message: truncateMessage(message) }));
+    const { maxMessageSize, maxPendingDelegations } = this.options;
     if (!this.options.cluster) {
-      const local = createInProcessDelegation(this, { warn, reservedEvents: OWN_EVENTS });
+      const local = createInProcessDelegation(this, { warn, reservedEvents: OWN_EVENTS, maxMessageSize, maxPendingDelegations });
       this.#router = local.router;
       this.#client = local.client;
     } else if (nodeCluster.isWorker) {
-      this.#client = new DelegationClient({ send: sendToMaster, warn });
+      this.#client = new DelegationClient({ send: sendToMaster, warn, maxMessageSize });
     } else {
-      this.#router = new DelegationRouter({ emitter: this, warn, reservedEvents: OWN_EVENTS, send: (pid, message) => this.#supervisor?.sendRaw(pid, message) });
+      this.#router = new DelegationRouter({
+        emitter: this,
+        warn,
+        reservedEvents: OWN_EVENTS,
+        maxMessageSize,
+        maxPendingDelegations,
+        send: (pid, message) => this.#supervisor?.sendRaw(pid, message),
+      });
     }
   }
 
@@ -129,7 +139,12 @@ export class Cluster extends EventEmitter implements WorkerDelegation, PrimaryDe
     this.#listenCalled = true;
     const emit = (event: string, ...args: unknown[]) => this.#emit(event, ...args);
     if (!this.options.cluster) {
-      const single = new SingleProcess(this.options, { emit, exit: exitProcess, listenerCount: (e) => this.listenerCount(e) });
+      const single = new SingleProcess(this.options, {
+        emit,
+        exit: exitProcess,
+        listenerCount: (e) => this.listenerCount(e),
+        delegationStats: () => this.#router!.stats(),
+      });
       this.#single = single;
       single.onStop(() => this.#router!.close());
       const ecvHost = single.ecvHost();
@@ -148,6 +163,7 @@ export class Cluster extends EventEmitter implements WorkerDelegation, PrimaryDe
       listenerCount: (event) => this.listenerCount(event),
       onForeignMessage: (pid, message) => this.#router!.onMessage(pid, message),
       onWorkerExit: (pid) => this.#router!.onWorkerExit(pid),
+      delegationStats: () => this.#router!.stats(),
     });
     this.#supervisor.onStop(() => this.#router!.close());
     const supervisor = this.#supervisor;

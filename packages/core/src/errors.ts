@@ -45,6 +45,10 @@ export const ErrorCodes = Object.freeze({
   ERR_CLUSTER2_WRONG_ROLE: 'ERR_CLUSTER2_WRONG_ROLE',
   /** A call argument has the wrong type or shape. */
   ERR_CLUSTER2_INVALID_ARGUMENT: 'ERR_CLUSTER2_INVALID_ARGUMENT',
+  /** A delegation request or answer, or a `notify()`, is larger than `maxMessageSize`. */
+  ERR_CLUSTER2_MESSAGE_TOO_LARGE: 'ERR_CLUSTER2_MESSAGE_TOO_LARGE',
+  /** A worker already has `maxPendingDelegations` requests waiting in the master. */
+  ERR_CLUSTER2_TOO_MANY_PENDING: 'ERR_CLUSTER2_TOO_MANY_PENDING',
 });
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -1,4 +1,5 @@
 import { Cluster2Error } from './errors.js';
+import { DEFAULT_MAX_MESSAGE_SIZE } from './ipc/size.js';
 import { defaultWorkerCount } from './primary/cpu-quota.js';
 
 /** A pino-compatible logger; cluster2 calls only these four levels. */
@@ -102,6 +103,20 @@ export interface ClusterOptions {
    * process) it is accepted and changes nothing. @default false
    */
   sticky?: boolean | StickyOptions;
+  /**
+   * Largest delegation request or answer that crosses between a worker and the master (bytes, as the
+   * JSON text it travels as). A worker's `delegate()` rejects a larger request before sending it;
+   * the master answers a larger raw request with `ERR_CLUSTER2_MESSAGE_TOO_LARGE` instead of emitting
+   * it, replaces a larger answer with that error, and `notify()` throws it. From 1024 to 1073741824.
+   * @default 1048576 (1 MiB)
+   */
+  maxMessageSize?: number;
+  /**
+   * Delegations one worker may have waiting in the master at once (requests without an answer yet,
+   * plus `notification` requests still forwarding answers); past it, new ones are answered at once
+   * with `ERR_CLUSTER2_TOO_MANY_PENDING`. @default 1000
+   */
+  maxPendingDelegations?: number;
 }
 
 export interface StickyOptions {
@@ -148,6 +163,8 @@ export interface ResolvedOptions {
   readonly shutdownDelay: number;
   readonly restart: Readonly<Required<RestartOptions>>;
   readonly sticky: ResolvedSticky;
+  readonly maxMessageSize: number;
+  readonly maxPendingDelegations: number;
 }
 
 /** The defaults of every option but `noWorkers` and `maxHeartbeatDelay`, which derive from the machine and `heartbeatInterval`. */
@@ -170,13 +187,15 @@ export const DEFAULTS = Object.freeze({
   shutdownDelay: 0,
   restart: Object.freeze({ minDelay: 100, maxDelay: 15_000, maxRestarts: 10, window: 60_000 }),
   sticky: false as const,
+  maxMessageSize: DEFAULT_MAX_MESSAGE_SIZE,
+  maxPendingDelegations: 1000,
 });
 
 const TOP_LEVEL_KEYS = new Set<string>([
   'cluster', 'noWorkers', 'scheduling', 'port', 'host', 'pids', 'monitor', 'monPort', 'monHost',
   'monToken', 'logs', 'ecv', 'readySignal', 'logger', 'timeout', 'connThreshold', 'maxRequests',
   'maxAge', 'maxMemory', 'shutdownTimeout', 'heartbeatInterval', 'maxHeartbeatDelay', 'idleGrace',
-  'shutdownDelay', 'restart', 'sticky',
+  'shutdownDelay', 'restart', 'sticky', 'maxMessageSize', 'maxPendingDelegations',
 ]);
 const ECV_KEYS = new Set(['path', 'control', 'monitor', 'validator', 'timeout', 'disabledStatus']);
 const RESTART_KEYS = new Set(['minDelay', 'maxDelay', 'maxRestarts', 'window']);
@@ -357,6 +376,10 @@ export function resolveOptions(input: ClusterOptions = {}): ResolvedOptions {
     shutdownDelay: has('shutdownDelay') ? integer('shutdownDelay', o.shutdownDelay, 0, MAX_MS) : DEFAULTS.shutdownDelay,
     restart: resolveRestart(o.restart),
     sticky: has('sticky') ? resolveSticky(o.sticky) : DEFAULTS.sticky,
+    maxMessageSize: has('maxMessageSize') ? integer('maxMessageSize', o.maxMessageSize, 1024, 1024 ** 3) : DEFAULTS.maxMessageSize,
+    maxPendingDelegations: has('maxPendingDelegations')
+      ? integer('maxPendingDelegations', o.maxPendingDelegations, 1, 10_000_000)
+      : DEFAULTS.maxPendingDelegations,
   };
   if (resolved.sticky !== false && resolved.cluster && resolved.scheduling === 'os') {
     // The master must accept connections itself to choose the worker; with 'os' the workers accept.

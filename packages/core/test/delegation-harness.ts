@@ -20,7 +20,14 @@ export interface Harness {
   next(pid: number, predicate: (message: Record<string, any>) => boolean, timeoutMs?: number): Promise<Record<string, any>>;
 }
 
-export function createHarness(pids: number[], options: { timeoutMargin?: number; reservedEvents?: string[] } = {}): Harness {
+export interface HarnessOptions {
+  timeoutMargin?: number;
+  reservedEvents?: string[];
+  maxMessageSize?: number;
+  maxPendingDelegations?: number;
+}
+
+export function createHarness(pids: number[], options: HarnessOptions = {}): Harness {
   const emitter = new EventEmitter();
   const warnings: Harness['warnings'] = [];
   const inbox = new Map<number, Array<Record<string, any>>>(pids.map((pid) => [pid, []]));
@@ -29,6 +36,8 @@ export function createHarness(pids: number[], options: { timeoutMargin?: number;
     emitter,
     warn: (message, pid) => warnings.push({ message, pid }),
     reservedEvents: options.reservedEvents ?? [],
+    maxMessageSize: options.maxMessageSize,
+    maxPendingDelegations: options.maxPendingDelegations,
     send: (pid, message) => {
       const client = clients.get(pid);
       if (client === undefined) return;
@@ -45,7 +54,7 @@ export function createHarness(pids: number[], options: { timeoutMargin?: number;
     setImmediate(() => router.onMessage(pid, copy));
   };
   const clients = new Map(
-    pids.map((pid) => [pid, new DelegationClient({ send: (message) => post(pid, message), timeoutMargin: options.timeoutMargin ?? 1000 })]),
+    pids.map((pid) => [pid, new DelegationClient({ send: (message) => post(pid, message), timeoutMargin: options.timeoutMargin ?? 1000, maxMessageSize: options.maxMessageSize })]),
   );
   const next: Harness['next'] = (pid, predicate, timeoutMs = 2000) =>
     new Promise((resolve, reject) => {

@@ -46,6 +46,7 @@ export function makeStatus(workers: WorkerStatus[] = [makeWorker(4101, 1), makeW
       requests: sum((w) => w.requests),
       inFlight: sum((w) => w.inFlight),
       upgraded: sum((w) => w.upgraded),
+      idleCloses: sum((w) => w.idleCloses),
     },
     ecv: { state: 'enabled', since: new Date(0).toString() },
     restarts: { crash: 1, maxMemory: 2 },

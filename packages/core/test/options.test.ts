@@ -41,6 +41,10 @@ const INVALID: Array<[string, unknown, RegExp]> = [
   ['idleGrace', -1, /"idleGrace"/],
   ['shutdownDelay', 'soon', /"shutdownDelay"/],
   ['restart', [], /"restart" must be an object/],
+  ['maxMessageSize', 1023, /"maxMessageSize" must be an integer from 1024 to 1073741824; received 1023/],
+  ['maxMessageSize', '1mb', /"maxMessageSize" must be an integer from 1024 .*received "1mb"/],
+  ['maxPendingDelegations', 0, /"maxPendingDelegations" must be an integer from 1 to 10000000; received 0/],
+  ['maxPendingDelegations', 1.5, /"maxPendingDelegations"/],
 ];
 
 describe('options', () => {
@@ -111,6 +115,12 @@ describe('options', () => {
     });
     expect(resolved.noWorkers).toBeGreaterThanOrEqual(1);
     expect(Object.isFrozen(DEFAULTS)).toBe(true);
+  });
+
+  it('bounds delegation by default: maxMessageSize 1 MiB, maxPendingDelegations 1000; both can be set', () => {
+    expect(resolveOptions({})).toMatchObject({ maxMessageSize: 1024 * 1024, maxPendingDelegations: 1000 });
+    expect(DEFAULTS).toMatchObject({ maxMessageSize: 1_048_576, maxPendingDelegations: 1000 });
+    expect(resolveOptions({ maxMessageSize: 1024, maxPendingDelegations: 1 })).toMatchObject({ maxMessageSize: 1024, maxPendingDelegations: 1 });
   });
 
   it('derives maxHeartbeatDelay from heartbeatInterval', () => {

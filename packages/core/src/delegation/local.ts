@@ -12,6 +12,10 @@ export interface InProcessDelegationOptions {
   warn?(message: string, pid?: number): void;
   /** Passed on to the router: the Cluster's own event names. @default [] */
   reservedEvents?: Iterable<string>;
+  /** Passed on to the router and the client. @default 1048576 */
+  maxMessageSize?: number;
+  /** Passed on to the router. @default 1000 */
+  maxPendingDelegations?: number;
   /**
    * Receives what the master sends that the client does not consume: answers to raw requests posted
    * with `post()`, as a worker's `process.on('message')` would. @default dropped
@@ -51,6 +55,8 @@ export function createInProcessDelegation(emitter: EventEmitter, options: InProc
     emitter,
     warn,
     reservedEvents: options.reservedEvents ?? [],
+    maxMessageSize: options.maxMessageSize,
+    maxPendingDelegations: options.maxPendingDelegations,
     send: (to, message) => {
       // There is no other process: `targets` naming other pids have nobody to reach.
       if (to !== pid) return;
@@ -60,7 +66,7 @@ export function createInProcessDelegation(emitter: EventEmitter, options: InProc
       });
     },
   });
-  const client = new DelegationClient({ send: toRouter, warn: (message) => warn(message, pid) });
+  const client = new DelegationClient({ send: toRouter, warn: (message) => warn(message, pid), maxMessageSize: options.maxMessageSize });
   return { router, client, pid, post: toRouter };
 }
 

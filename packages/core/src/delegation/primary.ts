@@ -3,6 +3,8 @@ import { debuglog, isDeepStrictEqual } from 'node:util';
 import { Cluster2Error, serializeError } from '../errors.js';
 import { HandlerTable, type Outcome } from './handlers.js';
 import { SubscriberTable } from './subscriptions.js';
+import { WarningThrottle } from './throttle.js';
+import { DEFAULT_MAX_MESSAGE_SIZE, measureSize, measureWholeSize } from '../ipc/size.js';
 import {
   ALWAYS_RESERVED,
   DELEGATE_TYPE,
@@ -13,12 +15,16 @@ import {
   isValidTimeout,
   parseRequest,
   pickFields,
+  tooLarge,
   type ParsedRequest,
   type ReplyMessage,
 } from './protocol.js';
 import type { DelegationHandler, HandleOptions, PrimaryDelegation } from './types.js';
 
 const debug = debuglog('cluster2');
+
+/** Default of `maxPendingDelegations`. */
+export const DEFAULT_MAX_PENDING = 1000;
 
 /** What the master side of delegation needs from its surroundings. */
 export interface DelegationRouterOptions {
@@ -34,6 +40,22 @@ export interface DelegationRouterOptions {
    * @default []
    */
   reservedEvents?: Iterable<string>;
+  /** Requests and answers larger than this (bytes, as JSON) are refused. @default 1048576 */
+  maxMessageSize?: number;
+  /** Requests one worker may have pending; past it new ones are refused at once. @default 1000 */
+  maxPendingDelegations?: number;
+}
+
+/** What the router refused since it started, and what it holds now (for the status and /metrics). */
+export interface DelegationStats {
+  /** Requests waiting for an answer, plus `notification` requests still forwarding answers. */
+  pending: number;
+  /** Requests (and subscription changes) larger than `maxMessageSize`, answered with the error or dropped. */
+  tooLarge: number;
+  /** Answers larger than `maxMessageSize`, replaced with the error. */
+  answersTooLarge: number;
+  /** Requests refused because their worker had `maxPendingDelegations` pending. */
+  tooManyPending: number;
 }
 
 /** One request the master still owes an answer to (or, with `notification`, still forwards answers for). */
@@ -58,6 +80,12 @@ export class DelegationRouter implements PrimaryDelegation {
   readonly #reserved: ReadonlySet<string>;
   readonly #handlers = new HandlerTable();
   readonly #pending = new Map<number, Pending>();
+  /** Pending requests per worker pid, for `maxPendingDelegations`. */
+  readonly #pendingOf = new Map<number, number>();
+  readonly #maxMessageSize: number;
+  readonly #maxPending: number;
+  readonly #throttle: WarningThrottle;
+  readonly #refused = { tooLarge: 0, answersTooLarge: 0, tooManyPending: 0 };
   readonly #subscribers = new SubscriberTable();
   /**
    * One emitter listener per `expect` event, shared by every request waiting on it: one listener per
@@ -72,6 +100,9 @@ export class DelegationRouter implements PrimaryDelegation {
     this.#send = options.send;
     this.#warn = options.warn;
     this.#reserved = new Set([...ALWAYS_RESERVED, ...(options.reservedEvents ?? [])]);
+    this.#maxMessageSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
+    this.#maxPending = options.maxPendingDelegations ?? DEFAULT_MAX_PENDING;
+    this.#throttle = new WarningThrottle(this.#warn);
   }
 
   /**
@@ -82,6 +113,13 @@ export class DelegationRouter implements PrimaryDelegation {
   onMessage(pid: number, message: unknown): boolean {
     if (!isRecord(message)) return false;
     if (message.type === SUBSCRIBE_TYPE || message.type === UNSUBSCRIBE_TYPE) {
+      // The event name is kept for as long as the worker lives: an oversized one is not.
+      if (measureSize(message, this.#maxMessageSize) > this.#maxMessageSize) {
+        this.#refused.tooLarge++;
+        const error = tooLarge(`${message.type} from worker ${pid}`, measureWholeSize(message), this.#maxMessageSize);
+        this.#throttle.report(`${pid}:too-large`, pid, `ignored ${error.message}`, `oversized messages from worker ${pid}`);
+        return true;
+      }
       const problem = this.#closed ? undefined : this.#subscribers.apply(pid, message);
       if (problem !== undefined) this.#warn(`ignored a malformed ${message.type} from worker ${pid}: ${problem}`, pid);
       return true;
@@ -90,6 +128,8 @@ export class DelegationRouter implements PrimaryDelegation {
     if (this.#closed) return true;
     const request = parseRequest(message, this.#reserved);
     if (typeof request === 'string') this.#warn(`ignored a malformed delegation from worker ${pid}: ${request}`, pid);
+    else if (measureSize(message, this.#maxMessageSize) > this.#maxMessageSize) this.#refuseTooLarge(pid, request);
+    else if (request.expect !== undefined && (this.#pendingOf.get(pid) ?? 0) >= this.#maxPending) this.#refuseTooMany(pid, request);
     else if (this.#handlers.has(request.event)) this.#typed(pid, request);
     else if (request.expect === undefined) this.#emit(pid, request);
     else this.#raw(pid, request);
@@ -119,17 +159,23 @@ export class DelegationRouter implements PrimaryDelegation {
     return this.#handlers.register(event, handler as DelegationHandler, ttl);
   }
 
-  /** Sends `{ type: 'cluster2:notify', event, data }` to every worker subscribed to `event`; returns how many. */
+  /**
+   * Sends `{ type: 'cluster2:notify', event, data }` to every worker subscribed to `event`; returns how
+   * many. Throws `ERR_CLUSTER2_MESSAGE_TOO_LARGE` when the message exceeds `maxMessageSize`.
+   */
   notify(event: string, data?: unknown): number {
     if (typeof event !== 'string' || event === '') throw invalid('notify(): "event" must be a non-empty string');
+    const message = { type: NOTIFY_TYPE, event, data };
+    if (measureSize(message, this.#maxMessageSize) > this.#maxMessageSize) throw tooLarge(`notify("${event}")`, measureWholeSize(message), this.#maxMessageSize);
     let sent = 0;
-    for (const pid of this.#subscribers.of(event)) if (this.#trySend(pid, { type: NOTIFY_TYPE, event, data })) sent++;
+    for (const pid of this.#subscribers.of(event)) if (this.#trySend(pid, message)) sent++;
     return sent;
   }
 
   /** Stops routing: drops every pending request, listener, handler, cache entry and subscription. */
   close(): void {
     this.#closed = true;
+    this.#throttle.clear();
     for (const pending of [...this.#pending.values()]) pending.dispose();
     this.#handlers.clear();
     this.#subscribers.clear();
@@ -140,9 +186,38 @@ export class DelegationRouter implements PrimaryDelegation {
     return this.#pending.size;
   }
 
+  stats(): DelegationStats {
+    return { pending: this.#pending.size, ...this.#refused };
+  }
+
   /** Workers subscribed to `event`. */
   subscriberCount(event: string): number {
     return this.#subscribers.of(event).length;
+  }
+
+  /**
+   * Node has already read and parsed it (a raw `process.send` cannot be stopped in the worker); the
+   * master must not also emit it, run a handler on it, or echo it back as 0.4 error answers do.
+   */
+  #refuseTooLarge(pid: number, request: ParsedRequest): void {
+    this.#refused.tooLarge++;
+    const error = tooLarge(`delegation "${request.event}" from worker ${pid}`, measureWholeSize(request.message), this.#maxMessageSize);
+    this.#throttle.report(`${pid}:too-large`, pid, `refused ${error.message}`, `oversized messages from worker ${pid}`);
+    if (request.expect === undefined) return;
+    const fields = pickFields(request.message, request.matches);
+    const answer = { ...fields, type: request.expect, error: serializeError(error) };
+    // The matched fields may be what made it large: then the error cannot be paired, and is not sent.
+    if (measureSize(answer, this.#maxMessageSize) <= this.#maxMessageSize) this.#trySend(pid, answer);
+  }
+
+  #refuseTooMany(pid: number, request: ParsedRequest): void {
+    this.#refused.tooManyPending++;
+    const message = `worker ${pid} already has ${this.#maxPending} delegations pending (maxPendingDelegations); "${request.event}" refused`;
+    this.#throttle.report(`${pid}:too-many`, pid, message, `delegations refused for worker ${pid} (too many pending)`);
+    // Only what pairs the answer with its request: a worker flooding the master gets one small
+    // answer per request, not each request echoed back (the master queues them while it does not read).
+    const fields = pickFields(request.message, request.matches);
+    this.#trySend(pid, { ...fields, type: request.expect!, error: { code: 'ERR_CLUSTER2_TOO_MANY_PENDING', message } });
   }
 
   #raw(pid: number, request: ParsedRequest): void {
@@ -231,6 +306,7 @@ export class DelegationRouter implements PrimaryDelegation {
     }, request.timeout);
     // The master stays up for its workers, not for a pending answer.
     timer.unref();
+    this.#pendingOf.set(pid, (this.#pendingOf.get(pid) ?? 0) + 1);
     const pending: Pending = {
       pid,
       active: true,
@@ -239,6 +315,9 @@ export class DelegationRouter implements PrimaryDelegation {
         if (!pending.active) return;
         pending.active = false;
         this.#pending.delete(id);
+        const left = this.#pendingOf.get(pid)! - 1;
+        if (left === 0) this.#pendingOf.delete(pid);
+        else this.#pendingOf.set(pid, left);
         clearTimeout(timer);
         cleanup();
       },
@@ -265,6 +344,7 @@ export class DelegationRouter implements PrimaryDelegation {
 
   /** Sends an answer to the asker and its targets, each once. */
   #deliver(pid: number, request: ParsedRequest, reply: ReplyMessage): void {
+    if (measureSize(reply, this.#maxMessageSize) > this.#maxMessageSize) reply = this.#answerTooLarge(pid, request, reply);
     const recipients = request.targets.length === 0 ? [pid] : new Set([pid, ...request.targets]);
     for (const to of recipients) {
       try {
@@ -277,6 +357,14 @@ export class DelegationRouter implements PrimaryDelegation {
         if (reply.error === undefined) this.#trySend(to, { ...fields, type: reply.type, error: { code: 'ERR_CLUSTER2_HANDLER_FAILED', message } });
       }
     }
+  }
+
+  /** The error that replaces an answer over `maxMessageSize`, for the asker and its targets. */
+  #answerTooLarge(pid: number, request: ParsedRequest, reply: ReplyMessage): ReplyMessage {
+    this.#refused.answersTooLarge++;
+    const error = tooLarge(`the answer to "${request.event}"`, measureWholeSize(reply), this.#maxMessageSize);
+    this.#throttle.report(`${pid}:answer-too-large`, pid, `refused to send ${error.message}`, `oversized answers to worker ${pid}`);
+    return { ...pickFields(request.message, request.matches), type: reply.type, error: serializeError(error) };
   }
 
   #trySend(pid: number, message: object): boolean {

@@ -1,4 +1,5 @@
-import type { SerializedError } from '../errors.js';
+import { Cluster2Error, type SerializedError } from '../errors.js';
+import { formatBytes } from '../ipc/size.js';
 
 /**
  * The delegation wire format. Requests are the cluster2 0.4 format, sent raw with `process.send`
@@ -65,6 +66,14 @@ export interface ReplyMessage {
   result?: unknown;
   error?: SerializedError;
   [field: string]: unknown;
+}
+
+/** `ERR_CLUSTER2_MESSAGE_TOO_LARGE` for `what` (e.g. `delegate("event")`), naming its size and the limit. */
+export function tooLarge(what: string, size: number, limit: number): Cluster2Error {
+  return new Cluster2Error(
+    'ERR_CLUSTER2_MESSAGE_TOO_LARGE',
+    `${what}: the message is about ${formatBytes(size)}, more than maxMessageSize (${formatBytes(limit)}); send a reference (a key, a path) instead of the data, or raise maxMessageSize`,
+  );
 }
 
 export function isRecord(value: unknown): value is Record<string, unknown> {

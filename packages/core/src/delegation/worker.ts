@@ -1,8 +1,10 @@
 import { debuglog } from 'node:util';
 import { Cluster2Error, deserializeError } from '../errors.js';
+import { DEFAULT_MAX_MESSAGE_SIZE, measureSize, measureWholeSize } from '../ipc/size.js';
 import {
   DEFAULT_DELEGATE_TIMEOUT,
   DELEGATE_TYPE,
+  tooLarge,
   MAX_DELEGATE_TIMEOUT,
   NOTIFY_TYPE,
   REPLY_TYPE,
@@ -28,6 +30,8 @@ export interface DelegationClientOptions {
   timeoutMargin?: number;
   /** Reports a notification listener that threw or a message that could not be sent. @default debuglog('cluster2') */
   warn?(message: string): void;
+  /** A request larger than this (bytes, as JSON) is rejected before it is sent. @default 1048576 */
+  maxMessageSize?: number;
 }
 
 interface Call {
@@ -46,6 +50,7 @@ export class DelegationClient implements WorkerDelegation {
   readonly #send: (message: object) => void;
   readonly #margin: number;
   readonly #warn: (message: string) => void;
+  readonly #maxMessageSize: number;
   readonly #calls = new Map<string, Call>();
   readonly #listeners = new Map<string, Set<Listener>>();
   // Request ids must be unique across workers: master code that answers a typed request through the
@@ -60,6 +65,7 @@ export class DelegationClient implements WorkerDelegation {
     this.#send = options.send;
     this.#margin = options.timeoutMargin ?? 1000;
     this.#warn = options.warn ?? ((message) => debug('%s', message));
+    this.#maxMessageSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
   }
 
   /**
@@ -76,6 +82,11 @@ export class DelegationClient implements WorkerDelegation {
     if (this.#closedWith !== undefined) return Promise.reject(this.#closedWith);
     const requestId = `${this.#prefix}:${++this.#seq}`;
     const request: DelegateRequest = { type: DELEGATE_TYPE, delegate: event, expect: REPLY_TYPE, matches: ['requestId'], requestId, payload, timeout };
+    // Refused here, before node serialises it: a message too large for the master would otherwise
+    // be written down the pipe, parsed and held there in full before anything could refuse it.
+    if (measureSize(request, this.#maxMessageSize) > this.#maxMessageSize) {
+      return Promise.reject(tooLarge(`delegate("${event}")`, measureWholeSize(request), this.#maxMessageSize));
+    }
     return new Promise<TResult>((resolve, reject) => {
       const timer = setTimeout(() => {
         const message = `no answer to "${event}" within ${timeout} ms (the master did not answer at all)`;

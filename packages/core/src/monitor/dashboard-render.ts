@@ -93,6 +93,7 @@ function renderTotals(container, s, rate) {
     card('Requests/s', isNum(rate) ? rate.toFixed(1) : '\u2013', 'total-rate'),
     card('In flight', fmtInt(s.totals.inFlight), 'total-inflight'),
     card('Connections', fmtInt(s.totals.connections), 'total-connections'),
+    card('Idle closes', fmtInt(s.totals.idleCloses), 'total-idle-closes'),
     card('Memory (RSS)', fmtMiB(s.totals.rss) + ' MiB', 'total-rss'),
     card('Restarts', fmtInt(restarts), 'total-restarts'),
   );

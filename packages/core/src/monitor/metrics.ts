@@ -59,6 +59,9 @@ export class MonitorMetrics {
   readonly #requests: Counter;
   readonly #connections: Counter;
   readonly #restarts: Counter<'reason'>;
+  readonly #idleCloses: Counter;
+  readonly #delegationsRefused: Counter<'reason'>;
+  readonly #delegationsPending: Gauge;
   readonly #ecvEnabled: Gauge;
   readonly #workers: Gauge;
   readonly #workersDesired: Gauge;
@@ -83,6 +86,18 @@ export class MonitorMetrics {
     this.#requests = new Counter({ name: 'cluster2_requests_total', help: 'Requests received by all workers, dead ones included.', registers });
     this.#connections = new Counter({ name: 'cluster2_connections_total', help: 'Connections accepted by all workers, dead ones included.', registers });
     this.#restarts = new Counter({ name: 'cluster2_restarts_total', help: "Worker replacements by reason ('crash' for unexpected deaths).", labelNames: ['reason'], registers });
+    this.#idleCloses = new Counter({
+      name: 'cluster2_idle_timeouts_total',
+      help: 'Idle keep-alive sockets the workers closed at `timeout`, dead workers included.',
+      registers,
+    });
+    this.#delegationsRefused = new Counter({
+      name: 'cluster2_delegations_refused_total',
+      help: "Delegations the master refused: 'too_large' requests, 'answer_too_large' answers (maxMessageSize), 'too_many_pending' (maxPendingDelegations).",
+      labelNames: ['reason'],
+      registers,
+    });
+    this.#delegationsPending = new Gauge({ name: 'cluster2_delegations_pending', help: 'Delegations waiting in the master for an answer.', registers });
     this.#ecvEnabled = new Gauge({ name: 'cluster2_ecv_enabled', help: '1 while ECV reports the cluster available, 0 while disabled.', registers });
     this.#workers = new Gauge({ name: 'cluster2_workers', help: 'Workers alive now (starting, listening or draining).', registers });
     this.#workersDesired = new Gauge({ name: 'cluster2_workers_desired', help: 'Workers the master keeps running (noWorkers).', registers });
@@ -105,6 +120,14 @@ export class MonitorMetrics {
     this.#updateWorkers(status.workers.filter((w) => w.state !== 'dead'));
     this.#advance(this.#requests, 'requests', status.totals.requests);
     this.#advance(this.#connections, 'connections', status.totals.totalConnections);
+    this.#advance(this.#idleCloses, 'idleCloses', status.totals.idleCloses ?? 0);
+    const delegation = status.delegation;
+    if (delegation !== undefined) {
+      this.#delegationsPending.set(delegation.pending);
+      this.#advance(this.#delegationsRefused.labels({ reason: 'too_large' }), 'refused:too_large', delegation.tooLarge);
+      this.#advance(this.#delegationsRefused.labels({ reason: 'answer_too_large' }), 'refused:answer_too_large', delegation.answersTooLarge);
+      this.#advance(this.#delegationsRefused.labels({ reason: 'too_many_pending' }), 'refused:too_many_pending', delegation.tooManyPending);
+    }
     for (const [reason, count] of Object.entries(status.restarts)) {
       this.#advance(this.#restarts.labels({ reason }), `restarts:${reason}`, count);
     }

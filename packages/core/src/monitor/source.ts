@@ -1,4 +1,5 @@
 import type { EventEmitter } from 'node:events';
+import type { DelegationStats } from '../delegation/primary.js';
 import type { WorkerStats } from '../worker/stats.js';
 
 /** Lifecycle state of one worker, as the master sees it. */
@@ -41,6 +42,8 @@ export interface ClusterTotals {
   inFlight: number;
   /** Upgraded sockets (WebSockets) open now; included in `connections`. */
   upgraded: number;
+  /** Idle keep-alive sockets the workers closed at `timeout`, since start (a counter, dead workers included). */
+  idleCloses: number;
 }
 
 export type MasterState = 'starting' | 'running' | 'reloading' | 'shutting-down' | 'stopping' | 'gave-up';
@@ -94,10 +97,15 @@ export interface ClusterStatus {
   ecv: EcvStatus;
   /** Worker replacements since start, by reason ('crash' for unexpected deaths). */
   restarts: Record<string, number>;
-  /** The most recent lifecycle events, oldest first (bounded). */
+  /**
+   * The most recent events, oldest first: up to 200 lifecycle events plus, in a ring of their own, up
+   * to 50 warnings (so warnings never push lifecycle events out); messages cut to 1024 characters.
+   */
   events: LifecycleEvent[];
   /** The last rolling reload (absent before the first). */
   reload?: ReloadStatus;
+  /** Delegations pending in the master now, and those it refused since start (counters). */
+  delegation?: DelegationStats;
 }
 
 /**

@@ -1,12 +1,21 @@
 import type { EventEmitter } from 'node:events';
+import { truncateMessage } from '../ipc/size.js';
 import type { LifecycleEvent } from '../monitor/source.js';
 
-/** Lifecycle log entries kept for the monitor. */
-const EVENT_LOG_SIZE = 200;
-
-/** The recent lifecycle events of a master, each also emitted as `'lifecycle'` on `source` for the monitor. */
+/** Lifecycle entries (forked, listening, died, recycled, giveup, reload, shutdown, …) kept for the monitor. */
+const LIFECYCLE_LOG_SIZE = 200;
+/**
+ * Warnings kept, in a ring of their own: however many arrive, they never push a worker's death or a
+ * reload out of the log.
+ */
+const WARNING_LOG_SIZE = 50;
+/**
+ * The recent events of a master, each also emitted as `'lifecycle'` on `source` for the monitor.
+ * Lifecycle events and warnings sit in separate bounded rings; `list()` merges them by time.
+ */
 export class EventLog {
-  readonly #entries: LifecycleEvent[] = [];
+  readonly #lifecycle: LifecycleEvent[] = [];
+  readonly #warnings: LifecycleEvent[] = [];
   readonly #source: EventEmitter;
 
   constructor(source: EventEmitter) {
@@ -15,13 +24,27 @@ export class EventLog {
 
   add(event: Omit<LifecycleEvent, 'time'>): void {
     const entry = { time: Date.now(), ...event } as LifecycleEvent;
-    this.#entries.push(entry);
-    if (this.#entries.length > EVENT_LOG_SIZE) this.#entries.shift();
+    if (entry.message !== undefined) entry.message = truncateMessage(entry.message);
+    const ring = entry.type === 'warning' ? this.#warnings : this.#lifecycle;
+    ring.push(entry);
+    if (ring.length > (ring === this.#warnings ? WARNING_LOG_SIZE : LIFECYCLE_LOG_SIZE)) ring.shift();
     this.#source.emit('lifecycle', entry);
   }
 
   /** Oldest first. */
   list(): LifecycleEvent[] {
-    return [...this.#entries];
+    return merge(this.#lifecycle, this.#warnings);
   }
+}
+
+/** Both rings are in time order already: one pass merges them (ties keep lifecycle entries first). */
+function merge(a: LifecycleEvent[], b: LifecycleEvent[]): LifecycleEvent[] {
+  const merged: LifecycleEvent[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    if (j >= b.length || (i < a.length && a[i]!.time <= b[j]!.time)) merged.push(a[i++]!);
+    else merged.push(b[j++]!);
+  }
+  return merged;
 }

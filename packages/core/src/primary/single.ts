@@ -10,6 +10,8 @@ import type { WorkerStats } from '../worker/stats.js';
 import { plainHttpEcv } from '../worker/worker-side.js';
 import { EcvState } from './ecv-state.js';
 import { EventLog } from './event-log.js';
+import { truncateMessage } from '../ipc/size.js';
+import type { DelegationStats } from '../delegation/primary.js';
 import { PidFiles } from './pidfiles.js';
 import { claimPort } from './ports.js';
 import { installSignals } from './signals.js';
@@ -18,6 +20,8 @@ export interface SingleHost {
   emit(event: string, ...args: unknown[]): boolean;
   listenerCount(event: string): number;
   exit(code: number): void;
+  /** What delegation holds and refused, for the status. */
+  delegationStats?(): DelegationStats;
 }
 
 /**
@@ -189,14 +193,17 @@ export class SingleProcess extends EventEmitter implements MonitorSource {
         requests: stats?.requests ?? 0,
         inFlight: stats?.inFlight ?? 0,
         upgraded: stats?.upgraded ?? 0,
+        idleCloses: stats?.idleCloses ?? 0,
       },
       ecv: this.ecv.status(),
       restarts: {},
       events: this.#eventLog.list(),
+      delegation: this.#host.delegationStats?.(),
     };
   }
 
   #warn(message: string): void {
+    message = truncateMessage(message);
     this.#eventLog.add({ type: 'warning', pid: process.pid, message });
     process.nextTick(() => this.#host.emit('warning', { pid: process.pid, message }));
   }

@@ -8,9 +8,11 @@ import type { ClusterStatus, MasterState, MonitorSource, RecycleReason, ReloadSt
 import { portsOf, type ResolvedOptions } from '../options.js';
 import { FACTORY_TIMEOUT } from '../worker/factory.js';
 import type { WorkerStats } from '../worker/stats.js';
+import type { DelegationStats } from '../delegation/primary.js';
 import { RestartPolicy } from './backoff.js';
 import { EcvState } from './ecv-state.js';
 import { EventLog } from './event-log.js';
+import { truncateMessage } from '../ipc/size.js';
 import { PidFiles } from './pidfiles.js';
 import { claimPort } from './ports.js';
 import { Recycler } from './recycler.js';
@@ -39,6 +41,8 @@ export interface SupervisorHost {
   /** Called for every worker message that is not one of cluster2's envelopes (delegation). */
   onForeignMessage(pid: number, message: unknown): void;
   onWorkerExit(pid: number): void;
+  /** What delegation holds and refused, for the status. */
+  delegationStats?(): DelegationStats;
 }
 
 /**
@@ -615,10 +619,13 @@ export class Supervisor extends EventEmitter implements MonitorSource {
       restarts: { ...this.#restarts },
       events: this.#eventLog.list(),
       reload: this.#lastReload,
+      delegation: this.#host.delegationStats?.(),
     };
   }
 
   #warn(message: string, pid?: number): void {
+    // Cut on arrival: a worker's 5 MB warning must not reach the event, the logger or the SSE stream whole.
+    message = truncateMessage(message);
     this.#eventLog.add({ type: 'warning', pid, message });
     this.#emitSoon('warning', { pid: pid ?? process.pid, message });
   }

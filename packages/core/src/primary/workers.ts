@@ -29,7 +29,7 @@ export interface WorkerRecord {
 }
 
 const ZERO_TOTALS: ClusterTotals = Object.freeze({
-  workers: 0, rss: 0, heapUsed: 0, connections: 0, totalConnections: 0, requests: 0, inFlight: 0, upgraded: 0,
+  workers: 0, rss: 0, heapUsed: 0, connections: 0, totalConnections: 0, requests: 0, inFlight: 0, upgraded: 0, idleCloses: 0,
 });
 
 /** Every worker the master knows, plus the counts of the dead so totals stay monotonic. */
@@ -37,6 +37,7 @@ export class WorkerTable {
   readonly #records = new Map<number, WorkerRecord>();
   #retiredRequests = 0;
   #retiredConnections = 0;
+  #retiredIdleCloses = 0;
 
   add(record: WorkerRecord): void {
     this.#records.set(record.pid, record);
@@ -52,6 +53,7 @@ export class WorkerTable {
     if (!record) return;
     this.#retiredRequests += record.stats?.requests ?? 0;
     this.#retiredConnections += record.stats?.totalConnections ?? 0;
+    this.#retiredIdleCloses += record.stats?.idleCloses ?? 0;
     this.#records.delete(pid);
   }
 
@@ -81,7 +83,7 @@ export class WorkerTable {
   }
 
   totals(): ClusterTotals {
-    const totals = { ...ZERO_TOTALS, requests: this.#retiredRequests, totalConnections: this.#retiredConnections };
+    const totals = { ...ZERO_TOTALS, requests: this.#retiredRequests, totalConnections: this.#retiredConnections, idleCloses: this.#retiredIdleCloses };
     for (const record of this.#records.values()) {
       if (record.state !== 'dead') totals.workers++;
       const s = record.stats;
@@ -93,6 +95,8 @@ export class WorkerTable {
       totals.requests += s.requests;
       totals.inFlight += s.inFlight;
       totals.upgraded += s.upgraded;
+      // `?? 0`: a heartbeat from a worker of an older version during a reload has no such field.
+      totals.idleCloses += s.idleCloses ?? 0;
     }
     return totals;
   }

@@ -1,6 +1,7 @@
 import type net from 'node:net';
 import { debuglog } from 'node:util';
 import type { Channel } from '../ipc/channel.js';
+import { truncateMessage } from '../ipc/size.js';
 import type { RecycleReason } from '../monitor/source.js';
 import type { ResolvedOptions } from '../options.js';
 import { callFactory, listenAll, type ServerFactory } from './factory.js';
@@ -76,10 +77,10 @@ export class WorkerRuntime {
       idleGrace: options.idleGrace,
       onConnection: (total) => this.#checkCount('connThreshold', total),
       onRequest: (total) => this.#checkCount('maxRequests', total),
+      // Routine for a keep-alive client: counted in the heartbeat (idleCloses), not a warning each,
+      // which would flood the master's event log with every idle client that went away.
       onIdleTimeout: (socket) => {
-        const message = `closed socket ${socket.remoteAddress ?? ''}:${socket.remotePort ?? ''} idle for ${options.timeout} ms`;
-        debug('worker %d: %s', process.pid, message);
-        this.#channel.send('warning', { message });
+        debug('worker %d: closed socket %s:%s idle for %d ms', process.pid, socket.remoteAddress ?? '', socket.remotePort ?? '', options.timeout);
       },
     });
     this.#stickyIntake = options.cluster && options.sticky ? new StickyIntake(channel) : undefined;
@@ -186,7 +187,7 @@ export class WorkerRuntime {
       errors.push(error as Error);
     }
     for (const error of errors) {
-      const message = `a 'draining' listener threw: ${error?.message ?? String(error)}`;
+      const message = truncateMessage(`a 'draining' listener threw: ${error?.message ?? String(error)}`);
       debug('worker %d: %s', process.pid, message);
       this.#channel.send('warning', { message });
     }

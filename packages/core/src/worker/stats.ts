@@ -23,6 +23,8 @@ export interface WorkerStats {
   inFlight: number;
   /** Sockets open now that left HTTP through an upgrade (WebSockets); included in `connections`. */
   upgraded: number;
+  /** Idle sockets closed at `timeout` since start. */
+  idleCloses: number;
 }
 
 export interface TrafficCounters {
@@ -31,6 +33,7 @@ export interface TrafficCounters {
   requests: number;
   inFlight: number;
   upgraded: number;
+  idleCloses: number;
 }
 
 /** Sampling interval of the event-loop delay histogram, ms. */

@@ -15,6 +15,7 @@ export interface TrafficOptions {
   onConnection(total: number): void;
   /** Called with the number of requests received so far. */
   onRequest(total: number): void;
+  /** Called for each socket ended at `timeout`; the heartbeat counts them (`idleCloses`). */
   onIdleTimeout(socket: net.Socket): void;
 }
 
@@ -72,6 +73,7 @@ export class Traffic {
   readonly #sweep: NodeJS.Timeout;
   #totalConnections = 0;
   #requests = 0;
+  #idleCloses = 0;
   #drainStartedAt: number | undefined;
   #onEmpty: (() => void) | undefined;
   /**
@@ -110,6 +112,7 @@ export class Traffic {
       requests: this.#requests,
       inFlight,
       upgraded,
+      idleCloses: this.#idleCloses,
     };
   }
 
@@ -283,6 +286,7 @@ export class Traffic {
       const state = socket[kState];
       if (state.responses.length === 0 && !state.upgraded && !socket.writableEnded && now - state.idleSince >= this.#options.timeout) {
         socket.end();
+        this.#idleCloses++;
         this.#options.onIdleTimeout(socket);
       }
     }
