@@ -181,4 +181,28 @@ describe('options', () => {
     await expect(listen(a, options)).rejects.toMatchObject({ code: 'ERR_CLUSTER2_INVALID_OPTION', message: expect.stringContaining('"/ecv"') });
     expect(a.server.listening).toBe(false);
   });
+
+  it('listen() refuses what is neither a Fastify instance nor a function that builds one, naming what it takes', async () => {
+    await expect(listen('app' as never)).rejects.toMatchObject({ code: 'ERR_CLUSTER2_INVALID_FACTORY', message: expect.stringContaining('listen() takes a Fastify instance or a function that builds one') });
+  });
+
+  it('listen() builds and boots the app with the function it was given, before anything listens', async () => {
+    // In-process settings, should a check ever let it through: no fork, no fixed port.
+    const options = { cluster: false, port: 0, pids: false, monitor: false , ecv: { path: '/health' } } as const;
+    let booted = 0;
+    let built: FastifyInstance | undefined;
+    const build = () => {
+      built = Fastify();
+      apps.push(built);
+      built.register(async () => {
+        booted++;
+      });
+      built.register(cluster2Plugin);
+      return built;
+    };
+    // The app's plugin serves /ecv, which only the booted app can tell: it fails the path check.
+    await expect(listen(build, options)).rejects.toMatchObject({ code: 'ERR_CLUSTER2_INVALID_OPTION', message: expect.stringContaining('"/ecv"') });
+    expect(booted).toBe(1);
+    expect(built!.server.listening).toBe(false);
+  });
 });
