@@ -46,7 +46,9 @@ export async function listenApp<App>(source: AppOrBuilder<App>, options: Cluster
     });
     return cluster;
   }
-  const app = isBuilder ? await (source as () => App | Promise<App>)() : (source as App);
+  const built = isBuilder ? (source as () => App | Promise<App>)() : source;
+  // A Fastify instance is thenable, and awaiting it loads its plugins: only a promise is awaited.
+  const app = adapter.isApp(built) ? built : await built;
   if (!adapter.isApp(app)) throw notAnApp(`the function given to listen() must return ${adapter.describe} (or a promise of one)`, app);
   const prepared = await adapter.prepare(app);
   const cluster = new Cluster(withMountOptions(options, prepared.mount));
