@@ -289,6 +289,22 @@ describe.each(FRAMEWORKS)('$name', (framework) => {
       expect(stoppedIn).toBeLessThan(10_000);
     });
 
+    it('a rolling reload closes each old worker\'s pool as it drains and opens one per successor, never in the master', async () => {
+      const file = path.join(tempDir('pool'), 'pool.log');
+      const f = start(framework, {}, { FIXTURE_POOL_FILE: file, FIXTURE_BUILD: 'function' });
+      await f.ready();
+      const first = f.workerPids();
+      expect((await f.call('reload')).event).toBe('called');
+      // Each old worker closes its pool once drained, which may come just after reload() resolves.
+      await until(() => poolLines(file).close!.length >= 2, 15_000, 'the old workers\' pools to close', () => fs.readFileSync(file, 'utf8'));
+      const successors = f.workerPids().filter((pid) => !first.includes(pid));
+      const lines = poolLines(file);
+      expect(successors).toHaveLength(2);
+      expect(lines.close!.sort()).toEqual([...first].sort());
+      expect(lines.open!.sort()).toEqual([...first, ...successors].sort());
+      expect(lines.open).not.toContain(f.pid);
+    });
+
     it.runIf(framework.name === 'fastify')("an app built at module top level boots only in workers: its plugins open one pool per worker, none in the master (the master never called ready()), and onClose closes each", async () => {
       const { master, workers, lines, stoppedIn } = await poolsOverALifetime({});
       expect(workers).toHaveLength(2);
