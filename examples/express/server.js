@@ -3,7 +3,7 @@
 // Ctrl-C shuts it down gracefully: in-flight requests are answered, then every process exits 0.
 import { fileURLToPath } from 'node:url';
 import express from 'express';
-import { cluster2, listen } from '@cluster2/express';
+import { cluster2, listen, onDrained } from '@cluster2/express';
 
 const port = Number(process.env.PORT ?? 3000);
 const monPort = Number(process.env.MON_PORT ?? 3001);
@@ -14,29 +14,34 @@ const users = new Map([
   ['2', { id: '2', name: 'Linus' }],
 ]);
 
-const app = express();
-// ECV (GET /ecv, POST /ecv/disable|enable) first, then the app; req.cluster2 is the serving Cluster.
-app.use(cluster2({ ecv: { control: true } }));
-app.use(express.json());
+// Called only in workers, never in the master: open pools and clients here, close them in onDrained().
+function buildApp() {
+  onDrained(() => console.log(`worker ${process.pid}: drained, closing what the app holds`));
+  const app = express();
+  // ECV (GET /ecv, POST /ecv/disable|enable) first, then the app; req.cluster2 is the serving Cluster.
+  app.use(cluster2({ ecv: { control: true } }));
+  app.use(express.json());
 
-app.get('/', (req, res) => res.json({ hello: 'express', worker: process.pid, ecv: req.cluster2?.ecv }));
-app.get('/users/:id', (req, res) => {
-  const user = users.get(req.params.id);
-  if (!user) return res.status(404).json({ error: `no user ${req.params.id}` });
-  res.json(user);
-});
-app.post('/echo', (req, res) => res.json({ received: req.body, worker: process.pid }));
-app.get('/slow', (req, res) => {
-  setTimeout(() => res.json({ slow: true, worker: process.pid }), Number(req.query.ms ?? 2000));
-});
-app.get('/error', () => {
-  throw new Error('something broke');
-});
-app.use((error, req, res, _next) => {
-  res.status(500).json({ error: error.message });
-});
+  app.get('/', (req, res) => res.json({ hello: 'express', worker: process.pid, ecv: req.cluster2?.ecv }));
+  app.get('/users/:id', (req, res) => {
+    const user = users.get(req.params.id);
+    if (!user) return res.status(404).json({ error: `no user ${req.params.id}` });
+    res.json(user);
+  });
+  app.post('/echo', (req, res) => res.json({ received: req.body, worker: process.pid }));
+  app.get('/slow', (req, res) => {
+    setTimeout(() => res.json({ slow: true, worker: process.pid }), Number(req.query.ms ?? 2000));
+  });
+  app.get('/error', () => {
+    throw new Error('something broke');
+  });
+  app.use((error, req, res, _next) => {
+    res.status(500).json({ error: error.message });
+  });
+  return app;
+}
 
-const cluster = await listen(app, { port, monPort, noWorkers: 2, pids: here('./pids'), logs: here('./logs') });
+const cluster = await listen(buildApp, { port, monPort, noWorkers: 2, pids: here('./pids'), logs: here('./logs') });
 
 if (cluster.isMaster) {
   cluster.on('died', (pid, code, signal) => console.log(`worker ${pid} exited (code ${code}, signal ${signal})`));

@@ -17,7 +17,8 @@ const users = new Map([
 
 const app = Fastify();
 // ECV as real routes (GET /ecv, POST /ecv/disable|enable); app.cluster2 / request.cluster2 is the serving Cluster.
-await app.register(cluster2Plugin, { ecv: { control: true } });
+// Not awaited: plugins then load at ready(), which listen() calls only in workers, never in the master.
+app.register(cluster2Plugin, { ecv: { control: true } });
 
 app.get('/', async (request) => ({ hello: 'fastify', worker: process.pid, ecv: request.cluster2?.ecv }));
 app.get('/users/:id', async (request, reply) => {

@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
+import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Fixture, holdUntilReleased, inFlightAtLeast, killAll, request, tally, tempDir, until } from './helpers.js';
 
@@ -249,6 +250,76 @@ describe.each(FRAMEWORKS)('$name', (framework) => {
       expect(f.exitCode).toBe(0);
       // Needs core's worker drain to await the onDrained hooks (runDrainedHooks) before it exits.
       expect(fs.readdirSync(marks).sort(), 'onClose hooks that ran before the workers exited').toEqual(workers.map((pid) => `fastify-onclose-${pid}`).sort());
+    });
+  });
+
+  describe.runIf(framework.name !== 'http')('what runs in the master', () => {
+    /** The pool file's lines (`open <pid>`, `close <pid>`, `master <pid>`) as { what: pids }. */
+    function poolLines(file: string): Record<string, number[]> {
+      const lines = fs.existsSync(file) ? fs.readFileSync(file, 'utf8').trim().split('\n').filter(Boolean) : [];
+      const byWhat: Record<string, number[]> = { open: [], close: [], master: [] };
+      for (const line of lines) {
+        const [what, pid] = line.split(' ');
+        byWhat[what!]!.push(Number(pid));
+      }
+      return byWhat;
+    }
+
+    /** Starts the fixture with a pool file, shuts it down gracefully, and returns the worker pids and the file's lines. */
+    async function poolsOverALifetime(env: Record<string, string>): Promise<{ master: number; workers: number[]; lines: Record<string, number[]>; stoppedIn: number }> {
+      const file = path.join(tempDir('pool'), 'pool.log');
+      const f = start(framework, {}, { FIXTURE_POOL_FILE: file, ...env });
+      await f.ready();
+      const workers = f.workerPids();
+      const askedAt = Date.now();
+      f.send('shutdown');
+      await f.waitForExit();
+      expect(f.exitCode, `the master exits 0; stderr: ${f.stderr}`).toBe(0);
+      expect(f.exitSignal).toBeNull();
+      return { master: f.pid, workers, lines: poolLines(file), stoppedIn: f.exitedAt! - askedAt };
+    }
+
+    it('the function given to listen() builds the app only in workers: one pool per worker, none in the master, each closed as its worker drains', async () => {
+      const { master, workers, lines, stoppedIn } = await poolsOverALifetime({ FIXTURE_BUILD: 'function' });
+      expect(workers).toHaveLength(2);
+      expect(lines.master).toEqual([master]);
+      expect(lines.open!.sort()).toEqual([...workers].sort());
+      expect(lines.open).not.toContain(master);
+      expect(lines.close!.sort()).toEqual([...workers].sort());
+      expect(stoppedIn).toBeLessThan(10_000);
+    });
+
+    it('a rolling reload closes each old worker\'s pool as it drains and opens one per successor, never in the master', async () => {
+      const file = path.join(tempDir('pool'), 'pool.log');
+      const f = start(framework, {}, { FIXTURE_POOL_FILE: file, FIXTURE_BUILD: 'function' });
+      await f.ready();
+      const first = f.workerPids();
+      expect((await f.call('reload')).event).toBe('called');
+      // Each old worker closes its pool once drained, which may come just after reload() resolves.
+      await until(() => poolLines(file).close!.length >= 2, 15_000, 'the old workers\' pools to close', () => fs.readFileSync(file, 'utf8'));
+      const successors = f.workerPids().filter((pid) => !first.includes(pid));
+      const lines = poolLines(file);
+      expect(successors).toHaveLength(2);
+      expect(lines.close!.sort()).toEqual([...first].sort());
+      expect(lines.open!.sort()).toEqual([...first, ...successors].sort());
+      expect(lines.open).not.toContain(f.pid);
+    });
+
+    it.runIf(framework.name === 'fastify')("an app built at module top level boots only in workers: its plugins open one pool per worker, none in the master (the master never called ready()), and onClose closes each", async () => {
+      const { master, workers, lines, stoppedIn } = await poolsOverALifetime({});
+      expect(workers).toHaveLength(2);
+      expect(lines.master).toEqual([master]);
+      expect(lines.open!.sort()).toEqual([...workers].sort());
+      expect(lines.open).not.toContain(master);
+      expect(lines.close!.sort()).toEqual([...workers].sort());
+      // The master's app was never booted: nothing of it keeps the master from exiting at once.
+      expect(stoppedIn).toBeLessThan(10_000);
+    });
+
+    it.runIf(framework.name !== 'fastify')('an app built at module top level runs that code in the master too: one pool more, there, never closed (why the function form exists)', async () => {
+      const { master, workers, lines } = await poolsOverALifetime({});
+      expect(lines.open!.sort()).toEqual([master, ...workers].sort());
+      expect(lines.close!.sort()).toEqual([...workers].sort());
     });
   });
 

@@ -4,14 +4,18 @@ import {
   Cluster2Error,
   createEcvResponder,
   ecvRequestOf,
+  listenApp,
   markEcvMounted,
   resolveOptions,
   servingContext,
+  type AppOrBuilder,
   type ClusterOptions,
-  withMountOptions,
   type MountOptions,
 } from '@cluster2/core';
 import type { Application, RequestHandler } from 'express';
+
+/** Runs `hook` once this worker has drained (every request answered), before it exits; the exit waits for it. Close pools here. */
+export { onDrained } from '@cluster2/core';
 
 /** The per-worker options of the mounting call: the same names and defaults as the Cluster's. */
 export type Cluster2Options = MountOptions;
@@ -76,18 +80,28 @@ function mountedOptions(app: Application): Cluster2Options | undefined {
 
 /**
  * Runs `app` clustered: `new Cluster(options).listen(...)` with an http server for the app. Mounts
- * `cluster2()` in front of the app when it is not mounted yet. Resolves with the Cluster: in the
- * master once every worker listens, in a worker once it listens.
+ * `cluster2()` in front of the app when it is not mounted yet. `app` may be a function that builds
+ * the app: it is called only in workers (and with `cluster: false`), never in the master, so what
+ * it opens (database pools, …) exists only where requests are served; close those in `onDrained()`.
+ * Resolves with the Cluster: in the master once every worker listens, in a worker once it listens.
  */
-export async function listen(app: Application, options: ClusterOptions = {}): Promise<Cluster> {
-  const mount = mountedOptions(app);
-  const cluster = new Cluster(withMountOptions(options, mount ?? {}));
-  // Not mounted: answer ECV in front of the app, as if `cluster2()` were its first middleware.
-  const ecv = mount ? undefined : ecvHandler({});
-  await cluster.listen(() => {
-    const server = http.createServer(ecv ? (req, res) => ecv(req, res, () => app(req, res)) : app);
-    markEcvMounted(server);
-    return server;
+export function listen(app: AppOrBuilder<Application>, options: ClusterOptions = {}): Promise<Cluster> {
+  return listenApp(app, options, {
+    describe: 'an Express app',
+    // An Express app is itself a function: its methods tell it from a builder.
+    isApp: (value): value is Application => typeof value === 'function' && typeof (value as Application).use === 'function' && typeof (value as Application).listen === 'function',
+    prepare: (express) => {
+      const mount = mountedOptions(express);
+      // Not mounted: answer ECV in front of the app, as if `cluster2()` were its first middleware.
+      const ecv = mount ? undefined : ecvHandler({});
+      return {
+        mount: mount ?? {},
+        server: () => {
+          const server = http.createServer(ecv ? (req, res) => ecv(req, res, () => express(req, res)) : express);
+          markEcvMounted(server);
+          return server;
+        },
+      };
+    },
   });
-  return cluster;
 }

@@ -1,7 +1,7 @@
 import express, { type ErrorRequestHandler } from 'express';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
-import { cluster2, type Cluster2Options } from '../src/index.js';
+import { cluster2, listen, type Cluster2Options } from '../src/index.js';
 
 const AVAILABLE = /^status=AVAILABLE&ServeTraffic=true&ip=127\.0\.0\.1&hostname=.+&port=\d+&time=.+$/;
 const DISABLED = /^status=DISABLED&ServeTraffic=false&ip=127\.0\.0\.1&hostname=.+&port=\d+&time=.+$/;
@@ -130,5 +130,21 @@ describe('options', () => {
   it('does not touch the caller\'s options object', () => {
     const options = Object.freeze({ ecv: Object.freeze({ control: true }) });
     expect(() => cluster2(options)).not.toThrow();
+  });
+
+  it('listen() refuses what is neither an Express app nor a function that builds one, naming what it takes', async () => {
+    await expect(listen({} as never)).rejects.toMatchObject({ code: 'ERR_CLUSTER2_INVALID_FACTORY', message: expect.stringContaining('listen() takes an Express app or a function that builds one') });
+  });
+
+  it('listen() refuses a function that builds no app, naming what it returned, before anything listens', async () => {
+    // In-process settings, should a check ever let it through: no fork, no fixed port.
+    const options = { cluster: false, port: 0, pids: false, monitor: false } as const;
+    let built = 0;
+    const build = () => {
+      built++;
+      return { not: 'an app' } as never;
+    };
+    await expect(listen(build, options)).rejects.toMatchObject({ code: 'ERR_CLUSTER2_INVALID_FACTORY', message: expect.stringMatching(/must return an Express app .*got \[object Object\]/) });
+    expect(built).toBe(1);
   });
 });

@@ -19,6 +19,12 @@ describe('types', () => {
     expectTypeOf(cluster2).parameter(0).toEqualTypeOf<Cluster2Options | undefined>();
     expectTypeOf(cluster2()).toExtend<RequestHandler>();
     expectTypeOf(listen).returns.resolves.toEqualTypeOf<Cluster>();
+    // The app, or a function that builds it (sync or async), called only in workers.
+    expectTypeOf(listen).toBeCallableWith(express(), { noWorkers: 2 });
+    expectTypeOf(listen).toBeCallableWith(() => express(), { noWorkers: 2 });
+    expectTypeOf(listen).toBeCallableWith(async () => express());
+    // @ts-expect-error: the function must build an Express app
+    expectTypeOf(listen).toBeCallableWith(() => 42);
     // @ts-expect-error: cluster2() takes only the per-worker options
     cluster2({ port: 3000 });
   });

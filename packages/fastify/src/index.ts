@@ -3,14 +3,15 @@ import {
   Cluster2Error,
   createEcvResponder,
   ecvRequestOf,
+  listenApp,
   markEcvMounted,
   onDrained,
   onDraining,
   resolveOptions,
   servingContext,
+  type AppOrBuilder,
   type ClusterOptions,
   type EcvRoute,
-  withMountOptions,
   type MountOptions,
 } from '@cluster2/core';
 import type http from 'node:http';
@@ -109,29 +110,40 @@ export const cluster2Plugin = fp(plugin, { name: '@cluster2/fastify', fastify: '
 export default cluster2Plugin;
 
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyFastify = FastifyInstance<http.Server, any, any, any, any>;
+
 /**
- * Runs `app` clustered: registers `cluster2Plugin` when the app lacks it, waits for `app.ready()`,
- * then `new Cluster(options).listen(() => app.server)`. Cluster2's `timeout` is the idle timeout
+ * Runs `app` clustered. In the master nothing of the app boots: no plugin loads, no `ready()`, no
+ * `listen()` (the master only forks and supervises). In each worker (and with `cluster: false`):
+ * `app` may be a function that builds the app (called only there); registers `cluster2Plugin` when
+ * the app lacks it, waits for `app.ready()` (your plugins load here), then
+ * `new Cluster(options).listen(() => app.server)`. Cluster2's `timeout` is the idle timeout
  * (Fastify's `connectionTimeout` and `keepAliveTimeout` no longer end sockets); `server.keepAliveTimeout`
  * is capped at it so that the `Keep-Alive: timeout=` clients see never promises more than cluster2 keeps.
  * Resolves with the Cluster: in the master once every worker listens, in a worker once it listens.
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export async function listen(app: FastifyInstance<http.Server, any, any, any, any>, options: ClusterOptions = {}): Promise<Cluster> {
-  if (!app.hasDecorator('cluster2')) {
-    await app.register(cluster2Plugin, { ecv: options.ecv, timeout: options.timeout, idleGrace: options.idleGrace });
-  }
-  await app.ready();
-  const mount = (app as Mounted)[kMount] ?? { options: {}, path: '/ecv' };
-  // Routes cannot move once registered: a path given only to listen() must match the plugin's.
-  if (mount.options.ecv?.path === undefined && options.ecv?.path !== undefined && options.ecv.path !== mount.path) {
-    throw new Cluster2Error('ERR_CLUSTER2_INVALID_OPTION', `option "ecv.path" of listen() is "${options.ecv.path}" but cluster2Plugin serves ECV at "${mount.path}"; give ecv.path to the plugin`);
-  }
-  const cluster = new Cluster(withMountOptions(options, mount.options));
-  await cluster.listen(() => {
-    markEcvMounted(app.server);
-    app.server.keepAliveTimeout = Math.min(app.server.keepAliveTimeout, cluster.options.timeout);
-    return app.server;
+export function listen(app: AppOrBuilder<AnyFastify>, options: ClusterOptions = {}): Promise<Cluster> {
+  return listenApp(app, options, {
+    describe: 'a Fastify instance',
+    isApp: (value): value is AnyFastify => typeof (value as AnyFastify | undefined)?.register === 'function' && typeof (value as AnyFastify).ready === 'function',
+    prepare: async (fastify) => {
+      // Not awaited: awaiting a registration loads the plugins; ready() below loads them all at once.
+      if (!fastify.hasDecorator('cluster2')) fastify.register(cluster2Plugin, { ecv: options.ecv, timeout: options.timeout, idleGrace: options.idleGrace });
+      await fastify.ready();
+      const mount = (fastify as Mounted)[kMount] ?? { options: {}, path: '/ecv' };
+      // Routes cannot move once registered: a path given only to listen() must match the plugin's.
+      if (mount.options.ecv?.path === undefined && options.ecv?.path !== undefined && options.ecv.path !== mount.path) {
+        throw new Cluster2Error('ERR_CLUSTER2_INVALID_OPTION', `option "ecv.path" of listen() is "${options.ecv.path}" but cluster2Plugin serves ECV at "${mount.path}"; give ecv.path to the plugin`);
+      }
+      return {
+        mount: mount.options,
+        server: (cluster) => {
+          markEcvMounted(fastify.server);
+          fastify.server.keepAliveTimeout = Math.min(fastify.server.keepAliveTimeout, cluster.options.timeout);
+          return fastify.server;
+        },
+      };
+    },
   });
-  return cluster;
 }

@@ -161,6 +161,42 @@ describe("the app's own behaviour is unaffected", () => {
   });
 });
 
+describe('an app left un-booted, as in the master', () => {
+  it('loads none of its plugins, holds no timer or handle, and raises nothing, when nothing calls ready()', async () => {
+    // Timers and sockets only: vitest's own immediates and pipes come and go.
+    const held = () => process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout' || kind.startsWith('TCP')).length;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const before = held();
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      let loaded = 0;
+      const a = Fastify();
+      // Not pushed to apps: closing it would boot it.
+      a.register(async (instance) => {
+        loaded++;
+        const timer = setInterval(() => {}, 1000);
+        instance.addHook('onClose', async () => clearInterval(timer));
+      });
+      a.register(async () => {
+        throw new Error('a plugin that fails as it loads');
+      });
+      a.register(cluster2Plugin, { ecv: { control: true } });
+      a.get('/', async () => 'never served');
+      // Longer than avvio's own ticks, far shorter than its pluginTimeout.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(loaded).toBe(0);
+      expect(a.hasDecorator('cluster2')).toBe(false);
+      expect(a.server.listening).toBe(false);
+      expect(held()).toBeLessThanOrEqual(before);
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+});
+
 describe('options', () => {
   it('rejects an unknown option naming it', async () => {
     const a = Fastify();
@@ -180,5 +216,29 @@ describe('options', () => {
     const options = { cluster: false, port: 0, pids: false, monitor: false, ecv: { path: '/health' } } as const;
     await expect(listen(a, options)).rejects.toMatchObject({ code: 'ERR_CLUSTER2_INVALID_OPTION', message: expect.stringContaining('"/ecv"') });
     expect(a.server.listening).toBe(false);
+  });
+
+  it('listen() refuses what is neither a Fastify instance nor a function that builds one, naming what it takes', async () => {
+    await expect(listen('app' as never)).rejects.toMatchObject({ code: 'ERR_CLUSTER2_INVALID_FACTORY', message: expect.stringContaining('listen() takes a Fastify instance or a function that builds one') });
+  });
+
+  it('listen() builds and boots the app with the function it was given, before anything listens', async () => {
+    // In-process settings, should a check ever let it through: no fork, no fixed port.
+    const options = { cluster: false, port: 0, pids: false, monitor: false , ecv: { path: '/health' } } as const;
+    let booted = 0;
+    let built: FastifyInstance | undefined;
+    const build = () => {
+      built = Fastify();
+      apps.push(built);
+      built.register(async () => {
+        booted++;
+      });
+      built.register(cluster2Plugin);
+      return built;
+    };
+    // The app's plugin serves /ecv, which only the booted app can tell: it fails the path check.
+    await expect(listen(build, options)).rejects.toMatchObject({ code: 'ERR_CLUSTER2_INVALID_OPTION', message: expect.stringContaining('"/ecv"') });
+    expect(booted).toBe(1);
+    expect(built!.server.listening).toBe(false);
   });
 });

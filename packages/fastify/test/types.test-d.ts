@@ -18,6 +18,12 @@ describe('types', () => {
   it('the plugin takes the per-worker options and listen() resolves with the Cluster', () => {
     expectTypeOf(cluster2Plugin).toEqualTypeOf<FastifyPluginAsync<Cluster2PluginOptions>>();
     expectTypeOf(listen).returns.resolves.toEqualTypeOf<Cluster>();
+    // The instance, or a function that builds it (sync or async), called only in workers.
+    expectTypeOf(listen).toBeCallableWith(Fastify(), { noWorkers: 2 });
+    expectTypeOf(listen).toBeCallableWith(() => Fastify(), { noWorkers: 2 });
+    expectTypeOf(listen).toBeCallableWith(async () => Fastify());
+    // @ts-expect-error: the function must build a Fastify instance
+    expectTypeOf(listen).toBeCallableWith(() => ({}));
     const app = Fastify();
     void app.register(cluster2Plugin, { ecv: { control: true }, idleGrace: 100 });
     // @ts-expect-error: the plugin takes only the per-worker options

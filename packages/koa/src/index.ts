@@ -4,16 +4,20 @@ import {
   Cluster2Error,
   createEcvResponder,
   ecvRequestOf,
+  listenApp,
   markEcvMounted,
   resolveOptions,
   servingContext,
+  type AppOrBuilder,
   type ClusterOptions,
   type EcvRoute,
-  withMountOptions,
   type MountOptions,
 } from '@cluster2/core';
 import { Router, type RouterMiddleware } from '@koa/router';
 import type Koa from 'koa';
+
+/** Runs `hook` once this worker has drained (every request answered), before it exits; the exit waits for it. Close pools here. */
+export { onDrained } from '@cluster2/core';
 
 /** The per-worker options of the mounting call: the same names and defaults as the Cluster's. */
 export type Cluster2KoaOptions = MountOptions;
@@ -84,25 +88,35 @@ export function cluster2Koa<T extends AnyKoa>(app: T, options: Cluster2KoaOption
 
 /**
  * Runs `app` clustered: `new Cluster(options).listen()` with `http.createServer(app.callback())`.
- * Mounts `cluster2Koa()` in front of the app's middleware when it is not mounted yet. Resolves with
- * the Cluster: in the master once every worker listens, in a worker once it listens.
+ * Mounts `cluster2Koa()` in front of the app's middleware when it is not mounted yet. `app` may be a
+ * function that builds the app: it is called only in workers (and with `cluster: false`), never in
+ * the master, so what it opens (database pools, …) exists only where requests are served; close
+ * those in `onDrained()`. Resolves with the Cluster: in the master once every worker listens, in a
+ * worker once it listens.
  */
-export async function listen(app: AnyKoa, options: ClusterOptions = {}): Promise<Cluster> {
-  if (!(app as Mounted)[kMount]) {
-    cluster2Koa(app, { ecv: options.ecv });
-    // Not mounted by the app: ECV goes first, so no app middleware can answer its routes.
-    app.middleware.unshift(app.middleware.pop()!);
-  }
-  const mount = (app as Mounted)[kMount]!;
-  // Routes cannot move once registered: a path given only to listen() must match the mounted one.
-  if (mount.options.ecv?.path === undefined && options.ecv?.path !== undefined && options.ecv.path !== mount.path) {
-    throw new Cluster2Error('ERR_CLUSTER2_INVALID_OPTION', `option "ecv.path" of listen() is "${options.ecv.path}" but cluster2Koa() serves ECV at "${mount.path}"; give ecv.path to cluster2Koa()`);
-  }
-  const cluster = new Cluster(withMountOptions(options, mount.options));
-  await cluster.listen(() => {
-    const server = http.createServer(app.callback());
-    markEcvMounted(server);
-    return server;
+export function listen(app: AppOrBuilder<AnyKoa>, options: ClusterOptions = {}): Promise<Cluster> {
+  return listenApp(app, options, {
+    describe: 'a Koa app',
+    isApp: (value): value is AnyKoa => typeof (value as AnyKoa | undefined)?.callback === 'function' && Array.isArray((value as AnyKoa).middleware),
+    prepare: (koa) => {
+      if (!(koa as Mounted)[kMount]) {
+        cluster2Koa(koa, { ecv: options.ecv });
+        // Not mounted by the app: ECV goes first, so no app middleware can answer its routes.
+        koa.middleware.unshift(koa.middleware.pop()!);
+      }
+      const mount = (koa as Mounted)[kMount]!;
+      // Routes cannot move once registered: a path given only to listen() must match the mounted one.
+      if (mount.options.ecv?.path === undefined && options.ecv?.path !== undefined && options.ecv.path !== mount.path) {
+        throw new Cluster2Error('ERR_CLUSTER2_INVALID_OPTION', `option "ecv.path" of listen() is "${options.ecv.path}" but cluster2Koa() serves ECV at "${mount.path}"; give ecv.path to cluster2Koa()`);
+      }
+      return {
+        mount: mount.options,
+        server: () => {
+          const server = http.createServer(koa.callback());
+          markEcvMounted(server);
+          return server;
+        },
+      };
+    },
   });
-  return cluster;
 }

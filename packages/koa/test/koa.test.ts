@@ -141,4 +141,21 @@ describe('options', () => {
     const options = { cluster: false, port: 0, pids: false, monitor: false, ecv: { path: '/health' } } as const;
     await expect(listen(a, options)).rejects.toMatchObject({ code: 'ERR_CLUSTER2_INVALID_OPTION', message: expect.stringContaining('"/ecv"') });
   });
+
+  it('listen() refuses what is neither a Koa app nor a function that builds one, naming what it takes', async () => {
+    await expect(listen(42 as never)).rejects.toMatchObject({ code: 'ERR_CLUSTER2_INVALID_FACTORY', message: expect.stringContaining('listen() takes a Koa app or a function that builds one') });
+  });
+
+  it('listen() builds the app with the function it was given and checks it like an app, before anything listens', async () => {
+    // In-process settings, should a check ever let it through: no fork, no fixed port.
+    const options = { cluster: false, port: 0, pids: false, monitor: false , ecv: { path: '/health' } } as const;
+    let built = 0;
+    const build = async () => {
+      built++;
+      return cluster2Koa(new Koa());
+    };
+    await expect(listen(build, options)).rejects.toMatchObject({ code: 'ERR_CLUSTER2_INVALID_OPTION', message: expect.stringContaining('"/ecv"') });
+    expect(built).toBe(1);
+    await expect(listen(async () => undefined as never, options)).rejects.toMatchObject({ code: 'ERR_CLUSTER2_INVALID_FACTORY', message: expect.stringContaining('got undefined') });
+  });
 });

@@ -8,8 +8,8 @@ describe('packaging', () => {
   it('the ESM and the CJS builds load and export the same names', async () => {
     const esm = await import('../dist/index.js');
     const cjs = require('../dist/index.cjs');
-    expect(Object.keys(esm).sort()).toEqual(['cluster2Koa', 'listen']);
-    expect(Object.keys(cjs).sort()).toEqual(['cluster2Koa', 'listen']);
+    expect(Object.keys(esm).sort()).toEqual(['cluster2Koa', 'listen', 'onDrained']);
+    expect(Object.keys(cjs).sort()).toEqual(['cluster2Koa', 'listen', 'onDrained']);
     const app = new Koa();
     expect(cjs.cluster2Koa(app)).toBe(app);
   });

@@ -18,6 +18,12 @@ describe('types', () => {
     expectTypeOf(cluster2Koa(app)).toEqualTypeOf<Koa<{ user: string }>>();
     expectTypeOf(cluster2Koa).parameter(1).toEqualTypeOf<Cluster2KoaOptions | undefined>();
     expectTypeOf(listen).returns.resolves.toEqualTypeOf<Cluster>();
+    // The app, or a function that builds it (sync or async), called only in workers.
+    expectTypeOf(listen).toBeCallableWith(app, { noWorkers: 2 });
+    expectTypeOf(listen).toBeCallableWith(() => new Koa(), { noWorkers: 2 });
+    expectTypeOf(listen).toBeCallableWith(async () => cluster2Koa(new Koa()));
+    // @ts-expect-error: the function must build a Koa app
+    expectTypeOf(listen).toBeCallableWith(() => 'app');
     // @ts-expect-error: cluster2Koa() takes only the per-worker options
     cluster2Koa(app, { noWorkers: 2 });
   });
