@@ -68,7 +68,7 @@ export class PidFiles {
     this.claim();
     const identity = processIdentity(info.pid);
     const record: MasterInfo = { ...info, startTime: identity?.startTime ?? null, command: identity?.command ?? process.argv.join(' ') };
-    // master.json first: it is what readers verify, and master.pid never names a pid it does not vouch for.
+    // master.json first: it is what readers verify; master.pid follows for scripts that read the pid alone.
     const json = `${JSON.stringify(record)}\n`;
     this.#unwritable(() => {
       const first = !this.#wroteMaster;
@@ -184,9 +184,9 @@ export function inspectMaster(dir: string): MasterRecord {
   if (info.startTime === undefined) {
     return { running: false, reason: `stale pid file ${jsonFile}: it records no start time (an older cluster2 wrote it), so pid ${pid} cannot be verified as its master` };
   }
-  const live = processIdentity(pid);
   // A master that recorded no start time ran where none can be read: the live pid is all there is.
   if (info.startTime === null) return { running: true, info };
+  const live = processIdentity(pid);
   if (live === undefined) {
     if (!isAlive(pid)) return { running: false, reason: `${jsonFile} names pid ${pid}, which is not alive` };
     return { running: false, reason: `stale pid file ${jsonFile}: the start time of pid ${pid} cannot be read to verify it` };
