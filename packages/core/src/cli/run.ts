@@ -35,6 +35,9 @@ Options:
   --no-wait     stop/shutdown: return once the signal is sent
   -h, --help    show this help
 
+Environment:
+  CLUSTER2_MON_TOKEN  the monitor's monToken, sent by status when the monitor has one
+
 Exit codes: 0 ok, 1 failed, 2 bad arguments, 3 no master running in the pids directory.
 `;
 
