@@ -93,7 +93,7 @@ describe('control authorisation', () => {
   it('without a token refuses a loopback caller with cross-origin signs: foreign or null Origin, Sec-Fetch-Site other than same-origin/none', async () => {
     t = await startTestMonitor();
     for (const headers of [
-      { origin: 'http://evil.com' },
+      { origin: 'http://evil.com' } as Record<string, string>,
       { origin: 'null' },
       { origin: `http://localhost:${t.port}` }, // Host says 127.0.0.1: another origin
       { 'sec-fetch-site': 'cross-site' },
@@ -103,7 +103,7 @@ describe('control authorisation', () => {
       expect({ headers, status: res.status }).toEqual({ headers, status: 403 });
     }
     expect(t.source.calls).toEqual([]);
-    for (const headers of [{ origin: `http://127.0.0.1:${t.port}` }, { 'sec-fetch-site': 'same-origin' }, { 'sec-fetch-site': 'none' }]) {
+    for (const headers of [{ origin: `http://127.0.0.1:${t.port}` } as Record<string, string>, { 'sec-fetch-site': 'same-origin' }, { 'sec-fetch-site': 'none' }]) {
       expect((await rawRequest(t.port, '/api/ecv/disable', { method: 'POST', headers })).status).toBe(204);
     }
   });
@@ -130,7 +130,7 @@ describe('with monToken every route needs the token', () => {
     t = await startTestMonitor({ token: 's3cret' });
     fs.writeFileSync(path.join(t.logsDir, 'app.log'), 'secret log line\n');
     for (const { method, target } of everyRoute()) {
-      for (const headers of [{}, { authorization: 'Basic czNjcmV0' }]) {
+      for (const headers of [{}, { authorization: 'Basic czNjcmV0' }] as Record<string, string>[]) {
         const res = await rawRequest(t.port, target, { method, headers });
         expect({ method, target, status: res.status, challenge: res.headers['www-authenticate'] }).toEqual({
           method,
