@@ -177,7 +177,9 @@ describe('with monToken every route needs the token', () => {
     expect(page.status).toBe(200);
     expect(page.headers.get('referrer-policy')).toBe('no-referrer');
     expect((await fetch(`${t.base}/?token=wrong`)).status).toBe(403);
-    expect((await fetch(`${t.base}/`)).status).toBe(401);
+    const bare = await fetch(`${t.base}/`);
+    expect(bare.status).toBe(401);
+    expect(((await bare.json()) as { error: { message: string } }).error.message).toContain('open the dashboard as /?token=<monToken>');
     for (const route of ['/api/status', '/api/events', '/metrics', '/api/logs', '/api/deps']) {
       expect({ route, status: (await fetch(`${t.base}${route}?token=s3cret`)).status }).toEqual({ route, status: 401 });
     }

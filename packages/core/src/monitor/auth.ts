@@ -33,5 +33,7 @@ export function authorize(
     const fromQuery = guard.tokenInQuery ? (query.get('token') ?? undefined) : undefined;
     refusal = access.refuseToken(access.bearerToken(facts.authorization) ?? fromQuery, token);
   }
-  if (refusal) throw new HttpError(refusal.status, refusal.code, refusal.message, refusal.headers);
+  if (refusal === undefined) return;
+  const hint = guard.tokenInQuery && refusal.status === 401 ? ' (a browser: open the dashboard as /?token=<monToken>)' : '';
+  throw new HttpError(refusal.status, refusal.code, refusal.message + hint, refusal.headers);
 }
