@@ -149,6 +149,62 @@ describe.each(FRAMEWORKS)('$name', (framework) => {
     });
   });
 
+  describe('who may use the ECV control routes (the monitor\'s guard)', () => {
+    /** Every worker still answers 200 AVAILABLE, and the app's context says enabled on each of them. */
+    async function expectAllInRotation(fixture: Fixture, port: number): Promise<void> {
+      const answers = await fresh(port, '/ecv', 20);
+      expect(answers.map((a) => a.status)).toEqual(Array(20).fill(200));
+      for (const answer of answers) expect(answer.body).toMatch(AVAILABLE);
+      const contexts = (await fresh(port, '/context', 20)).map((a) => JSON.parse(a.body));
+      expect(new Set(contexts.map((c) => c.pid))).toEqual(new Set(fixture.workerPids()));
+      expect(contexts.every((c) => c.cluster.enabled === true)).toBe(true);
+    }
+
+    it('without monToken refuses cross-origin, Origin: null, DNS-rebinding Host and Sec-Fetch-Site: cross-site with 403 (a loopback peer took the cluster out of rotation with them)', async () => {
+      const f = start(framework);
+      const port = await f.ready();
+      for (const headers of [
+        { origin: 'http://evil.com' },
+        { origin: 'null' },
+        { host: `evil.example:${port}` },
+        { 'sec-fetch-site': 'cross-site' },
+      ]) {
+        const answer = await request(port, '/ecv/disable', { method: 'POST', headers });
+        expect({ headers, status: answer.status }).toEqual({ headers, status: 403 });
+        expect(answer.headers['x-powered-by']).toBe('Cluster2');
+        expect(answer.headers['cache-control']).toBe('no-cache');
+        expect(answer.body).toMatch(/^Forbidden: /);
+      }
+      await expectAllInRotation(f, port);
+      expect(f.events('disabled')).toEqual([]);
+      // A plain loopback call (what curl on the host sends) still works.
+      expect((await request(port, '/ecv/disable', { method: 'POST' })).status).toBe(204);
+      await f.waitFor('disabled');
+      expect(f.events('disabled')).toHaveLength(1); // the refused calls emitted none
+      expect((await request(port, '/ecv/enable', { method: 'POST' })).status).toBe(204);
+    });
+
+    it('with monToken every caller needs it, loopback included: 401 without (Bearer challenge), 403 wrong, 204 right', async () => {
+      const f = start(framework, { monToken: 's3cret' });
+      const port = await f.ready();
+      const missing = await request(port, '/ecv/disable', { method: 'POST' });
+      expect(missing.status).toBe(401);
+      expect(missing.headers['www-authenticate']).toBe('Bearer realm="cluster2"');
+      expect(missing.headers['x-powered-by']).toBe('Cluster2');
+      expect((await request(port, '/ecv/disable', { method: 'POST', headers: { authorization: 'Bearer s3cret2' } })).status).toBe(403);
+      await expectAllInRotation(f, port);
+      // GET {path} and {path}/live stay open: load balancers poll them without credentials.
+      expect((await request(port, '/ecv/live')).status).toBe(200);
+
+      const right = { authorization: 'Bearer s3cret', origin: 'https://ops.example.com', host: 'ops.example.com' };
+      expect((await request(port, '/ecv/disable', { method: 'POST', headers: right })).status).toBe(204);
+      const down = await fresh(port, '/ecv', 10);
+      expect(down.map((a) => a.status)).toEqual(Array(10).fill(400));
+      expect((await request(port, '/ecv/enable', { method: 'POST', headers: right })).status).toBe(204);
+      await expectAllInRotation(f, port);
+    });
+  });
+
   describe.runIf(framework.mounts)('mounting', () => {
     it(`works just as well when ${framework.mounts === 'app' ? 'listen()' : 'the app'} mounts the adapter`, async () => {
       const f = start(framework, {}, { FIXTURE_MOUNT: framework.mounts === 'app' ? 'listen' : 'app' });

@@ -13,9 +13,10 @@ interface CliResult {
   stderr: string;
 }
 
-function cli(args: string[], timeout = 30_000): Promise<CliResult> {
+function cli(args: string[], timeout = 30_000, env: Record<string, string> = {}): Promise<CliResult> {
+  const { CLUSTER2_MON_TOKEN: _inherited, ...base } = process.env;
   return new Promise((resolve) => {
-    execFile(process.execPath, [cliPath, ...args], { timeout, killSignal: 'SIGKILL' }, (error, stdout, stderr) => {
+    execFile(process.execPath, [cliPath, ...args], { timeout, killSignal: 'SIGKILL', env: { ...base, ...env } }, (error, stdout, stderr) => {
       const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
       resolve({ code, stdout, stderr });
     });
@@ -29,11 +30,11 @@ afterEach(() => {
   for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
 });
 
-async function startCluster(): Promise<{ fixture: Fixture; pids: string; endpoints: Endpoints }> {
+async function startCluster(extra: object = {}): Promise<{ fixture: Fixture; pids: string; endpoints: Endpoints }> {
   const pids = tempDir('cli-pids');
   const logs = tempDir('cli-logs');
   dirs.push(pids, logs);
-  const fixture = new Fixture({ noWorkers: 2, heartbeatInterval: 200, pids, logs });
+  const fixture = new Fixture({ noWorkers: 2, heartbeatInterval: 200, pids, logs, ...extra });
   fixtures.push(fixture);
   const endpoints = await fixture.ready();
   return { fixture, pids, endpoints };
@@ -59,6 +60,22 @@ describe('cluster2 CLI against a live cluster', () => {
     expect(doc.workers).toHaveLength(2);
     expect(doc.workers.map((w) => w.pid).sort((a, b) => a - b)).toEqual([...workers].sort((a, b) => a - b));
     expect(doc.ecv.state).toBe('enabled');
+  });
+
+  it('status sends CLUSTER2_MON_TOKEN to a monitor with monToken; without it, says so and shows the pid files', async () => {
+    const { fixture, pids } = await startCluster({ monToken: 'cli-token' });
+    const without = await cli(['status', '--pids', pids]);
+    expect(without.code).toBe(0);
+    expect(without.stderr).toMatch(/HTTP 401: set CLUSTER2_MON_TOKEN to its monToken\); showing pid files only/);
+    expect(without.stdout).not.toMatch(/^PID\s+ID\s+STATE/m);
+
+    const wrong = await cli(['status', '--pids', pids], 30_000, { CLUSTER2_MON_TOKEN: 'nope' });
+    expect(wrong.stderr).toMatch(/HTTP 403/);
+
+    const table = await cli(['status', '--pids', pids], 30_000, { CLUSTER2_MON_TOKEN: 'cli-token' });
+    expect(table.stderr).toBe('');
+    expect(table.stdout).toMatch(/^PID\s+ID\s+STATE/m);
+    for (const pid of fixture.workerPids()) expect(table.stdout).toMatch(new RegExp(`^${pid}\\s+\\d+\\s+listening\\b`, 'm'));
   });
 
   it('reload replaces every worker pid', async () => {

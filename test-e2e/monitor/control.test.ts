@@ -1,6 +1,6 @@
 // The monitor's control routes and logs viewer against a live cluster with monToken set: the
-// token rules (401/403/204), effects that the app itself confirms (ECV answers, replaced pids),
-// and path traversal on the logs viewer.
+// token rules (401/403/204, on every route), effects that the app itself confirms (ECV answers,
+// replaced pids), and path traversal on the logs viewer.
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -71,7 +71,7 @@ describe('monitor control routes with monToken', () => {
       expect(answer.status).toBe(400);
       expect(answer.body).toMatch(/^status=DISABLED&ServeTraffic=false&/);
     }
-    const status = JSON.parse((await request(endpoints.monPort, '/api/status')).body) as { ecv: { state: string } };
+    const status = JSON.parse((await request(endpoints.monPort, '/api/status', { headers: AUTH })).body) as { ecv: { state: string } };
     expect(status.ecv.state).toBe('disabled');
     await fixture.waitFor('disabled');
 
@@ -84,7 +84,7 @@ describe('monitor control routes with monToken', () => {
   });
 
   it('restarts one worker by pid (202, that pid replaced) and answers 404 for an unknown pid', async () => {
-    const before = await listeningPids(endpoints.monPort);
+    const before = await listeningPids(endpoints.monPort, TOKEN);
     expect(before).toHaveLength(2);
     const [target, other] = before as [number, number];
 
@@ -94,7 +94,7 @@ describe('monitor control routes with monToken', () => {
     const accepted = await post(`/api/workers/${target}/restart`, AUTH);
     expect(accepted.status).toBe(202);
     await until(async () => {
-      const now = await listeningPids(endpoints.monPort);
+      const now = await listeningPids(endpoints.monPort, TOKEN);
       return now.length === 2 && !now.includes(target) && now.includes(other);
     }, 20_000, `worker ${target} to be replaced`);
     await until(() => !isAlive(target), 10_000, `worker ${target} to exit`);
@@ -108,18 +108,34 @@ describe('monitor control routes with monToken', () => {
     }
     expect((await post('/api/workers/not-a-pid/restart', AUTH)).status).toBe(404);
     // Nothing else was restarted by the refused calls.
-    expect((await listeningPids(endpoints.monPort)).includes(other)).toBe(true);
+    expect((await listeningPids(endpoints.monPort, TOKEN)).includes(other)).toBe(true);
+  });
+
+  it("answers every read route 401 without the token (a log file's contents were served to anyone) and serves them with it", async () => {
+    for (const target of ['/', '/api/status', '/api/events', '/metrics', '/api/deps', '/api/logs', '/api/logs/app.log']) {
+      const missing = await request(endpoints.monPort, target);
+      expect({ target, status: missing.status, challenge: missing.headers['www-authenticate'] }).toEqual({ target, status: 401, challenge: 'Bearer realm="cluster2"' });
+      expect(missing.body).not.toContain(LOG_LINE);
+      expect(missing.body).not.toContain('cluster2_');
+      const wrong = await request(endpoints.monPort, target, { headers: { authorization: 'Bearer nope' } });
+      expect({ target, status: wrong.status }).toEqual({ target, status: 403 });
+    }
+    for (const target of ['/', '/api/status', '/metrics', '/api/deps', '/api/logs']) {
+      expect({ target, status: (await request(endpoints.monPort, target, { headers: AUTH })).status }).toEqual({ target, status: 200 });
+    }
+    expect((await request(endpoints.monPort, `/?token=${TOKEN}`)).status).toBe(200);
+    expect((await request(endpoints.monPort, `/api/status?token=${TOKEN}`)).status).toBe(401);
   });
 
   it('serves a real log file but answers 404 to every path traversal', async () => {
-    const list = await request(endpoints.monPort, '/api/logs');
+    const list = await request(endpoints.monPort, '/api/logs', { headers: AUTH });
     expect(list.status).toBe(200);
     expect((JSON.parse(list.body) as { files: Array<{ name: string }> }).files.map((f) => f.name)).toEqual(['app.log']);
 
-    const log = await request(endpoints.monPort, '/api/logs/app.log');
+    const log = await request(endpoints.monPort, '/api/logs/app.log', { headers: AUTH });
     expect(log.status).toBe(200);
     expect(log.body).toContain(LOG_LINE);
-    const tail = await request(endpoints.monPort, '/api/logs/app.log?lines=1');
+    const tail = await request(endpoints.monPort, '/api/logs/app.log?lines=1', { headers: AUTH });
     expect(tail.body).toBe(`${LOG_LINE}\n`);
 
     const attacks = [
@@ -137,7 +153,7 @@ describe('monitor control routes with monToken', () => {
       '/api/logs/app.log%00.txt',
     ];
     for (const target of attacks) {
-      const answer = await request(endpoints.monPort, target);
+      const answer = await request(endpoints.monPort, target, { headers: AUTH });
       expect(answer.status, target).toBe(404);
       expect(answer.body, target).not.toContain(SECRET);
       expect(answer.body, target).not.toContain('root:');

@@ -122,3 +122,66 @@ describe('monitor dashboard in Chromium', () => {
     expect(pageErrors).toEqual([]);
   });
 });
+
+describe('monitor dashboard in Chromium with monToken', () => {
+  const TOKEN = 'dashboard-e2e-token';
+  let tokenFixture: Fixture;
+  let tokenRoot: string;
+  let tokenPage: Page;
+  const tokenPageErrors: string[] = [];
+  const requestsWithTokenInUrl: string[] = [];
+  const unauthorized: string[] = [];
+
+  beforeAll(async () => {
+    tokenRoot = tempDir('dashboard-token');
+    fs.mkdirSync(path.join(tokenRoot, 'logs'));
+    fs.writeFileSync(path.join(tokenRoot, 'logs', 'app.log'), 'a line only the token holder may read\n');
+    tokenFixture = new Fixture({
+      noWorkers: 1,
+      heartbeatInterval: 250,
+      monToken: TOKEN,
+      ecv: { control: true },
+      pids: path.join(tokenRoot, 'pids'),
+      logs: path.join(tokenRoot, 'logs'),
+    });
+    const { monPort } = await tokenFixture.ready();
+    tokenPage = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    tokenPage.on('console', (message) => {
+      if (message.type() === 'error') tokenPageErrors.push(message.text());
+    });
+    tokenPage.on('pageerror', (error) => tokenPageErrors.push(error.message));
+    tokenPage.on('request', (req) => {
+      if (req.url().includes(TOKEN) && !req.isNavigationRequest()) requestsWithTokenInUrl.push(req.url());
+    });
+    tokenPage.on('response', (res) => {
+      if (res.status() === 401 || res.status() === 403) unauthorized.push(`${res.status()} ${res.url()}`);
+    });
+    await tokenPage.goto(`http://127.0.0.1:${monPort}/?token=${TOKEN}`, { timeout: 30_000 });
+  }, 90_000);
+  afterAll(async () => {
+    await tokenPage?.close();
+    tokenFixture?.kill();
+    if (tokenRoot) fs.rmSync(tokenRoot, { recursive: true, force: true });
+  });
+
+  it('opened as /?token=… renders live data, lists the logs and flips ECV, sending the token only as a header', async () => {
+    const [worker] = tokenFixture.workerPids() as [number];
+    await until(async () => (await tokenPage.locator('#conn').innerText()) === 'live', 10_000, 'the event stream to connect');
+    await until(
+      async () => (await tokenPage.$$eval('[data-testid="worker-row"]', (rows) => rows.map((row) => Number((row as HTMLElement).dataset.pid)))).includes(worker),
+      10_000,
+      'the worker row',
+    );
+    await until(async () => (await tokenPage.locator('[data-testid="log-file"]').count()) === 1, 10_000, 'the log list');
+
+    await tokenPage.click('[data-testid="ecv-disable"]');
+    await until(async () => (await tokenPage.locator('[data-testid="ecv-state"]').innerText()) === 'disabled', 10_000, 'ECV state "disabled"');
+    expect((await request((await tokenFixture.ready()).port, '/ecv')).status).toBe(400);
+    await tokenPage.click('[data-testid="ecv-enable"]');
+    await until(async () => (await tokenPage.locator('[data-testid="ecv-state"]').innerText()) === 'enabled', 10_000, 'ECV state "enabled"');
+
+    expect(unauthorized).toEqual([]);
+    expect(requestsWithTokenInUrl).toEqual([]);
+    expect(tokenPageErrors).toEqual([]);
+  });
+});

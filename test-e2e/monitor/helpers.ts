@@ -55,15 +55,16 @@ export interface StatusDoc {
   ecv: { state: 'enabled' | 'disabled'; since: string };
 }
 
-export async function getStatus(monPort: number): Promise<StatusDoc> {
-  const answer = await request(monPort, '/api/status');
+/** `token`: the monitor's monToken, when it has one (sent as `Authorization: Bearer`). */
+export async function getStatus(monPort: number, token?: string): Promise<StatusDoc> {
+  const answer = await request(monPort, '/api/status', token ? { headers: { authorization: `Bearer ${token}` } } : {});
   if (answer.status !== 200) throw new Error(`/api/status answered ${answer.status}: ${answer.body}`);
   return JSON.parse(answer.body) as StatusDoc;
 }
 
 /** Pids of the workers the monitor shows as listening. */
-export async function listeningPids(monPort: number): Promise<number[]> {
-  const status = await getStatus(monPort);
+export async function listeningPids(monPort: number, token?: string): Promise<number[]> {
+  const status = await getStatus(monPort, token);
   return status.workers.filter((w) => w.state === 'listening').map((w) => w.pid).sort((a, b) => a - b);
 }
 

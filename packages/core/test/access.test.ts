@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bearerToken, isLoopbackAddress, tokenMatches } from '../src/access.js';
+import { bearerToken, isLoopbackAddress, refuseControl, refuseToken, tokenMatches, type ControlRequest } from '../src/access.js';
 
 describe('isLoopbackAddress', () => {
   it.each(['127.0.0.1', '127.255.0.9', '::1', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.1', '::FFFF:127.1.2.3'])('accepts %s', (address) => {
@@ -34,5 +34,53 @@ describe('tokenMatches', () => {
     expect(tokenMatches('s3cret', 's3cre')).toBe(false);
     expect(tokenMatches('s3cret!', 's3cret')).toBe(false);
     expect(tokenMatches('', 's3cret')).toBe(false);
+  });
+});
+
+describe('refuseControl (the one guard of ECV control and the monitor)', () => {
+  const loopback: ControlRequest = { remoteAddress: '127.0.0.1', authorization: undefined, host: '127.0.0.1:3000', origin: undefined, secFetchSite: undefined };
+
+  it.each<[string, Partial<ControlRequest>]>([
+    ['a foreign Origin', { origin: 'http://evil.com' }],
+    ['Origin: null', { origin: 'null' }],
+    ['an Origin on another port', { origin: 'http://127.0.0.1:3001' }],
+    ['Sec-Fetch-Site: cross-site', { secFetchSite: 'cross-site' }],
+    ['Sec-Fetch-Site: same-site', { secFetchSite: 'same-site' }],
+    ['a rebinding Host', { host: 'evil.example:3000' }],
+    ['a localhost look-alike Host', { host: 'localhost.evil.example' }],
+    ['no Host', { host: undefined }],
+    ['a remote peer', { remoteAddress: '10.0.0.5' }],
+  ])('without a token refuses a caller with %s: 403', (_name, change) => {
+    expect(refuseControl({ ...loopback, ...change }, undefined)).toMatchObject({ status: 403, code: 'FORBIDDEN', headers: {} });
+  });
+
+  it.each<[string, Partial<ControlRequest>]>([
+    ['no browser headers', {}],
+    ['a same-origin Origin', { origin: 'http://127.0.0.1:3000' }],
+    ['a default-port Origin', { origin: 'http://localhost', host: 'localhost:80' }],
+    ['Sec-Fetch-Site: same-origin', { secFetchSite: 'same-origin' }],
+    ['Sec-Fetch-Site: none', { secFetchSite: 'none' }],
+    ['Host: localhost', { host: 'localhost:3000' }],
+    ['an IPv6 Host', { host: '[::1]:3000', remoteAddress: '::1' }],
+  ])('without a token lets a loopback caller with %s through', (_name, change) => {
+    expect(refuseControl({ ...loopback, ...change }, undefined)).toBeUndefined();
+  });
+
+  it('with a token the token alone decides, loopback included: 401 none, 403 wrong', () => {
+    expect(refuseControl(loopback, 's3cret')).toEqual({
+      status: 401,
+      code: 'UNAUTHORIZED',
+      message: 'this needs Authorization: Bearer <monToken>',
+      headers: { 'www-authenticate': 'Bearer realm="cluster2"' },
+    });
+    expect(refuseControl({ ...loopback, authorization: 'Bearer nope' }, 's3cret')).toMatchObject({ status: 403 });
+    const proxied = { remoteAddress: '10.0.0.5', host: 'ops.example.com', origin: 'https://ops.example.com', secFetchSite: 'same-origin', authorization: 'Bearer s3cret' };
+    expect(refuseControl(proxied, 's3cret')).toBeUndefined();
+  });
+
+  it('refuseToken: 401 when none is presented, 403 when wrong, undefined when right', () => {
+    expect(refuseToken(undefined, 's3cret')?.status).toBe(401);
+    expect(refuseToken('s3cre', 's3cret')?.status).toBe(403);
+    expect(refuseToken('s3cret', 's3cret')).toBeUndefined();
   });
 });

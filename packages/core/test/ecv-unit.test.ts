@@ -31,6 +31,9 @@ function req(overrides: Partial<EcvRequest> = {}): EcvRequest {
     localPort: 8080,
     remoteAddress: '127.0.0.1',
     authorization: undefined,
+    host: '127.0.0.1:8080',
+    origin: undefined,
+    secFetchSite: undefined,
     encrypted: false,
     ...overrides,
   };
@@ -64,14 +67,44 @@ describe('matchEcvRoute', () => {
 describe('answerEcv control routes', () => {
   const remote = '10.1.2.3';
 
-  it('a non-loopback client without a token → 403, and the switch is untouched', async () => {
+  it('a client without the token → 401 with a Bearer challenge and ECV headers, and the switch is untouched', async () => {
     const h = host();
     for (const route of ['disable', 'enable'] as const) {
       const answer = await answerEcv(route, req({ method: 'POST', remoteAddress: remote }), h.host);
-      expect(answer.status).toBe(403);
+      expect(answer.status).toBe(401);
       expect(answer.headers['x-powered-by']).toBe('Cluster2');
+      expect(answer.headers['cache-control']).toBe('no-cache');
+      expect(answer.headers['content-type']).toBe('text/plain');
+      expect(answer.headers['www-authenticate']).toBe('Bearer realm="cluster2"');
+      expect(answer.body).toMatch(/^Unauthorized: .*Authorization: Bearer <monToken>/);
     }
     expect(h.calls).toEqual([]);
+  });
+
+  it('without a monToken, a loopback client showing cross-origin or DNS-rebinding signs → 403 with ECV headers', async () => {
+    const h = host({ control: true }, null);
+    for (const signs of [
+      { origin: 'http://evil.com' },
+      { origin: 'null' },
+      { origin: 'http://127.0.0.1:8081' },
+      { host: 'evil.example:8080' },
+      { host: undefined },
+      { secFetchSite: 'cross-site' },
+      { secFetchSite: 'same-site' },
+    ]) {
+      const answer = await answerEcv('disable', req({ method: 'POST', ...signs }), h.host);
+      expect({ signs, status: answer.status, headers: answer.headers }).toEqual({
+        signs,
+        status: 403,
+        headers: { 'x-powered-by': 'Cluster2', 'cache-control': 'no-cache', 'content-type': 'text/plain' },
+      });
+      expect(answer.body).toMatch(/^Forbidden: /);
+    }
+    expect(h.calls).toEqual([]);
+    // What a same-origin page or a command-line client sends passes.
+    for (const fine of [{ origin: 'http://127.0.0.1:8080' }, { secFetchSite: 'same-origin' }, { secFetchSite: 'none' }, { host: 'LocalHost:8080' }, { host: '[::1]:8080' }]) {
+      expect({ fine, status: (await answerEcv('disable', req({ method: 'POST', ...fine }), h.host)).status }).toEqual({ fine, status: 204 });
+    }
   });
 
   it('a non-loopback client with Authorization: Bearer <monToken> → 204 and the switch flips', async () => {
@@ -88,12 +121,19 @@ describe('answerEcv control routes', () => {
   it.each([
     ['a wrong token', `Bearer wrong-token!`],
     ['a token one character short', `Bearer ${TOKEN.slice(0, -1)}`],
-    ['the token without the scheme', TOKEN],
-    ['Basic auth', `Basic ${Buffer.from(`x:${TOKEN}`).toString('base64')}`],
-    ['an empty bearer', 'Bearer '],
   ])('a non-loopback client with %s → 403', async (_name, authorization) => {
     const h = host();
     expect((await answerEcv('disable', req({ method: 'POST', remoteAddress: remote, authorization }), h.host)).status).toBe(403);
+    expect(h.calls).toEqual([]);
+  });
+
+  it.each([
+    ['the token without the scheme', TOKEN],
+    ['Basic auth', `Basic ${Buffer.from(`x:${TOKEN}`).toString('base64')}`],
+    ['an empty bearer', 'Bearer '],
+  ])('a client with %s presents no bearer token → 401', async (_name, authorization) => {
+    const h = host();
+    expect((await answerEcv('disable', req({ method: 'POST', remoteAddress: remote, authorization }), h.host)).status).toBe(401);
     expect(h.calls).toEqual([]);
   });
 
@@ -113,7 +153,8 @@ describe('answerEcv control routes', () => {
 
   it('with a monToken, loopback clients need it too (a same-host proxy connects from loopback)', async () => {
     const h = host();
-    expect((await answerEcv('disable', req({ method: 'POST', remoteAddress: '127.0.0.1' }), h.host)).status).toBe(403);
+    expect((await answerEcv('disable', req({ method: 'POST', remoteAddress: '127.0.0.1' }), h.host)).status).toBe(401);
+    expect((await answerEcv('disable', req({ method: 'POST', remoteAddress: '127.0.0.1', authorization: 'Bearer wrong' }), h.host)).status).toBe(403);
     expect((await answerEcv('disable', req({ method: 'POST', remoteAddress: '127.0.0.1', authorization: `Bearer ${TOKEN}` }), h.host)).status).toBe(204);
     expect(h.calls).toEqual([false]);
   });

@@ -24,10 +24,12 @@ describe('monitor read routes', () => {
     expect(res.headers.get('content-type')).toBe('text/html; charset=utf-8');
     expect(res.headers.get('content-security-policy')).toMatch(/script-src 'sha256-[A-Za-z0-9+/=]+'/);
     const html = await res.text();
-    for (const hook of ['data-testid="ecv-state"', 'data-testid="ecv-enable"', 'data-testid="ecv-disable"', 'data-testid="reload"', "'worker-row'", "'data-pid'", "EventSource('api/events')"]) {
+    for (const hook of ['data-testid="ecv-state"', 'data-testid="ecv-enable"', 'data-testid="ecv-disable"', 'data-testid="reload"', "'worker-row'", "'data-pid'", "get('api/events')", "authorization: 'Bearer ' + token"]) {
       expect(html).toContain(hook);
     }
     expect(html).not.toMatch(/innerHTML|https?:\/\/(?!www\.w3\.org)/); // no innerHTML, no CDN
+    // The token travels as a header only: EventSource could carry it in the URL alone.
+    expect(html).not.toContain('EventSource');
   });
 
   it('ships a dashboard script that parses', () => {

@@ -43,6 +43,9 @@ Before it signals, the CLI checks that the pid in master.json is the master that
 start time): a stale pid file (the master died, its pid now names another process) is reported,
 never signalled.
 
+Environment:
+  CLUSTER2_MON_TOKEN  the monitor's monToken, sent by status when the monitor has one
+
 Exit codes: 0 ok, 1 failed, 2 bad arguments, 3 no master running in the pids directory (or only a
 stale pid file), 4 the reload failed (the workers that served before it still serve), 5 no
 reload outcome within --timeout.

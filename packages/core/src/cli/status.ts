@@ -16,11 +16,15 @@ export function connectHost(host: string): string {
   return host.replace(/^\[(.*)\]$/, '$1');
 }
 
-/** GETs `/api/status` from the monitor; rejects on any failure within `timeoutMs`. */
-export function fetchStatus(monitor: { host: string; port: number }, timeoutMs = STATUS_TIMEOUT_MS): Promise<ClusterStatus> {
+/** Where `status` reads the monitor's monToken from (a flag would show it in `ps`). */
+export const TOKEN_ENV = 'CLUSTER2_MON_TOKEN';
+
+/** GETs `/api/status` from the monitor (with `token` as a bearer token); rejects on any failure within `timeoutMs`. */
+export function fetchStatus(monitor: { host: string; port: number }, timeoutMs = STATUS_TIMEOUT_MS, token?: string): Promise<ClusterStatus> {
+  const headers = { accept: 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) };
   return new Promise((resolve, reject) => {
     const req = http.get(
-      { host: connectHost(monitor.host), port: monitor.port, path: '/api/status', signal: AbortSignal.timeout(timeoutMs), headers: { accept: 'application/json' } },
+      { host: connectHost(monitor.host), port: monitor.port, path: '/api/status', signal: AbortSignal.timeout(timeoutMs), headers },
       (res) => {
         const chunks: Buffer[] = [];
         let size = 0;
@@ -31,6 +35,10 @@ export function fetchStatus(monitor: { host: string; port: number }, timeoutMs =
         });
         res.on('error', reject);
         res.on('end', () => {
+          if (res.statusCode === 401 || res.statusCode === 403) {
+            reject(new Error(`monitor answered HTTP ${res.statusCode}: set ${TOKEN_ENV} to its monToken`));
+            return;
+          }
           if (res.statusCode !== 200) {
             reject(new Error(`monitor answered HTTP ${res.statusCode}`));
             return;
@@ -60,11 +68,11 @@ function pidsOnlyDocument(master: MasterInfo, workerPids: number[]): unknown {
  * `cluster2 status`: the monitor's view when master.json names one, else the pid files'.
  * Throws ERR_CLUSTER2_NOT_RUNNING when no master runs in `pidsDir`.
  */
-export async function runStatus(pidsDir: string, json: boolean, io: CliIo): Promise<number> {
+export async function runStatus(pidsDir: string, json: boolean, io: CliIo, token = process.env[TOKEN_ENV]): Promise<number> {
   const master = findRunningMaster(pidsDir);
   if (master.monitor !== null) {
     try {
-      const status = await fetchStatus(master.monitor);
+      const status = await fetchStatus(master.monitor, STATUS_TIMEOUT_MS, token || undefined);
       io.stdout.write(json ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status));
       return 0;
     } catch (error) {

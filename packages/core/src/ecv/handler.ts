@@ -1,6 +1,6 @@
 import http from 'node:http';
 import os from 'node:os';
-import { bearerToken, isLoopbackAddress, tokenMatches } from '../access.js';
+import { controlRequestOf, refuseControl, type ControlRequest } from '../access.js';
 import type { ResolvedEcvOptions } from '../options.js';
 import type { EcvSnapshot } from '../primary/ecv-state.js';
 
@@ -14,14 +14,15 @@ export interface EcvAnswer {
   body: string;
 }
 
-/** The request facts ECV needs, whatever the framework. */
-export interface EcvRequest {
+/**
+ * The request facts ECV needs, whatever the framework: the control guard's (peer address,
+ * Authorization, Host, Origin, Sec-Fetch-Site) and these.
+ */
+export interface EcvRequest extends ControlRequest {
   method: string;
   /** Address and port the request arrived at. */
   localAddress: string | undefined;
   localPort: number | undefined;
-  remoteAddress: string | undefined;
-  authorization: string | undefined;
   encrypted: boolean;
 }
 
@@ -61,17 +62,6 @@ function body(status: 'AVAILABLE' | 'DISABLED' | 'WARNING', req: EcvRequest): st
   return `status=${status}&ServeTraffic=${serve}&ip=${stripMapped(req.localAddress)}&hostname=${os.hostname()}&port=${req.localPort ?? ''}&time=${new Date().toString()}`;
 }
 
-/**
- * With a monToken every caller needs it, loopback too: a reverse proxy on the same host connects
- * from loopback, and would otherwise let anyone outside flip the switch. Without one, only
- * loopback callers may.
- */
-function mayControl(req: EcvRequest, monToken: string | undefined): boolean {
-  if (!monToken) return isLoopbackAddress(req.remoteAddress);
-  const presented = bearerToken(req.authorization);
-  return presented !== undefined && tokenMatches(presented, monToken);
-}
-
 function plain(status: number, text = '', extra: Record<string, string> = {}): EcvAnswer {
   return { status, headers: { ...baseHeaders(), 'content-type': 'text/plain', ...extra }, body: text };
 }
@@ -82,7 +72,9 @@ export async function answerEcv(route: EcvRoute, req: EcvRequest, host: EcvHost)
   if (route === 'enable' || route === 'disable') {
     if (!host.options.control) return plain(404, 'Not Found');
     if (method !== 'POST') return plain(405, 'Method Not Allowed', { allow: 'POST' });
-    if (!mayControl(req, host.monToken)) return plain(403, 'Forbidden');
+    // The monitor's guard, exactly (core's access.ts): token, or loopback without cross-origin or rebinding signs.
+    const refusal = refuseControl(req, host.monToken);
+    if (refusal) return plain(refusal.status, `${refusal.status === 401 ? 'Unauthorized' : 'Forbidden'}: ${refusal.message}`, refusal.headers);
     try {
       await host.set(route === 'enable');
     } catch (error) {
@@ -165,11 +157,10 @@ async function requestSelf(req: EcvRequest, path: string, timeout: number): Prom
 export function ecvRequestOf(req: http.IncomingMessage): EcvRequest {
   const socket = req.socket as http.IncomingMessage['socket'] & { encrypted?: boolean };
   return {
+    ...controlRequestOf(req),
     method: req.method ?? 'GET',
     localAddress: socket.localAddress,
     localPort: socket.localPort,
-    remoteAddress: socket.remoteAddress,
-    authorization: req.headers.authorization,
     encrypted: socket.encrypted === true,
   };
 }

@@ -17,7 +17,8 @@ export interface EcvResponder {
  * Creates the ECV responder an adapter mounts. `ecv` is validated like the Cluster option; field
  * by field, the mounting call's settings win and the ones it leaves out come from the Cluster
  * serving in this process (so `app.use(cluster2())` + `listen(app, { ecv: { control: true } })`
- * serves the control routes). `monToken` guards non-loopback control calls.
+ * serves the control routes). `monToken`, when given, is required of every control call (see
+ * refuseControl in access.ts); without one, control is loopback-only.
  */
 export function createEcvResponder(ecv: EcvOptions = {}, monToken?: string): EcvResponder {
   const options = resolveOptions({ ecv, monitor: false, ...(monToken ? { monToken } : {}) });

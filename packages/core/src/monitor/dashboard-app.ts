@@ -2,6 +2,9 @@
  * Browser-side behaviour of the dashboard: the live event stream, charts history, control
  * buttons, logs viewer and dependency list. Runs after DASHBOARD_RENDER_JS in the same IIFE.
  * URLs are relative ('api/…'), so the page also works behind a reverse proxy under a prefix.
+ * With a monToken the page is opened as '/?token=<monToken>'; every request it makes afterwards
+ * carries the token in an Authorization header, never in a URL (so the event stream is read with
+ * fetch: EventSource cannot send headers).
  */
 export const DASHBOARD_APP_JS = String.raw`
 var HISTORY_MS = 5 * 60 * 1000;
@@ -14,7 +17,8 @@ var ui = {
   notice: $('notice'), tokenForm: $('token-form'), tokenInput: $('token-input'),
   logFiles: $('log-files'), logView: $('log-view'), deps: $('deps'),
 };
-var token = sessionStorage.getItem(TOKEN_KEY) || '';
+var RETRY_MS = 3000;
+var token = new URLSearchParams(location.search).get('token') || sessionStorage.getItem(TOKEN_KEY) || '';
 var events = [];
 var samples = [];
 var counts = [];
@@ -87,23 +91,59 @@ function onLifecycle(e) {
   renderEvents(ui.events, events);
 }
 
+function authHeaders() { return token ? { authorization: 'Bearer ' + token } : {}; }
+
+function get(path) { return fetch(path, { cache: 'no-store', headers: authHeaders() }); }
+
 function refreshStatus() {
-  return fetch('api/status', { cache: 'no-store' }).then(function (r) { return r.ok ? r.json() : null; })
+  return get('api/status').then(function (r) { return r.ok ? r.json() : null; })
     .then(function (s) { if (s) onStatus(s); }).catch(function () {});
 }
 
+/** Follows GET api/events; reconnects RETRY_MS after the stream fails or ends. */
 function connect() {
-  var source = new EventSource('api/events');
-  source.addEventListener('status', function (m) { onStatus(JSON.parse(m.data)); });
-  source.addEventListener('lifecycle', function (m) { onLifecycle(JSON.parse(m.data)); });
-  source.onopen = function () { setConnection('live', 'ok'); };
-  source.onerror = function () { setConnection('reconnecting\u2026', 'warn'); };
+  get('api/events').then(function (r) {
+    if (r.status === 401 || r.status === 403) ui.tokenForm.hidden = false;
+    if (!r.ok || !r.body) throw new Error('HTTP ' + r.status);
+    setConnection('live', 'ok');
+    var reader = r.body.getReader(), decoder = new TextDecoder(), buffer = '';
+    function pump() {
+      return reader.read().then(function (chunk) {
+        if (chunk.done) throw new Error('stream ended');
+        buffer += decoder.decode(chunk.value, { stream: true });
+        var end;
+        while ((end = buffer.indexOf('\n\n')) !== -1) {
+          onMessage(buffer.slice(0, end));
+          buffer = buffer.slice(end + 2);
+        }
+        return pump();
+      });
+    }
+    return pump();
+  }).catch(function () {
+    setConnection('reconnecting\u2026', 'warn');
+    setTimeout(connect, RETRY_MS);
+  });
+}
+
+/** One event-stream message ('event:' and 'data:' lines; comments are keep-alives). */
+function onMessage(block) {
+  var type = 'message', data = [];
+  block.split('\n').forEach(function (line) {
+    if (line === '' || line.charAt(0) === ':') return;
+    var colon = line.indexOf(':');
+    var field = colon === -1 ? line : line.slice(0, colon), value = colon === -1 ? '' : line.slice(colon + 1);
+    if (value.charAt(0) === ' ') value = value.slice(1);
+    if (field === 'event') type = value;
+    else if (field === 'data') data.push(value);
+  });
+  if (type === 'status') onStatus(JSON.parse(data.join('\n')));
+  else if (type === 'lifecycle') onLifecycle(JSON.parse(data.join('\n')));
 }
 
 /** POSTs a control action; on 401/403 asks for the monitor token (kept for this tab only). */
 function control(path, label) {
-  var headers = token ? { authorization: 'Bearer ' + token } : {};
-  return fetch(path, { method: 'POST', headers: headers }).then(function (r) {
+  return fetch(path, { method: 'POST', headers: authHeaders() }).then(function (r) {
     if (r.ok) {
       notify(label + (r.status === 202 ? ' started' : ' done'), false);
       return refreshStatus();
@@ -123,7 +163,7 @@ function restartWorker(pid) {
 }
 
 function loadLogs() {
-  fetch('api/logs', { cache: 'no-store' }).then(function (r) { return r.json(); }).then(function (body) {
+  get('api/logs').then(function (r) { return r.json(); }).then(function (body) {
     var files = body.files || [];
     if (files.length === 0) { ui.logFiles.replaceChildren(h('li', { className: 'muted', text: 'no log files' })); return; }
     ui.logFiles.replaceChildren.apply(ui.logFiles, files.map(function (f) {
@@ -136,14 +176,14 @@ function loadLogs() {
 function showLog(name, button) {
   Array.prototype.forEach.call(ui.logFiles.querySelectorAll('button'), function (b) { b.classList.toggle('active', b === button); });
   ui.logView.textContent = 'loading ' + name + '\u2026';
-  fetch('api/logs/' + encodeURIComponent(name) + '?lines=500', { cache: 'no-store' })
+  get('api/logs/' + encodeURIComponent(name) + '?lines=500')
     .then(function (r) { return r.ok ? r.text() : 'cannot read ' + name + ' (HTTP ' + r.status + ')'; })
     .then(function (text) { ui.logView.textContent = text || '(empty)'; ui.logView.scrollTop = ui.logView.scrollHeight; })
     .catch(function (err) { ui.logView.textContent = 'cannot read ' + name + ': ' + err.message; });
 }
 
 function loadDeps() {
-  fetch('api/deps', { cache: 'no-store' }).then(function (r) { return r.json(); }).then(function (report) {
+  get('api/deps').then(function (r) { return r.json(); }).then(function (report) {
     var deps = report.dependencies || [];
     if (deps.length === 0) { ui.deps.replaceChildren(h('tr', {}, [h('td', { className: 'empty', colspan: 3, text: 'no dependencies found' })])); return; }
     ui.deps.replaceChildren.apply(ui.deps, deps.map(function (d) {
@@ -165,6 +205,8 @@ ui.tokenForm.addEventListener('submit', function (ev) {
   sessionStorage.setItem(TOKEN_KEY, token);
   ui.tokenForm.hidden = true;
   notify('token saved for this tab; try the action again', false);
+  loadLogs();
+  loadDeps();
 });
 // Keep the charts' time axis moving between status events.
 setInterval(function () { if (lastSample) drawCharts(lastSample.rate, samples.length ? samples[samples.length - 1].rss * MIB : null); }, 5000);

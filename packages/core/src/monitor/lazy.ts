@@ -1,9 +1,9 @@
-import { bearerToken, isLoopbackAddress, tokenMatches } from '../access.js';
+import { bearerToken, controlRequestOf, refuseControl, refuseToken } from '../access.js';
 import { Cluster2Error } from '../errors.js';
 import type { MonitorCore, MonitorOptions, MonitorServer } from './server.js';
 
 const core: MonitorCore = {
-  access: { isLoopbackAddress, bearerToken, tokenMatches },
+  access: { controlRequestOf, refuseControl, refuseToken, bearerToken },
   portInUse: (message, cause) => new Cluster2Error('ERR_CLUSTER2_PORT_IN_USE', message, { cause }),
 };
 

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { debuglog } from 'node:util';
 import type { ControlAccess } from '../access.js';
-import { authorizeControl } from './auth.js';
+import { authorize, type RouteGuard } from './auth.js';
 import { DASHBOARD_CSP, DASHBOARD_HTML } from './dashboard-html.js';
 import { readDependencies } from './deps.js';
 import {
@@ -46,15 +46,16 @@ type Handler = (ctx: MonitorContext, request: RouteRequest) => void | Promise<vo
 interface Route {
   segments: string[];
   methods: { GET?: Handler; POST?: Handler };
-  /** Control actions: authorised with the token / loopback rule before the handler runs. */
-  control?: boolean;
+  /** Who may call it (monitor/auth.ts), checked before the handler runs. */
+  guard: RouteGuard;
 }
 
-const route = (pattern: string, methods: Route['methods'], control = false): Route => ({
+const route = (pattern: string, methods: Route['methods'], guard: Partial<RouteGuard> = {}): Route => ({
   segments: pattern.slice(1).split('/'),
   methods,
-  control,
+  guard: { control: false, tokenInQuery: false, ...guard },
 });
+const CONTROL = { control: true };
 
 const DASHBOARD_HEADERS = { 'content-security-policy': DASHBOARD_CSP, 'referrer-policy': 'no-referrer' };
 
@@ -65,17 +66,17 @@ const setEcv = (enabled: boolean): Handler => async (ctx, { res }) => {
 };
 
 const ROUTES: Route[] = [
-  route('/', { GET: (_ctx, { res }) => sendText(res, 200, DASHBOARD_HTML, 'text/html; charset=utf-8', DASHBOARD_HEADERS) }),
+  route('/', { GET: (_ctx, { res }) => sendText(res, 200, DASHBOARD_HTML, 'text/html; charset=utf-8', DASHBOARD_HEADERS) }, { tokenInQuery: true }),
   route('/api/status', { GET: (ctx, { res }) => sendJson(res, 200, ctx.source.status()) }),
   route('/api/events', { GET: (ctx, { req, res }) => ctx.sse.add(req, res) }),
   route('/api/deps', { GET: async (ctx, { res }) => sendJson(res, 200, await readDependencies(ctx.appRoot)) }),
   route('/api/logs', { GET: async (ctx, { res }) => sendJson(res, 200, { files: await listLogs(ctx.logsDir) }) }),
   route('/api/logs/:name', { GET: serveLogTail }),
   route('/metrics', { GET: async (ctx, { res }) => sendText(res, 200, await ctx.metrics.render(), ctx.metrics.contentType) }),
-  route('/api/ecv/enable', { POST: setEcv(true) }, true),
-  route('/api/ecv/disable', { POST: setEcv(false) }, true),
-  route('/api/reload', { POST: startReload }, true),
-  route('/api/workers/:pid/restart', { POST: restartWorker }, true),
+  route('/api/ecv/enable', { POST: setEcv(true) }, CONTROL),
+  route('/api/ecv/disable', { POST: setEcv(false) }, CONTROL),
+  route('/api/reload', { POST: startReload }, CONTROL),
+  route('/api/workers/:pid/restart', { POST: restartWorker }, CONTROL),
 ];
 
 async function serveLogTail(ctx: MonitorContext, { res, params, query }: RouteRequest): Promise<void> {
@@ -113,6 +114,18 @@ function restartWorker(ctx: MonitorContext, { res, params }: RouteRequest): void
   sendEmpty(res, 202);
 }
 
+/** The route table's patterns and methods, for tests that must cover every route. */
+export const ROUTE_TABLE: ReadonlyArray<{ pattern: string; methods: string[]; control: boolean }> = ROUTES.map((r) => ({
+  pattern: `/${r.segments.join('/')}`,
+  methods: Object.keys(r.methods),
+  control: r.guard.control,
+}));
+
+/** A request target without its query, for logs: the dashboard's URL may carry the token. */
+export function pathOf(url: string | undefined): string {
+  return (url ?? '').split('?')[0] ?? '';
+}
+
 function matchRoute(segments: string[]): { route: Route; params: string[] } | null {
   for (const candidate of ROUTES) {
     if (candidate.segments.length !== segments.length) continue;
@@ -142,7 +155,7 @@ export async function dispatch(ctx: MonitorContext, req: IncomingMessage, res: S
       throw new HttpError(405, 'METHOD_NOT_ALLOWED', `${req.method} is not allowed here`, { allow });
     }
     await readBody(req);
-    if (matched.route.control) authorizeControl(req, ctx.token, ctx.access);
+    authorize(req, matched.route.guard, query, ctx.token, ctx.access);
     await handler(ctx, { req, res, params: matched.params, query });
   } catch (error) {
     fail(req, res, error);
@@ -164,7 +177,7 @@ function fail(req: IncomingMessage, res: ServerResponse, error: unknown): void {
     return;
   }
   const code = (error as { code?: unknown } | null)?.code;
-  debug('monitor: %s %s failed: %s', req.method, req.url, (error as Error)?.stack ?? String(error));
+  debug('monitor: %s %s failed: %s', req.method, pathOf(req.url), (error as Error)?.stack ?? String(error));
   // Cluster2 errors (e.g. a reload during shutdown) are meant for users; anything else stays private.
   const ours = typeof code === 'string' && code.startsWith('ERR_CLUSTER2_');
   sendError(res, new HttpError(500, ours ? code : 'INTERNAL_ERROR', ours ? (error as Error).message : 'internal error'));

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { debuglog } from 'node:util';
 import type { ControlAccess } from '../access.js';
 import { createMonitorMetrics } from './metrics.js';
-import { dispatch, type MonitorContext } from './routes.js';
+import { dispatch, pathOf, type MonitorContext } from './routes.js';
 import type { MonitorSource } from './source.js';
 import { SseHub, type SseTimings } from './sse.js';
 
@@ -18,7 +18,7 @@ export interface MonitorOptions {
   host: string;
   /** Port to bind (`monPort`); 0 picks a free one. */
   port: number;
-  /** Bearer token for control actions (`monToken`); without it control is loopback-only. */
+  /** Bearer token every route needs (`monToken`); without it control is loopback-only and reads are open. */
   token?: string;
   /** Directory the logs viewer may read (`logs`); nothing outside it is served. */
   logsDir: string;
@@ -70,7 +70,7 @@ export async function startMonitor(options: MonitorOptions, core: MonitorCore): 
     res.once('close', () => responses.get(req.socket) === res && responses.delete(req.socket));
     dispatch(ctx, req, res).catch((error: Error) => {
       // dispatch answers every error itself; reaching here means even that failed.
-      debug('monitor: could not answer %s %s: %s', req.method, req.url, error.message);
+      debug('monitor: could not answer %s %s: %s', req.method, pathOf(req.url), error.message);
       res.destroy();
     });
   });
