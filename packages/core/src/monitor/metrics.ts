@@ -59,6 +59,8 @@ export class MonitorMetrics {
   readonly #requests: Counter;
   readonly #connections: Counter;
   readonly #restarts: Counter<'reason'>;
+  readonly #refused: Counter<'reason'>;
+  readonly #acceptErrors: Counter<'listener'>;
   readonly #ecvEnabled: Gauge;
   readonly #workers: Gauge;
   readonly #workersDesired: Gauge;
@@ -83,6 +85,18 @@ export class MonitorMetrics {
     this.#requests = new Counter({ name: 'cluster2_requests_total', help: 'Requests received by all workers, dead ones included.', registers });
     this.#connections = new Counter({ name: 'cluster2_connections_total', help: 'Connections accepted by all workers, dead ones included.', registers });
     this.#restarts = new Counter({ name: 'cluster2_restarts_total', help: "Worker replacements by reason ('crash' for unexpected deaths).", labelNames: ['reason'], registers });
+    this.#refused = new Counter({
+      name: 'cluster2_refused_connections_total',
+      help: 'Connections the master closed at once because a bound of the limits option was reached, by bound.',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.#acceptErrors = new Counter({
+      name: 'cluster2_accept_errors_total',
+      help: "Failed accepts (EMFILE, ENFILE) on the master's own listeners ('monitor', 'sticky').",
+      labelNames: ['listener'],
+      registers,
+    });
     this.#ecvEnabled = new Gauge({ name: 'cluster2_ecv_enabled', help: '1 while ECV reports the cluster available, 0 while disabled.', registers });
     this.#workers = new Gauge({ name: 'cluster2_workers', help: 'Workers alive now (starting, listening or draining).', registers });
     this.#workersDesired = new Gauge({ name: 'cluster2_workers_desired', help: 'Workers the master keeps running (noWorkers).', registers });
@@ -107,6 +121,12 @@ export class MonitorMetrics {
     this.#advance(this.#connections, 'connections', status.totals.totalConnections);
     for (const [reason, count] of Object.entries(status.restarts)) {
       this.#advance(this.#restarts.labels({ reason }), `restarts:${reason}`, count);
+    }
+    for (const [reason, count] of Object.entries(status.pressure?.refused ?? {})) {
+      this.#advance(this.#refused.labels({ reason }), `refused:${reason}`, count ?? 0);
+    }
+    for (const [listener, count] of Object.entries(status.pressure?.acceptErrors ?? {})) {
+      this.#advance(this.#acceptErrors.labels({ listener }), `acceptErrors:${listener}`, count);
     }
     this.#ecvEnabled.set(status.ecv.state === 'enabled' ? 1 : 0);
     this.#workers.set(status.totals.workers);

@@ -4,7 +4,7 @@ import { debuglog } from 'node:util';
 import { Cluster2Error } from '../errors.js';
 import { Channel } from '../ipc/channel.js';
 import { ENV_ECV, ENV_PORTS } from '../ipc/env.js';
-import type { ClusterStatus, MasterState, MonitorSource, RecycleReason } from '../monitor/source.js';
+import type { ClusterStatus, MasterState, MonitorSource, RecycleReason, RefusedReason } from '../monitor/source.js';
 import { portsOf, type ResolvedOptions } from '../options.js';
 import { FACTORY_TIMEOUT } from '../worker/factory.js';
 import type { WorkerStats } from '../worker/stats.js';
@@ -12,9 +12,11 @@ import { RestartPolicy } from './backoff.js';
 import { EcvState } from './ecv-state.js';
 import { EventLog } from './event-log.js';
 import { PidFiles } from './pidfiles.js';
+import { PressureCounters } from './pressure.js';
 import { claimPort } from './ports.js';
 import { Recycler } from './recycler.js';
 import { rescueHandoffs } from './handoff.js';
+import { repairHandlePassing } from './handle-passing.js';
 import { installSignals } from './signals.js';
 import { StickyAcceptor } from './sticky-acceptor.js';
 import { STICKY_CLOSED } from '../worker/sticky-intake.js';
@@ -52,6 +54,7 @@ export class Supervisor extends EventEmitter implements MonitorSource {
   readonly #recycler: Recycler;
   readonly #pidFiles: PidFiles | undefined;
   readonly #eventLog = new EventLog(this);
+  readonly #pressure = new PressureCounters((message) => this.#warn(message));
   readonly #restarts: Record<string, number> = {};
   readonly #respawnTimers = new Set<NodeJS.Timeout>();
   /** A recycle's successor → the worker it is to replace (see #onCrash). */
@@ -87,7 +90,9 @@ export class Supervisor extends EventEmitter implements MonitorSource {
       startSuccessor: (old) => this.#startSuccessor(old),
       retire: (old, reason) => this.#retire(old, reason),
     });
-    this.#sticky = options.sticky ? new StickyAcceptor(options.sticky, (r) => this.#takesStickyConnections(r), (m) => this.#warn(m)) : undefined;
+    this.#sticky = options.sticky
+      ? new StickyAcceptor({ ...options.sticky, limits: options.limits }, (r) => this.#takesStickyConnections(r), this.#pressure)
+      : undefined;
   }
 
   get ports(): readonly number[] {
@@ -108,6 +113,7 @@ export class Supervisor extends EventEmitter implements MonitorSource {
     await beforeFork(this.#ports);
     cluster.schedulingPolicy = this.#options.scheduling === 'os' ? cluster.SCHED_NONE : cluster.SCHED_RR;
     cluster.setupPrimary({ silent: false });
+    cluster.on('fork', repairHandlePassing);
     this.#removeSignals = installSignals(this, this.#host);
     this.#ticker = setInterval(() => this.#tick(), this.#options.heartbeatInterval).unref();
     const allListening = new Promise<void>((resolve, reject) => {
@@ -212,7 +218,7 @@ export class Supervisor extends EventEmitter implements MonitorSource {
     record.markDead(new Cluster2Error('ERR_CLUSTER2_WORKER_GONE', `worker ${record.pid} exited (code ${code}, signal ${signal}) before it listened`));
     this.#table.remove(record.pid);
     const slot = this.#sticky?.slots.slotOf(record);
-    this.#sticky?.slots.remove(record);
+    this.#sticky?.remove(record);
     this.#closeStickyOnceDrained();
     this.#pidFiles?.removeWorker(record.pid);
     this.#host.onWorkerExit(record.pid);
@@ -510,7 +516,16 @@ export class Supervisor extends EventEmitter implements MonitorSource {
       ecv: this.ecv.status(),
       restarts: { ...this.#restarts },
       events: this.#eventLog.list(),
+      pressure: this.#pressure.status(),
     };
+  }
+
+  countRefused(reason: RefusedReason): void {
+    this.#pressure.refused(reason);
+  }
+
+  countAcceptError(server: string, error: NodeJS.ErrnoException): void {
+    this.#pressure.acceptError(server, error);
   }
 
   #warn(message: string, pid?: number): void {
