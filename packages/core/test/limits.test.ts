@@ -164,6 +164,25 @@ describe('app port under an idle-connection flood (nofile 1024)', () => {
   });
 });
 
+describe('the master\'s own listeners out of descriptors', () => {
+  it('monitor and sticky listeners at EMFILE (bounds raised out of the way): connections past the descriptors are closed, the master lives, and both listeners accept again once descriptors free up', async () => {
+    const { f, port, monPort } = await start({ sticky: { header: 'x-forwarded-for' }, limits: { monitorConnections: 65_536, stickyPending: 1_048_576, stickyHeadTimeout: 10_000 } }, 256);
+    // More idle connections than the master has descriptors, on each listener in turn.
+    const onMonitor = await openIdle(monPort, 400, 500);
+    const onApp = await openIdle(port, 400, 500);
+    await until(() => [...onMonitor, ...onApp].filter((c) => c.closedAt !== undefined).length >= 400, 5000, 'the connections the master could not take closed');
+    for (const c of [...onMonitor, ...onApp]) c.socket.destroy();
+    assertMasterLived(f);
+    let after: ClusterStatus | undefined;
+    await until(async () => (after = await status(monPort).catch(() => undefined)) !== undefined, 5000, 'the monitor answering again');
+    // libuv closes what it cannot accept itself (with a spare descriptor it keeps for that), so
+    // node reports an accept error only when even that fails: pressure.acceptErrors may stay empty.
+    expect(after!.master.pid).toBe(f.pid);
+    expect(await answered(port, 100)).toEqual({ ok: 100, failures: {}, workers: NO_WORKERS });
+    assertMasterLived(f);
+  });
+});
+
 describe('a worker out of descriptors', () => {
   it.each([
     ['sticky: { header }', { sticky: { header: 'x-forwarded-for' } }],
