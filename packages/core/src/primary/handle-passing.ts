@@ -47,7 +47,9 @@ const offered = new WeakMap<object, number>();
  *   it) and frees the worker.
  *
  * Handles go out one at a time per worker and each gets one ACK or NACK (a resend its own), so the
- * NACKed send is the oldest one not yet answered. Relies on the ChildProcess' internal
+ * NACKed send is the oldest one not yet answered. (A socket destroyed while node queued it goes
+ * out without its handle and is never answered; that happens only to sticky sessions' sockets,
+ * for which the order does not matter: only round-robin entries are acted on.) Relies on the ChildProcess' internal
  * `_pendingMessage` ({ message: { cmd: 'NODE_HANDLE', msg }, retransmissions }) and node:cluster's
  * `{ cmd: 'NODE_CLUSTER', act: 'newconn', seq }`, unchanged since Node 10; with another shape it
  * does nothing.
