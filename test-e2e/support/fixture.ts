@@ -26,6 +26,8 @@ export interface SpawnOptions {
   env?: Record<string, string>;
   cwd?: string;
   detached?: boolean;
+  /** A command the master runs under, e.g. `['prlimit', '--nofile=1024']` (it must exec its arguments). */
+  launcher?: string[];
 }
 
 /** Every fixture master still running: a test file that forgot one does not leave it behind. */
@@ -46,8 +48,9 @@ export class Fixture<M extends FixtureMessage = FixtureMessage> {
   #calls = 0;
 
   /** Runs `script` (an absolute path) with `options` as FIXTURE_OPTIONS (JSON). */
-  constructor(script: string, options: object, { env = {}, cwd, detached = false }: SpawnOptions = {}) {
-    this.child = spawn(process.execPath, [script], {
+  constructor(script: string, options: object, { env = {}, cwd, detached = false, launcher = [] }: SpawnOptions = {}) {
+    const [command, ...args] = [...launcher, process.execPath, script];
+    this.child = spawn(command!, args, {
       cwd,
       detached,
       env: { ...process.env, FIXTURE_OPTIONS: JSON.stringify(options), ...env },

@@ -181,7 +181,16 @@ export class Cluster extends EventEmitter implements WorkerDelegation, PrimaryDe
     }
     // The monitor's code loads here, not at the top: workers never run it, and every ms of their
     // start-up is respawn and reload time.
-    const server = await startMonitor({ source: master, host: monHost, port: monPort, token: monToken, logsDir: logs });
+    const { monitorConnections, eventStreams, eventStreamLifetime } = this.options.limits;
+    const server = await startMonitor({
+      source: master,
+      host: monHost,
+      port: monPort,
+      token: monToken,
+      logsDir: logs,
+      maxConnections: monitorConnections,
+      sse: { maxClients: eventStreams, lifetimeMs: eventStreamLifetime },
+    });
     master.onStop(() => server.close());
     this.#monitorAddress = server.address;
     master.writePidFiles(server.address);

@@ -98,7 +98,7 @@ export interface ClusterOptions {
    * lives (socket.io's long-polling needs it). `true` keys on the client's address; `{ header }`
    * keys on that request header's value (case-insensitive, e.g. `'x-forwarded-for'` behind a load
    * balancer), falling back to the address when the first request's head lacks it, exceeds 16 KiB
-   * or takes longer than 3 s. The master then accepts every connection itself and hands it to the
+   * or takes longer than `limits.stickyHeadTimeout` (1 s). The master then accepts every connection itself and hands it to the
    * worker its slot hashes to. Needs `scheduling: 'round-robin'`; with `cluster: false` (one
    * process) it is accepted and changes nothing. @default false
    */
@@ -117,6 +117,26 @@ export interface ClusterOptions {
    * with `ERR_CLUSTER2_TOO_MANY_PENDING`. @default 1000
    */
   maxPendingDelegations?: number;
+  /**
+   * Bounds on what the master holds for others (monitor clients, connections not yet handed to a
+   * worker), so a flood of idle connections cannot use up its file descriptors. Past a bound the
+   * new connection is closed at once and counted (`pressure` in `/api/status`,
+   * `cluster2_refused_connections_total` in `/metrics`).
+   */
+  limits?: LimitsOptions;
+}
+
+export interface LimitsOptions {
+  /** Connections the monitor holds at once; more are closed on accept. @default 64 */
+  monitorConnections?: number;
+  /** `GET /api/events` streams open at once; more are answered 503. @default 32 */
+  eventStreams?: number;
+  /** An event stream is ended after this long (EventSource clients reconnect by themselves), ms. @default 300000 */
+  eventStreamLifetime?: number;
+  /** Sticky sessions: connections the master holds before a worker has them (reading their head, waiting for a worker, being handed over). @default 512 */
+  stickyPending?: number;
+  /** Sticky sessions with `{ header }`: how long the master waits for a connection's first request head before it falls back to the address, ms. @default 1000 */
+  stickyHeadTimeout?: number;
 }
 
 export interface StickyOptions {
@@ -135,6 +155,8 @@ export interface ResolvedEcvOptions {
   readonly timeout: number;
   readonly disabledStatus: number;
 }
+
+export type ResolvedLimits = Readonly<Required<LimitsOptions>>;
 
 export interface ResolvedOptions {
   readonly cluster: boolean;
@@ -165,6 +187,7 @@ export interface ResolvedOptions {
   readonly sticky: ResolvedSticky;
   readonly maxMessageSize: number;
   readonly maxPendingDelegations: number;
+  readonly limits: ResolvedLimits;
 }
 
 /** The defaults of every option but `noWorkers` and `maxHeartbeatDelay`, which derive from the machine and `heartbeatInterval`. */
@@ -189,16 +212,18 @@ export const DEFAULTS = Object.freeze({
   sticky: false as const,
   maxMessageSize: DEFAULT_MAX_MESSAGE_SIZE,
   maxPendingDelegations: 1000,
+  limits: Object.freeze({ monitorConnections: 64, eventStreams: 32, eventStreamLifetime: 300_000, stickyPending: 512, stickyHeadTimeout: 1000 }),
 });
 
 const TOP_LEVEL_KEYS = new Set<string>([
   'cluster', 'noWorkers', 'scheduling', 'port', 'host', 'pids', 'monitor', 'monPort', 'monHost',
   'monToken', 'logs', 'ecv', 'readySignal', 'logger', 'timeout', 'connThreshold', 'maxRequests',
   'maxAge', 'maxMemory', 'shutdownTimeout', 'heartbeatInterval', 'maxHeartbeatDelay', 'idleGrace',
-  'shutdownDelay', 'restart', 'sticky', 'maxMessageSize', 'maxPendingDelegations',
+  'shutdownDelay', 'restart', 'sticky', 'maxMessageSize', 'maxPendingDelegations', 'limits',
 ]);
 const ECV_KEYS = new Set(['path', 'control', 'monitor', 'validator', 'timeout', 'disabledStatus']);
 const RESTART_KEYS = new Set(['minDelay', 'maxDelay', 'maxRestarts', 'window']);
+const LIMITS_KEYS = new Set(['monitorConnections', 'eventStreams', 'eventStreamLifetime', 'stickyPending', 'stickyHeadTimeout']);
 
 function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
@@ -318,6 +343,21 @@ function resolveRestart(value: unknown): Readonly<Required<RestartOptions>> {
   return Object.freeze(resolved);
 }
 
+function resolveLimits(value: unknown): ResolvedLimits {
+  if (value === undefined) return DEFAULTS.limits;
+  if (!isPlainObject(value)) invalid('limits', 'an object', value);
+  rejectUnknownKeys(value, LIMITS_KEYS, 'limits.');
+  const pick = (key: keyof LimitsOptions, min: number, max: number) =>
+    value[key] === undefined ? DEFAULTS.limits[key] : integer(`limits.${key}`, value[key], min, max);
+  return Object.freeze({
+    monitorConnections: pick('monitorConnections', 2, 65_536),
+    eventStreams: pick('eventStreams', 0, 65_536),
+    eventStreamLifetime: pick('eventStreamLifetime', 1000, MAX_MS),
+    stickyPending: pick('stickyPending', 1, 1_048_576),
+    stickyHeadTimeout: pick('stickyHeadTimeout', 10, 60_000),
+  });
+}
+
 function resolveLogger(value: unknown): Logger | undefined {
   if (value === undefined) return undefined;
   const levels = ['debug', 'info', 'warn', 'error'] as const;
@@ -380,6 +420,7 @@ export function resolveOptions(input: ClusterOptions = {}): ResolvedOptions {
     maxPendingDelegations: has('maxPendingDelegations')
       ? integer('maxPendingDelegations', o.maxPendingDelegations, 1, 10_000_000)
       : DEFAULTS.maxPendingDelegations,
+    limits: resolveLimits(o.limits),
   };
   if (resolved.sticky !== false && resolved.cluster && resolved.scheduling === 'os') {
     // The master must accept connections itself to choose the worker; with 'os' the workers accept.

@@ -59,6 +59,8 @@ export class FakeSource extends EventEmitter implements MonitorSource {
   current: ClusterStatus = makeStatus();
   readonly calls: string[] = [];
   reloadResult: Promise<void> = Promise.resolve();
+  /** Every countRefused() reason, in order. */
+  readonly refused: string[] = [];
 
   status(): ClusterStatus {
     return this.current;
@@ -84,6 +86,10 @@ export class FakeSource extends EventEmitter implements MonitorSource {
     return this.current.workers.some((w) => w.pid === pid && w.state !== 'dead');
   }
 
+  countRefused(reason: string): void {
+    this.refused.push(reason);
+  }
+
   lifecycle(event: Omit<LifecycleEvent, 'time'>): void {
     this.emit('lifecycle', { time: Date.now(), ...event });
   }
@@ -101,7 +107,9 @@ export interface TestMonitor {
 }
 
 /** Starts a real monitor on 127.0.0.1:0 over a FakeSource, with temp logs and app dirs. */
-export async function startTestMonitor(options: { token?: string; source?: FakeSource; keepAliveMs?: number } = {}): Promise<TestMonitor> {
+export async function startTestMonitor(
+  options: { token?: string; source?: FakeSource; keepAliveMs?: number; maxConnections?: number; maxStreams?: number; streamLifetimeMs?: number } = {},
+): Promise<TestMonitor> {
   const tmp = tempDir('monitor');
   const logsDir = path.join(tmp, 'logs');
   const appRoot = path.join(tmp, 'app');
@@ -115,7 +123,8 @@ export async function startTestMonitor(options: { token?: string; source?: FakeS
     logsDir,
     appRoot,
     ...(options.token === undefined ? {} : { token: options.token }),
-    sse: { keepAliveMs: options.keepAliveMs ?? 15_000, minStatusIntervalMs: 50 },
+    sse: { keepAliveMs: options.keepAliveMs ?? 15_000, minStatusIntervalMs: 50, maxClients: options.maxStreams, lifetimeMs: options.streamLifetimeMs },
+    maxConnections: options.maxConnections,
   });
   return {
     source,

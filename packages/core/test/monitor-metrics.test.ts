@@ -40,6 +40,15 @@ describe('GET /metrics', () => {
     expect(value(text, 'cluster2_worker_requests_total{pid="4102",worker="2"}')).toBe(300);
   });
 
+  it('exposes the connections the master refused by bound and its failed accepts by listener', async () => {
+    t.source.current = { ...t.source.current, pressure: { refused: { eventStreams: 3, stickyPending: 40 }, acceptErrors: { sticky: 7 } } };
+    const { text } = await scrape();
+    expect(text).toContain('# TYPE cluster2_refused_connections_total counter');
+    expect(value(text, 'cluster2_refused_connections_total{reason="eventStreams"}')).toBe(3);
+    expect(value(text, 'cluster2_refused_connections_total{reason="stickyPending"}')).toBe(40);
+    expect(value(text, 'cluster2_accept_errors_total{listener="sticky"}')).toBe(7);
+  });
+
   it('exposes cluster totals, restarts by reason, ECV, worker count and master uptime', async () => {
     const { text } = await scrape();
     expect(text).toContain('# TYPE cluster2_requests_total counter');

@@ -45,6 +45,7 @@ const INVALID: Array<[string, unknown, RegExp]> = [
   ['maxMessageSize', '1mb', /"maxMessageSize" must be an integer from 1024 .*received "1mb"/],
   ['maxPendingDelegations', 0, /"maxPendingDelegations" must be an integer from 1 to 10000000; received 0/],
   ['maxPendingDelegations', 1.5, /"maxPendingDelegations"/],
+  ['limits', 64, /"limits" must be an object; received 64/],
 ];
 
 describe('options', () => {
@@ -65,6 +66,11 @@ describe('options', () => {
     [{ restart: { minDelay: 500, maxDelay: 100 } }, /"restart.maxDelay" must be at least restart.minDelay \(500\); received 100/],
     [{ restart: { maxRestarts: 'many' } }, /"restart.maxRestarts"/],
     [{ restart: { window: 0 } }, /"restart.window"/],
+    [{ limits: { monitorConnections: 1 } }, /"limits.monitorConnections" must be an integer from 2 to 65536; received 1/],
+    [{ limits: { eventStreams: -1 } }, /"limits.eventStreams" must be an integer from 0 to 65536; received -1/],
+    [{ limits: { eventStreamLifetime: 500 } }, /"limits.eventStreamLifetime" must be an integer from 1000 to 2147483647; received 500/],
+    [{ limits: { stickyPending: 0 } }, /"limits.stickyPending" must be an integer from 1 to 1048576; received 0/],
+    [{ limits: { stickyHeadTimeout: 2.5 } }, /"limits.stickyHeadTimeout" must be an integer from 10 to 60000; received 2.5/],
   ])('rejects nested %j', (options, message) => {
     const error = codeOf(options);
     expect(error.code).toBe('ERR_CLUSTER2_INVALID_OPTION');
@@ -75,6 +81,7 @@ describe('options', () => {
     [{ workers: 2 }, /unknown option "workers"/],
     [{ ecv: { paht: '/x' } }, /unknown option "ecv.paht"/],
     [{ restart: { retries: 2 } }, /unknown option "restart.retries"/],
+    [{ limits: { maxConnections: 10 } }, /unknown option "limits.maxConnections"; known options are: limits.monitorConnections, limits.eventStreams/],
   ])('rejects unknown key %j with ERR_CLUSTER2_UNKNOWN_OPTION', (options, message) => {
     const error = codeOf(options);
     expect(error.code).toBe('ERR_CLUSTER2_UNKNOWN_OPTION');
@@ -121,6 +128,14 @@ describe('options', () => {
     expect(resolveOptions({})).toMatchObject({ maxMessageSize: 1024 * 1024, maxPendingDelegations: 1000 });
     expect(DEFAULTS).toMatchObject({ maxMessageSize: 1_048_576, maxPendingDelegations: 1000 });
     expect(resolveOptions({ maxMessageSize: 1024, maxPendingDelegations: 1 })).toMatchObject({ maxMessageSize: 1024, maxPendingDelegations: 1 });
+  });
+
+  it('resolves limits: defaults for what is left out, frozen', () => {
+    expect(resolveOptions({}).limits).toEqual({ monitorConnections: 64, eventStreams: 32, eventStreamLifetime: 300_000, stickyPending: 512, stickyHeadTimeout: 1000 });
+    const resolved = resolveOptions({ limits: { eventStreams: 0, stickyHeadTimeout: 250 } });
+    expect(resolved.limits).toEqual({ monitorConnections: 64, eventStreams: 0, eventStreamLifetime: 300_000, stickyPending: 512, stickyHeadTimeout: 250 });
+    expect(Object.isFrozen(resolved.limits)).toBe(true);
+    expect(DEFAULTS.limits).toEqual(resolveOptions({}).limits);
   });
 
   it('derives maxHeartbeatDelay from heartbeatInterval', () => {

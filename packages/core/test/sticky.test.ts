@@ -170,14 +170,14 @@ describe('sticky sessions', () => {
     expect(together.endsWith(`hello from ${pid}`)).toBe(true);
   });
 
-  it('falls back to the address when the head lacks the header, takes over 3 s, or exceeds 16 KiB', async () => {
+  it('falls back to the address when the head lacks the header, takes over limits.stickyHeadTimeout (1 s), or exceeds 16 KiB', async () => {
     const f = start({ sticky: { header: HEADER } });
     const port = await f.ready();
     const byAddress = await pidFor(port);
     // A key whose worker is not the address's, so that reading it too late shows.
     const keyed = [...(await placement(port))].find(([, pid]) => pid !== byAddress)![0];
-    // A head that takes longer than the peek's 3 s: the address decides, the worker still gets every byte.
-    const slow = await exchange(port, [`GET / HTTP/1.1\r\nHost: x\r\n`, 'wait:3200', `${HEADER}: ${keyed}\r\nConnection: close\r\n\r\n`]);
+    // A head that takes longer than the peek's 1 s: the address decides, the worker still gets every byte.
+    const slow = await exchange(port, [`GET / HTTP/1.1\r\nHost: x\r\n`, 'wait:1500', `${HEADER}: ${keyed}\r\nConnection: close\r\n\r\n`]);
     expect(slow).toMatch(/^HTTP\/1\.1 200 OK/);
     expect(slow.endsWith(`hello from ${byAddress}`)).toBe(true);
     // A head over the peek limit (16 KiB, node's own header limit too): the master hands it on

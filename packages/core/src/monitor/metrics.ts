@@ -62,6 +62,8 @@ export class MonitorMetrics {
   readonly #idleCloses: Counter;
   readonly #delegationsRefused: Counter<'reason'>;
   readonly #delegationsPending: Gauge;
+  readonly #refused: Counter<'reason'>;
+  readonly #acceptErrors: Counter<'listener'>;
   readonly #ecvEnabled: Gauge;
   readonly #workers: Gauge;
   readonly #workersDesired: Gauge;
@@ -98,6 +100,18 @@ export class MonitorMetrics {
       registers,
     });
     this.#delegationsPending = new Gauge({ name: 'cluster2_delegations_pending', help: 'Delegations waiting in the master for an answer.', registers });
+    this.#refused = new Counter({
+      name: 'cluster2_refused_connections_total',
+      help: 'Connections the master closed at once because a bound of the limits option was reached, by bound.',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.#acceptErrors = new Counter({
+      name: 'cluster2_accept_errors_total',
+      help: "Failed accepts (EMFILE, ENFILE) on the master's own listeners ('monitor', 'sticky').",
+      labelNames: ['listener'],
+      registers,
+    });
     this.#ecvEnabled = new Gauge({ name: 'cluster2_ecv_enabled', help: '1 while ECV reports the cluster available, 0 while disabled.', registers });
     this.#workers = new Gauge({ name: 'cluster2_workers', help: 'Workers alive now (starting, listening or draining).', registers });
     this.#workersDesired = new Gauge({ name: 'cluster2_workers_desired', help: 'Workers the master keeps running (noWorkers).', registers });
@@ -130,6 +144,12 @@ export class MonitorMetrics {
     }
     for (const [reason, count] of Object.entries(status.restarts)) {
       this.#advance(this.#restarts.labels({ reason }), `restarts:${reason}`, count);
+    }
+    for (const [reason, count] of Object.entries(status.pressure?.refused ?? {})) {
+      this.#advance(this.#refused.labels({ reason }), `refused:${reason}`, count ?? 0);
+    }
+    for (const [listener, count] of Object.entries(status.pressure?.acceptErrors ?? {})) {
+      this.#advance(this.#acceptErrors.labels({ listener }), `acceptErrors:${listener}`, count);
     }
     this.#ecvEnabled.set(status.ecv.state === 'enabled' ? 1 : 0);
     this.#workers.set(status.totals.workers);

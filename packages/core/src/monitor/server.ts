@@ -24,8 +24,10 @@ export interface MonitorOptions {
   logsDir: string;
   /** Directory holding the app's package.json, for `/api/deps`. @default process.cwd() */
   appRoot?: string;
-  /** Event-stream timings (keep-alive comment and status throttle). */
+  /** Event-stream timings and bounds (keep-alive comment, status throttle, streams, lifetime). */
   sse?: SseTimings;
+  /** Connections held at once (`limits.monitorConnections`); more are closed on accept. @default 64 */
+  maxConnections?: number;
 }
 
 /**
@@ -80,7 +82,17 @@ export async function startMonitor(options: MonitorOptions, core: MonitorCore): 
   server.keepAliveTimeout = 5_000;
   server.maxHeadersCount = 100;
   server.on('clientError', answerClientError);
+  // Every connection holds one of the master's descriptors, which it needs to fork and to hand
+  // connections to workers: past the bound node closes new ones on accept ('drop').
+  server.maxConnections = options.maxConnections ?? 64;
+  server.on('drop', () => options.source.countRefused?.('monitorConnections'));
   await listen(server, options.host, options.port, core);
+  // After listening, 'error' means a failed accept (EMFILE, ENFILE): libuv keeps the listener
+  // polling and accepts again once descriptors free up. Without a listener it would kill the master.
+  server.on('error', (error: NodeJS.ErrnoException) => {
+    debug('monitor: accept failed: %s', error.message);
+    options.source.countAcceptError?.('monitor', error);
+  });
   const bound = server.address() as AddressInfo;
   let closing: Promise<void> | undefined;
   return {

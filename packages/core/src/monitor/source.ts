@@ -79,6 +79,16 @@ export interface ReloadStatus {
   error?: { code: string; message: string };
 }
 
+/** Why the master closed a connection at once: which bound was reached (see the `limits` option). */
+export type RefusedReason = 'monitorConnections' | 'eventStreams' | 'stickyPending';
+
+/** Connections the master refused and accepts that failed, since start, by reason and by listener. */
+export interface PressureStatus {
+  refused: Partial<Record<RefusedReason, number>>;
+  /** Failed accepts (EMFILE, ENFILE, …) on the master's own listeners: 'monitor', 'sticky'. */
+  acceptErrors: Record<string, number>;
+}
+
 export interface ClusterStatus {
   master: {
     pid: number;
@@ -106,6 +116,8 @@ export interface ClusterStatus {
   reload?: ReloadStatus;
   /** Delegations pending in the master now, and those it refused since start (counters). */
   delegation?: DelegationStats;
+  /** What the master refused under load (absent from sources that keep no such counts). */
+  pressure?: PressureStatus;
 }
 
 /**
@@ -120,4 +132,7 @@ export interface MonitorSource extends EventEmitter {
   reload(): Promise<void>;
   /** Replaces one worker (reason 'manual'); false when no live worker has that pid. */
   restartWorker(pid: number): boolean;
+  /** Counts what the monitor itself refused or failed to accept; shown in `status().pressure`. */
+  countRefused?(reason: RefusedReason): void;
+  countAcceptError?(server: string, error: NodeJS.ErrnoException): void;
 }

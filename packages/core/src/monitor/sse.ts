@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { debuglog } from 'node:util';
+import { HttpError } from './http-util.js';
 import type { LifecycleEvent, MonitorSource } from './source.js';
 
 const debug = debuglog('cluster2');
@@ -10,7 +11,17 @@ export interface SseTimings {
   keepAliveMs?: number;
   /** At most one `status` event per this interval, ms. @default 1000 */
   minStatusIntervalMs?: number;
+  /** Streams open at once (`limits.eventStreams`); more are answered 503. @default 32 */
+  maxClients?: number;
+  /** A stream is ended this long after it opened (`limits.eventStreamLifetime`), ms. @default 300000 */
+  lifetimeMs?: number;
 }
+
+/** An ended stream's socket is cut this long after its end if the client has not taken it, ms. */
+const CLOSE_GRACE_MS = 1000;
+
+/** EventSource reconnects this long after a stream ends (the `retry:` field), ms. */
+const RECONNECT_MS = 3000;
 
 /** A client that stops reading is dropped once this much is queued for it, bytes. */
 const MAX_BACKLOG_BYTES = 1024 * 1024;
@@ -24,7 +35,10 @@ export class SseHub {
   readonly #source: MonitorSource;
   readonly #keepAliveMs: number;
   readonly #minStatusIntervalMs: number;
-  readonly #clients = new Set<ServerResponse>();
+  readonly #maxClients: number;
+  readonly #lifetimeMs: number;
+  /** Each open stream and the timer that ends it once its lifetime is over. */
+  readonly #clients = new Map<ServerResponse, NodeJS.Timeout>();
   #keepAlive: NodeJS.Timeout | undefined;
   #pendingStatus: NodeJS.Timeout | undefined;
   #lastStatusAt = 0;
@@ -33,6 +47,8 @@ export class SseHub {
     this.#source = source;
     this.#keepAliveMs = timings.keepAliveMs ?? 15_000;
     this.#minStatusIntervalMs = timings.minStatusIntervalMs ?? 1_000;
+    this.#maxClients = timings.maxClients ?? 32;
+    this.#lifetimeMs = timings.lifetimeMs ?? 300_000;
   }
 
   /** Clients connected now. */
@@ -42,6 +58,14 @@ export class SseHub {
 
   /** Turns `res` into an event stream: headers, the full status, then live events. */
   add(req: IncomingMessage, res: ServerResponse): void {
+    if (req.method !== 'HEAD' && this.#clients.size >= this.#maxClients) {
+      // Each stream holds a socket of the master's for as long as the client likes: bound them.
+      this.#source.countRefused?.('eventStreams');
+      throw new HttpError(503, 'TOO_MANY_STREAMS', `${this.#maxClients} event streams are open already (limits.eventStreams); retry later`, {
+        'retry-after': String(Math.ceil(RECONNECT_MS / 1000)),
+        connection: 'close',
+      });
+    }
     // Read first: if status() throws, the router can still answer 500 before headers go out.
     const initial = this.#source.status();
     res.writeHead(200, {
@@ -55,16 +79,26 @@ export class SseHub {
       res.end();
       return;
     }
-    res.write('retry: 3000\n\n');
+    res.write(`retry: ${RECONNECT_MS}\n\n`);
     this.#send(res, frame('status', initial));
     if (this.#clients.size === 0) this.#subscribe();
-    this.#clients.add(res);
+    // Ended, not cut: an EventSource reconnects by itself and gets a fresh status; a client that
+    // went away without closing (or never reads) gives its socket back.
+    const expire = setTimeout(() => {
+      this.#remove(res);
+      res.end();
+      // The socket too (the stream went out as keep-alive); one that will not take the end is cut.
+      const socket = res.socket;
+      socket?.end();
+      setTimeout(() => socket?.destroy(), CLOSE_GRACE_MS).unref();
+    }, this.#lifetimeMs).unref();
+    this.#clients.set(res, expire);
     res.on('close', () => this.#remove(res));
   }
 
   /** Ends every stream (the server is closing). */
   closeAll(): void {
-    for (const res of [...this.#clients]) {
+    for (const res of [...this.#clients.keys()]) {
       res.end();
       this.#remove(res);
     }
@@ -94,7 +128,10 @@ export class SseHub {
   }
 
   #remove(res: ServerResponse): void {
-    if (!this.#clients.delete(res)) return;
+    const expire = this.#clients.get(res);
+    if (expire === undefined) return;
+    clearTimeout(expire);
+    this.#clients.delete(res);
     if (this.#clients.size === 0) this.#unsubscribe();
   }
 
@@ -124,11 +161,11 @@ export class SseHub {
 
   #broadcast(event: string, data: unknown): void {
     const text = frame(event, data);
-    for (const res of [...this.#clients]) this.#send(res, text);
+    for (const res of [...this.#clients.keys()]) this.#send(res, text);
   }
 
   #ping(): void {
-    for (const res of [...this.#clients]) this.#send(res, `: ping ${Date.now()}\n\n`);
+    for (const res of [...this.#clients.keys()]) this.#send(res, `: ping ${Date.now()}\n\n`);
   }
 
   #send(res: ServerResponse, text: string): void {

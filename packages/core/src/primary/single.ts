@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { Cluster2Error } from '../errors.js';
 import type { EcvHost } from '../ecv/handler.js';
 import { localPair, type Channel } from '../ipc/channel.js';
-import type { ClusterStatus, MonitorSource } from '../monitor/source.js';
+import type { ClusterStatus, MonitorSource, RefusedReason } from '../monitor/source.js';
 import { portsOf, type ResolvedOptions } from '../options.js';
 import type { ServerFactory } from '../worker/factory.js';
 import { WorkerRuntime } from '../worker/runtime.js';
@@ -15,6 +15,7 @@ import type { DelegationStats } from '../delegation/primary.js';
 import { PidFiles } from './pidfiles.js';
 import { claimPort } from './ports.js';
 import { installSignals } from './signals.js';
+import { PressureCounters } from './pressure.js';
 
 export interface SingleHost {
   emit(event: string, ...args: unknown[]): boolean;
@@ -36,6 +37,7 @@ export class SingleProcess extends EventEmitter implements MonitorSource {
   readonly #pidFiles: PidFiles | undefined;
   readonly #startedAt = Date.now();
   readonly #eventLog = new EventLog(this);
+  readonly #pressure = new PressureCounters((message) => this.#warn(message));
   #runtime: WorkerRuntime | undefined;
   #ports: number[] = [];
   #stats: WorkerStats | undefined;
@@ -199,7 +201,16 @@ export class SingleProcess extends EventEmitter implements MonitorSource {
       restarts: {},
       events: this.#eventLog.list(),
       delegation: this.#host.delegationStats?.(),
+      pressure: this.#pressure.status(),
     };
+  }
+
+  countRefused(reason: RefusedReason): void {
+    this.#pressure.refused(reason);
+  }
+
+  countAcceptError(server: string, error: NodeJS.ErrnoException): void {
+    this.#pressure.acceptError(server, error);
   }
 
   #warn(message: string): void {

@@ -4,7 +4,7 @@ import { debuglog } from 'node:util';
 import { Cluster2Error } from '../errors.js';
 import { Channel } from '../ipc/channel.js';
 import { ENV_ECV, ENV_PORTS } from '../ipc/env.js';
-import type { ClusterStatus, MasterState, MonitorSource, RecycleReason, ReloadStatus } from '../monitor/source.js';
+import type { ClusterStatus, MasterState, MonitorSource, RecycleReason, RefusedReason, ReloadStatus } from '../monitor/source.js';
 import { portsOf, type ResolvedOptions } from '../options.js';
 import { FACTORY_TIMEOUT } from '../worker/factory.js';
 import type { WorkerStats } from '../worker/stats.js';
@@ -14,9 +14,11 @@ import { EcvState } from './ecv-state.js';
 import { EventLog } from './event-log.js';
 import { truncateMessage } from '../ipc/size.js';
 import { PidFiles } from './pidfiles.js';
+import { PressureCounters } from './pressure.js';
 import { claimPort } from './ports.js';
 import { Recycler } from './recycler.js';
 import { rescueHandoffs } from './handoff.js';
+import { repairHandlePassing } from './handle-passing.js';
 import { installSignals } from './signals.js';
 import { StderrTail } from './stderr-tail.js';
 import { StickyAcceptor } from './sticky-acceptor.js';
@@ -59,6 +61,7 @@ export class Supervisor extends EventEmitter implements MonitorSource {
   readonly #recycler: Recycler;
   readonly #pidFiles: PidFiles | undefined;
   readonly #eventLog = new EventLog(this);
+  readonly #pressure = new PressureCounters((message) => this.#warn(message));
   readonly #restarts: Record<string, number> = {};
   readonly #respawnTimers = new Set<NodeJS.Timeout>();
   /** Forks in a row the OS refused (EMFILE, EAGAIN, …): the retry of a slot backs off with it. */
@@ -98,7 +101,9 @@ export class Supervisor extends EventEmitter implements MonitorSource {
       startSuccessor: (old) => this.#startSuccessor(old),
       retire: (old, reason) => this.#retire(old, reason),
     });
-    this.#sticky = options.sticky ? new StickyAcceptor(options.sticky, (r) => this.#takesStickyConnections(r), (m) => this.#warn(m)) : undefined;
+    this.#sticky = options.sticky
+      ? new StickyAcceptor({ ...options.sticky, limits: options.limits }, (r) => this.#takesStickyConnections(r), this.#pressure)
+      : undefined;
   }
 
   get ports(): readonly number[] {
@@ -175,6 +180,7 @@ export class Supervisor extends EventEmitter implements MonitorSource {
     }
     this.#forkFailures = 0;
     rescueHandoffs(worker);
+    repairHandlePassing(worker);
     const record = createRecord(worker, restarts);
     this.#table.add(record);
     this.#sticky?.slots.place(record, slot);
@@ -281,7 +287,7 @@ export class Supervisor extends EventEmitter implements MonitorSource {
     if (wasStarting) this.#reportEarlyDeath(record, code, signal);
     this.#table.remove(record.pid);
     const slot = this.#sticky?.slots.slotOf(record);
-    this.#sticky?.slots.remove(record);
+    this.#sticky?.remove(record);
     this.#closeStickyOnceDrained();
     this.#pidFiles?.removeWorker(record.pid);
     this.#host.onWorkerExit(record.pid);
@@ -620,7 +626,16 @@ export class Supervisor extends EventEmitter implements MonitorSource {
       events: this.#eventLog.list(),
       reload: this.#lastReload,
       delegation: this.#host.delegationStats?.(),
+      pressure: this.#pressure.status(),
     };
+  }
+
+  countRefused(reason: RefusedReason): void {
+    this.#pressure.refused(reason);
+  }
+
+  countAcceptError(server: string, error: NodeJS.ErrnoException): void {
+    this.#pressure.acceptError(server, error);
   }
 
   #warn(message: string, pid?: number): void {

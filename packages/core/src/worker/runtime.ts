@@ -7,7 +7,7 @@ import type { ResolvedOptions } from '../options.js';
 import { callFactory, listenAll, type ServerFactory } from './factory.js';
 import { runDrainedHooks, runDrainingHooks } from '../context.js';
 import { isEcvMounted } from '../ecv/responder.js';
-import { StatsSampler } from './stats.js';
+import { StatsSampler, type WorkerStats } from './stats.js';
 import { StickyIntake } from './sticky-intake.js';
 import { claimLateHandoffs } from './late-handoff.js';
 import { Traffic, isHttpServer, type RequestInterceptor } from './traffic.js';
@@ -42,7 +42,7 @@ export class WorkerRuntime {
   readonly #channel: Channel;
   readonly #host: RuntimeHost;
   readonly #ports: readonly number[];
-  readonly #sampler = new StatsSampler();
+  readonly #sampler = new StatsSampler((message) => this.#report(message));
   readonly #limits: { connThreshold?: number; maxRequests?: number; maxAge?: number };
   readonly #startedAt = Date.now();
   #servers: net.Server[] = [];
@@ -50,6 +50,8 @@ export class WorkerRuntime {
   #servedPorts: number[] = [];
   #heartbeat: NodeJS.Timeout | undefined;
   #recycleAsked: RecycleReason | undefined;
+  /** A heartbeat failed once already (reported once, not on every beat). */
+  #beatFailed = false;
   #readyResolve: (() => void) | undefined;
   #ready: Promise<void>;
   #drained: Promise<void> | undefined;
@@ -201,10 +203,23 @@ export class WorkerRuntime {
     this.#sampler.close();
   }
 
+  #report(message: string): void {
+    debug('worker %d: %s', process.pid, message);
+    this.#channel.send('warning', { message });
+  }
+
   #beat(): void {
     if (this.phase === 'dead') return;
-    const stats = this.#sampler.sample(this.traffic.counters());
-    this.#channel.send('heartbeat', stats);
+    let stats: WorkerStats;
+    try {
+      stats = this.#sampler.sample(this.traffic.counters());
+      this.#channel.send('heartbeat', stats);
+    } catch (error) {
+      // The beat runs in a timer: a throw would kill the worker. Skip this one; the next may succeed.
+      if (!this.#beatFailed) this.#report(`heartbeat skipped: ${(error as Error).message}`);
+      this.#beatFailed = true;
+      return;
+    }
     const { maxMemory } = this.#options;
     if (maxMemory !== undefined && stats.rss > maxMemory * 1024 * 1024) this.#askRecycle('maxMemory');
     // Re-ask on every beat while over a limit: a recycle the master could not start is retried.

@@ -39,24 +39,37 @@ export interface TrafficCounters {
 /** Sampling interval of the event-loop delay histogram, ms. */
 const LOOP_RESOLUTION_MS = 10;
 
-/** Samples process figures; each `sample()` covers the time since the previous one. */
+const NO_MEMORY: MemoryFigures = { rss: 0, heapUsed: 0, heapTotal: 0 };
+
+type MemoryFigures = Pick<NodeJS.MemoryUsage, 'rss' | 'heapUsed' | 'heapTotal'>;
+
+/**
+ * Samples process figures; each `sample()` covers the time since the previous one. `sample()`
+ * never throws: a figure that cannot be read (`process.memoryUsage()` opens /proc/self/stat and
+ * fails with EMFILE when the worker is out of descriptors) keeps its last value, and the failure
+ * goes to `warn` once per figure. A throw there would kill the worker from inside its timer.
+ */
 export class StatsSampler {
   readonly #loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
+  readonly #warn: (message: string) => void;
+  readonly #warned = new Set<string>();
   #lastCpu = process.cpuUsage();
   #lastAt = process.hrtime.bigint();
+  #lastMemory = NO_MEMORY;
 
-  constructor() {
+  constructor(warn: (message: string) => void = () => {}) {
+    this.#warn = warn;
     this.#loopDelay.enable();
   }
 
   sample(traffic: TrafficCounters): WorkerStats {
     const now = process.hrtime.bigint();
-    const cpu = process.cpuUsage(this.#lastCpu);
+    const cpu = this.#read('cpu', () => process.cpuUsage(this.#lastCpu), { user: 0, system: 0 });
     const elapsedMicros = Number(now - this.#lastAt) / 1000;
-    this.#lastCpu = process.cpuUsage();
+    this.#lastCpu = this.#read('cpu', () => process.cpuUsage(), this.#lastCpu);
     this.#lastAt = now;
-    const memory = process.memoryUsage();
-    const meanDelayNs = this.#loopDelay.count > 0 ? this.#loopDelay.mean : 0;
+    const memory = (this.#lastMemory = this.#read('memory', () => process.memoryUsage(), this.#lastMemory));
+    const meanDelayNs = this.#read('eventLoopDelay', () => (this.#loopDelay.count > 0 ? this.#loopDelay.mean : 0), 0);
     this.#loopDelay.reset();
     return {
       pid: process.pid,
@@ -73,6 +86,18 @@ export class StatsSampler {
 
   close(): void {
     this.#loopDelay.disable();
+  }
+
+  #read<T>(figure: string, read: () => T, fallback: T): T {
+    try {
+      return read();
+    } catch (error) {
+      if (!this.#warned.has(figure)) {
+        this.#warned.add(figure);
+        this.#warn(`heartbeat: could not read ${figure} (${(error as Error).message}); sending the last value until it reads again`);
+      }
+      return fallback;
+    }
   }
 }
 

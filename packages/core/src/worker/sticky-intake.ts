@@ -63,16 +63,18 @@ export class StickyIntake {
    */
   receive(message: unknown, handle: unknown): boolean {
     if (!isStickyConnection(message)) return false;
-    if (!(handle instanceof net.Socket)) return true;
+    const socket = asSocket(handle);
+    // No handle: the client left while its hand-off waited in the master's queue.
+    if (socket === undefined) return true;
     const server = this.#servers[message.data.server];
-    if (server === undefined || handle.destroyed) {
-      handle.destroy();
+    if (server === undefined || socket.destroyed) {
+      socket.destroy();
       return true;
     }
-    if (message.data.head) handle.unshift(Buffer.from(message.data.head, 'base64'));
+    if (message.data.head) socket.unshift(Buffer.from(message.data.head, 'base64'));
     // A connection sent just before the master learnt that this worker drains is still served:
     // the drain answers it with `Connection: close` and ends it like any other socket.
-    serveHandedOver(server, handle);
+    serveHandedOver(server, socket);
     return true;
   }
 
@@ -82,4 +84,16 @@ export class StickyIntake {
     this.#closed = true;
     this.#channel.send(STICKY_CLOSED);
   }
+}
+
+/**
+ * The connection as a net.Socket. It comes as one, or as node's bare TCP handle when node had to
+ * send it a second time (this worker could not take it at first: out of descriptors).
+ */
+function asSocket(handle: unknown): net.Socket | undefined {
+  if (handle instanceof net.Socket) return handle;
+  if (typeof handle === 'object' && handle !== null && typeof (handle as { readStart?: unknown }).readStart === 'function') {
+    return new net.Socket({ handle, readable: true, writable: true } as net.SocketConstructorOpts);
+  }
+  return undefined;
 }
