@@ -126,7 +126,8 @@ describe('warnings and the event log', () => {
     process.kill(victim, 'SIGKILL');
     await f.waitFor('died');
     await f.waitFor('listening', { count: 3 });
-    const agent = new http.Agent({ keepAlive: true, maxSockets: 300 });
+    // maxFreeSockets: the agent itself closes idle sockets past its default of 256, which the workers would never count.
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 300, maxFreeSockets: 300 });
     const closed = new Set<net.Socket>();
     try {
       // 300 concurrent requests: 300 keep-alive sockets, then idle until the workers end them.
