@@ -18,6 +18,8 @@ const BROKEN_RELOADS = 15;
 // Answers the load driver's '/' with `ok <pid>`, and '/version' with the deployed version.
 const GOOD = (version: number) => `export function handler(req, res) {
   res.setHeader('x-worker-pid', String(process.pid));
+  // A worker that logs a lot to stderr (it passes through the master's own stderr).
+  if (req.url === '/stderr') console.error('x'.repeat(16384));
   res.end(req.url === '/version' ? 'version ${version}' : 'ok ' + process.pid);
 }\n`;
 const BROKEN = 'export function handler(req, res) {\n  res.end("never" \n}\n';
@@ -161,5 +163,21 @@ describe('a fork the OS refuses', () => {
     const answers = await Promise.all(Array.from({ length: 20 }, () => fetch(`http://127.0.0.1:${port}/`).then((r) => r.status)));
     expect(answers).toEqual(Array(20).fill(200));
     expect(f.events('giveup')).toEqual([]);
+  });
+});
+
+describe("workers' stderr through the master", () => {
+  it('a master whose own stderr reader went away (EPIPE) keeps serving while workers write to stderr', async () => {
+    const { f } = startDeployable();
+    const { port } = await started(f);
+    // The test is the reader of the master's stderr: gone, as a closed log pipe would be.
+    f.child.stderr!.destroy();
+    const answers: number[] = [];
+    for (let i = 0; i < 20; i++) answers.push((await fetch(`http://127.0.0.1:${port}/stderr`)).status);
+    expect(answers).toEqual(Array(20).fill(200));
+    const after = await Promise.all(Array.from({ length: 10 }, () => fetch(`http://127.0.0.1:${port}/`).then((r) => r.status)));
+    expect(after).toEqual(Array(10).fill(200));
+    expect(f.running).toBe(true);
+    expect(f.events('died')).toEqual([]);
   });
 });

@@ -126,6 +126,9 @@ export class Supervisor extends EventEmitter implements MonitorSource {
     // stderr comes through the master (unchanged) so the death of a worker that never listened
     // can be reported with its last lines: a broken deploy's SyntaxError is only there.
     cluster.setupPrimary({ stdio: ['inherit', 'inherit', 'pipe', 'ipc'] });
+    // With workers' stderr passing through here, a reader of ours that went away (EPIPE) would
+    // otherwise be an uncaught 'error' that takes the master, and every worker, down.
+    process.stderr.on('error', onStderrError);
     this.#removeSignals = installSignals(this, this.#host);
     this.#ticker = setInterval(() => this.#tick(), this.#options.heartbeatInterval).unref();
     const allListening = new Promise<void>((resolve, reject) => {
@@ -558,6 +561,7 @@ export class Supervisor extends EventEmitter implements MonitorSource {
     this.#sticky?.close();
     clearInterval(this.#ticker);
     this.#removeSignals?.();
+    process.stderr.off('error', onStderrError);
     for (const hook of this.#afterStop) {
       try {
         await hook();
@@ -678,6 +682,10 @@ function createRecord(worker: Worker, restarts: number): WorkerRecord {
     markListening,
     markDead,
   };
+}
+
+function onStderrError(error: Error): void {
+  debug('master stderr: %s', error.message);
 }
 
 /** The error node:cluster emits (on the next tick) for a worker whose process never started. */
