@@ -88,6 +88,13 @@ describe('failed deploys', () => {
     expect(f.workerPids().sort()).toEqual([...serving].sort());
     expect(status.master.state).toBe('running');
 
+    // A recycle (here a manual restart from the monitor) into broken code says why, and the worker keeps serving.
+    const warned = f.messages.length;
+    expect((await fetch(`http://127.0.0.1:${monPort}/api/workers/${serving[0]}/restart`, { method: 'POST' })).status).toBe(202);
+    const warning = await f.waitFor('warning', { from: warned, where: (m) => /recycling worker/.test((m.args?.[0] as { message: string }).message) });
+    expect((warning.args![0] as { message: string }).message).toMatch(new RegExp(`recycling worker ${serving[0]} \\(manual\\) failed; it keeps serving: .*SyntaxError`, 's'));
+    expect(f.workerPids().sort()).toEqual([...serving].sort());
+
     fs.writeFileSync(appModule, GOOD(2));
     const fixed = await cli(['reload', '--pids', pids]);
     expect(fixed.code, fixed.stderr).toBe(0);

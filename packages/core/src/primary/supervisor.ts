@@ -357,7 +357,11 @@ export class Supervisor extends EventEmitter implements MonitorSource {
   recycle(pid: number, reason: RecycleReason): Promise<void> {
     const record = this.#table.get(pid);
     if (!record || record.state !== 'listening' || this.#ending) return Promise.resolve();
-    return this.#recycler.request(record, reason);
+    return this.#recycler.request(record, reason).catch((error: Error) => {
+      // The old worker keeps serving; say why its replacement did not take over (a broken deploy on disk, EMFILE).
+      if (!this.#ending) this.#warn(`recycling worker ${pid} (${reason}) failed; it keeps serving: ${error.message}`, pid);
+      throw error;
+    });
   }
 
   async #startSuccessor(old: WorkerRecord): Promise<WorkerRecord> {
@@ -460,7 +464,7 @@ export class Supervisor extends EventEmitter implements MonitorSource {
   restartWorker(pid: number): boolean {
     const record = this.#table.get(pid);
     if (!record || record.state !== 'listening') return false;
-    this.recycle(pid, 'manual').catch((error: Error) => this.#warn(error.message, pid));
+    this.recycle(pid, 'manual').catch(() => {});
     return true;
   }
 
