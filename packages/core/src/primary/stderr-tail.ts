@@ -32,9 +32,28 @@ export class StderrTail {
     while (this.#bytes - this.#chunks[0]!.length >= TAIL_BYTES) this.#bytes -= this.#chunks.shift()!.length;
   }
 
-  /** The last lines written, trimmed; '' when the worker wrote nothing. */
+  /**
+   * The last lines written, trimmed; '' when the worker wrote nothing. Stack frames beyond the
+   * first few of each trace are left out, so an error's own line ("SyntaxError: …") is kept even
+   * when the runtime prints a long stack after it.
+   */
   lines(): string {
     const text = Buffer.concat(this.#chunks).toString('utf8').slice(-TAIL_BYTES);
-    return text.trimEnd().split('\n').slice(-TAIL_LINES).join('\n');
+    return withShortStacks(text.trimEnd().split('\n')).slice(-TAIL_LINES).join('\n');
   }
+}
+
+/** Frames of one stack trace quoted before the rest is summed up. */
+const STACK_FRAMES = 3;
+
+function withShortStacks(lines: string[]): string[] {
+  const kept: string[] = [];
+  let frames = 0;
+  for (const line of lines) {
+    const isFrame = /^\s+at /.test(line);
+    frames = isFrame ? frames + 1 : 0;
+    if (frames <= STACK_FRAMES) kept.push(line);
+    else if (frames === STACK_FRAMES + 1) kept.push('    at …');
+  }
+  return kept;
 }
