@@ -17,7 +17,7 @@ import type { DelegateOptions, DelegationHandler, HandleOptions, PrimaryDelegati
 import { DelegationClient } from './delegation/worker.js';
 import { truncateMessage } from './ipc/size.js';
 
-/** The Cluster's events and their arguments (SPEC "Events"). */
+/** The Cluster's events and their arguments (README "Events"). */
 export interface ClusterEvents {
   forked: [pid: number];
   listening: [pid: number];

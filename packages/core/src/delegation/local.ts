@@ -47,7 +47,7 @@ export function createInProcessDelegation(emitter: EventEmitter, options: InProc
     const copy = structuredClone(message);
     // A (un)subscription is state, not a request: applied at once, so a notify() in the same tick
     // sees it, as a master's notify() sees a worker's subscription that is already in place.
-    // Delivered a turn later (issue 13), it was missed by such a notify().
+    // Delivered a turn later, as it once was, it was missed by such a notify().
     if (isSubscription(copy)) router.onMessage(pid, copy);
     else setImmediate(() => router.onMessage(pid, copy));
   };

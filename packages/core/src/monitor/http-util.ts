@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
-/** Largest request body the monitor accepts, bytes (the SPEC's 64 KiB). */
+/** Largest request body the monitor accepts, bytes (64 KiB, as documented). */
 export const MAX_BODY_BYTES = 64 * 1024;
 
 /** A request the monitor refuses; the router turns it into a JSON error answer. */

@@ -60,7 +60,7 @@ const CONTROL = { control: true };
 const DASHBOARD_HEADERS = { 'content-security-policy': DASHBOARD_CSP, 'referrer-policy': 'no-referrer' };
 
 const setEcv = (enabled: boolean): Handler => async (ctx, { res }) => {
-  // 204 only once the source has applied it on every worker (SPEC: applied before the answer).
+  // 204 only once the source has applied it on every worker (the documented promise: applied before the answer).
   await (enabled ? ctx.source.enable() : ctx.source.disable());
   sendEmpty(res, 204);
 };

@@ -5,7 +5,7 @@ import type { LifecycleEvent, MonitorSource } from './source.js';
 
 const debug = debuglog('cluster2');
 
-/** Timings of the event stream; defaults follow the SPEC (tests shorten them). */
+/** Timings of the event stream; the defaults are the documented ones (tests shorten them). */
 export interface SseTimings {
   /** Comment line sent to every client this often, so proxies keep the stream open, ms. @default 15000 */
   keepAliveMs?: number;

@@ -654,7 +654,7 @@ export class Supervisor extends EventEmitter implements MonitorSource {
   }
 
 
-  /** Events caused by the call just made fire on the next tick, as CONVENTIONS ask. */
+  /** Events caused by the call just made fire on the next tick, so listeners added after the call still see them. */
   #emitSoon(event: string, ...args: unknown[]): void {
     process.nextTick(() => this.#host.emit(event, ...args));
   }
