@@ -1,7 +1,7 @@
 // Real masters on a pids directory: a SIGKILLed master's files are taken over, a second master on
 // a live directory is refused, planted symlinks are never written through, and a directory that
 // cannot be written gives ERR_CLUSTER2_PIDS_UNWRITABLE instead of a raw EACCES.
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -179,7 +179,11 @@ describe('a pids directory that cannot be written', () => {
     expect(f.stderr).toContain('option pids: cannot create or write the pid-file directory /proc/cluster2-no-such/pids (ENOENT');
   });
 
-  const unprivileged = fs.existsSync('/usr/bin/setpriv') && process.getuid?.() === 0;
+  // Root can drop to nobody only where nobody can also read the checkout (a clone under a 0700
+  // temporary directory cannot be): otherwise there is nothing to run as nobody.
+  const nobodyCanRun = () =>
+    spawnSync('/usr/bin/setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '-e', `require('fs').accessSync(${JSON.stringify(path.join(fixturesDir, 'http-app.mjs'))}, require('fs').constants.R_OK)`]).status === 0;
+  const unprivileged = fs.existsSync('/usr/bin/setpriv') && process.getuid?.() === 0 && nobodyCanRun();
   it.runIf(unprivileged)('a read-only working directory (0555) with default options, run as nobody: EACCES becomes ERR_CLUSTER2_PIDS_UNWRITABLE, exit 1', async () => {
     const cwd = dir('cwd-readonly');
     fs.chmodSync(cwd, 0o555);
