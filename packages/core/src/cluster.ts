@@ -1,21 +1,18 @@
 import nodeCluster from 'node:cluster';
 import { EventEmitter } from 'node:events';
-import { setServingContext } from './context.js';
-import { Cluster2Error, isErrorCode } from './errors.js';
+import type { Cluster2Error } from './errors.js';
 import { resolveOptions, type ClusterOptions, type ResolvedOptions } from './options.js';
 import type { ClusterStatus, RecycleReason, WorkerStatus, ClusterTotals } from './monitor/source.js';
-import { startMonitor } from './monitor/lazy.js';
-import { signalMaster } from './primary/pidfiles.js';
-import { Supervisor } from './primary/supervisor.js';
-import { SingleProcess } from './primary/single.js';
 import type { ServerFactory } from './worker/factory.js';
-import { WorkerSide } from './worker/worker-side.js';
 import type { EcvSnapshot } from './primary/ecv-state.js';
-import { createInProcessDelegation } from './delegation/local.js';
-import { DelegationRouter } from './delegation/primary.js';
 import type { DelegateOptions, DelegationHandler, HandleOptions, PrimaryDelegation, WorkerDelegation } from './delegation/types.js';
-import { DelegationClient } from './delegation/worker.js';
 import { truncateMessage } from './ipc/size.js';
+import { ControlRole } from './roles/control.js';
+import type { ClusterRole, MonitorAddress, Role, RoleHost } from './roles/role.js';
+import { SingleRole } from './roles/single.js';
+import { WorkerRole } from './roles/worker.js';
+
+export type { Role } from './roles/role.js';
 
 /** The Cluster's events and their arguments (README "Events"). */
 export interface ClusterEvents {
@@ -45,14 +42,6 @@ export interface ClusterEvents {
   SIGKILL: [];
 }
 
-const OWN_EVENTS: ReadonlyArray<keyof ClusterEvents> = [
-  'forked', 'listening', 'died', 'recycled', 'heartbeat', 'warning', 'disabled', 'enabled', 'giveup',
-  'forkFailed', 'reloadFailed', 'shutdown', 'draining', 'stopped', 'error', 'SIGINT', 'SIGTERM', 'SIGUSR2', 'SIGHUP', 'SIGQUIT', 'SIGKILL',
-];
-
-/** Where this Cluster object runs. */
-export type Role = 'master' | 'worker' | 'single' | 'control';
-
 /**
  * One master and N workers serving on one port. The same script runs in the master and in
  * every worker; `listen()` does the right thing in each.
@@ -77,45 +66,30 @@ export interface Cluster {
 export class Cluster extends EventEmitter implements WorkerDelegation, PrimaryDelegation {
   /** The validated, frozen options. */
   readonly options: ResolvedOptions;
-  #supervisor: Supervisor | undefined;
-  #worker: WorkerSide | undefined;
-  #single: SingleProcess | undefined;
-  #listenCalled = false;
-  #monitorAddress: { host: string; port: number } | undefined;
-  /** Master side of delegation (master and single process). */
-  readonly #router: DelegationRouter | undefined;
-  /** Worker side of delegation (worker and single process). */
-  readonly #client: DelegationClient | undefined;
+  /** Decided once here; listen() in a master moves it from control to master, the one change there is. */
+  #role: ClusterRole;
 
   constructor(options: ClusterOptions = {}) {
     super();
     this.options = resolveOptions(options);
-    const warn = (message: string, pid?: number) =>
-      process.nextTick(() => this.#emit('warning', { pid: pid ?? process.pid, message: truncateMessage(message) }));
-    const { maxMessageSize, maxPendingDelegations } = this.options;
-    if (!this.options.cluster) {
-      const local = createInProcessDelegation(this, { warn, reservedEvents: OWN_EVENTS, maxMessageSize, maxPendingDelegations });
-      this.#router = local.router;
-      this.#client = local.client;
-    } else if (nodeCluster.isWorker) {
-      this.#client = new DelegationClient({ send: sendToMaster, warn, maxMessageSize });
-    } else {
-      this.#router = new DelegationRouter({
-        emitter: this,
-        warn,
-        reservedEvents: OWN_EVENTS,
-        maxMessageSize,
-        maxPendingDelegations,
-        send: (pid, message) => this.#supervisor?.sendRaw(pid, message),
-      });
-    }
+    const host: RoleHost = {
+      options: this.options,
+      facade: this,
+      emit: (event, ...args) => this.#emit(event, ...args),
+      listenerCount: (event) => this.listenerCount(event),
+      warn: (message, pid) => process.nextTick(() => this.#emit('warning', { pid: pid ?? process.pid, message: truncateMessage(message) })),
+      become: (role) => {
+        this.#role = role;
+      },
+    };
+    if (!this.options.cluster) this.#role = new SingleRole(host);
+    else if (nodeCluster.isWorker) this.#role = new WorkerRole(host);
+    else this.#role = new ControlRole(host);
   }
 
   /** `'master'`, `'worker'`, `'single'` (`cluster: false`), or `'control'` before `listen()` in a master. */
   get role(): Role {
-    if (!this.options.cluster) return 'single';
-    if (nodeCluster.isWorker) return 'worker';
-    return this.#supervisor ? 'master' : 'control';
+    return this.#role.name;
   }
 
   get isMaster(): boolean {
@@ -132,87 +106,7 @@ export class Cluster extends EventEmitter implements WorkerDelegation, PrimaryDe
    * `cluster: false`): runs the factory and listens. The factory runs only where a server listens.
    */
   async listen(factory: ServerFactory): Promise<number[]> {
-    if (this.#listenCalled) throw new Cluster2Error('ERR_CLUSTER2_ALREADY_LISTENING', 'listen() was already called on this Cluster');
-    if (typeof factory !== 'function') {
-      throw new Cluster2Error('ERR_CLUSTER2_INVALID_FACTORY', `listen() takes a server factory function; got ${typeof factory}`);
-    }
-    this.#listenCalled = true;
-    const emit = (event: string, ...args: unknown[]) => this.#emit(event, ...args);
-    if (!this.options.cluster) {
-      const single = new SingleProcess(this.options, {
-        emit,
-        exit: exitProcess,
-        listenerCount: (e) => this.listenerCount(e),
-        delegationStats: () => this.#router!.stats(),
-      });
-      this.#single = single;
-      single.onStop(() => this.#router!.close());
-      const ecvHost = single.ecvHost();
-      setServingContext({ cluster: this, ecvHost, draining: () => ecvHost.draining() });
-      return this.#fatalOnStartError(single.start(factory, () => this.#beforeServing(single)));
-    }
-    if (nodeCluster.isWorker) {
-      const worker = new WorkerSide(this.options, { emit, exit: exitProcess }, this.#client!);
-      this.#worker = worker;
-      setServingContext({ cluster: this, ecvHost: worker.ecvHost, draining: () => worker.ecvHost.draining() });
-      return worker.start(factory);
-    }
-    this.#supervisor = new Supervisor(this.options, {
-      emit,
-      exit: exitProcess,
-      listenerCount: (event) => this.listenerCount(event),
-      onForeignMessage: (pid, message) => this.#router!.onMessage(pid, message),
-      onWorkerExit: (pid) => this.#router!.onWorkerExit(pid),
-      delegationStats: () => this.#router!.stats(),
-    });
-    this.#supervisor.onStop(() => this.#router!.close());
-    const supervisor = this.#supervisor;
-    return this.#fatalOnStartError(supervisor.start(() => this.#beforeServing(supervisor)));
-  }
-
-  /** Master duties between the port check and the first fork: pids directory, monitor, then pid files. */
-  async #beforeServing(master: Supervisor | SingleProcess): Promise<void> {
-    const { monitor, monHost, monPort, monToken, logs } = this.options;
-    // Before the monitor: a master refused its pids directory leaves nothing running behind.
-    master.claimPidFiles();
-    if (!monitor) {
-      master.writePidFiles(null);
-      return;
-    }
-    // The monitor's code loads here, not at the top: workers never run it, and every ms of their
-    // start-up is respawn and reload time.
-    const { monitorConnections, eventStreams, eventStreamLifetime } = this.options.limits;
-    const server = await startMonitor({
-      source: master,
-      host: monHost,
-      port: monPort,
-      token: monToken,
-      logsDir: logs,
-      maxConnections: monitorConnections,
-      sse: { maxClients: eventStreams, lifetimeMs: eventStreamLifetime },
-    });
-    master.onStop(() => server.close());
-    this.#monitorAddress = server.address;
-    master.writePidFiles(server.address);
-  }
-
-  /**
-   * Port busy, or a pids directory in use or unwritable: reject and emit 'error'; with nobody
-   * listening for 'error', print and exit (98 for the port, 1 for the pids directory).
-   */
-  async #fatalOnStartError(starting: Promise<number[]>): Promise<number[]> {
-    try {
-      return await starting;
-    } catch (error) {
-      const exitCode = fatalExitCode(error);
-      if (exitCode !== undefined && this.listenerCount('error') === 0) {
-        process.stderr.write(`cluster2: ${(error as Error).message} (${(error as Cluster2Error).code})\n`);
-        exitProcess(exitCode);
-      } else if (this.listenerCount('error') > 0) {
-        process.nextTick(() => this.emit('error', error as Error));
-      }
-      throw error;
-    }
+    return this.#role.listen(factory);
   }
 
   /**
@@ -221,86 +115,57 @@ export class Cluster extends EventEmitter implements WorkerDelegation, PrimaryDe
    * files and resolves once it has exited; rejects with ERR_CLUSTER2_NOT_RUNNING if none runs.
    */
   shutdown(): Promise<void> {
-    return this.#control('shutdown', 'SIGTERM');
+    return this.#role.shutdown();
   }
 
   /** Fast stop: workers get SIGTERM, then SIGKILL after 2 s. Same roles as `shutdown()`. */
   stop(): Promise<void> {
-    return this.#control('stop', 'SIGQUIT');
+    return this.#role.stop();
   }
 
   /** Rolling reload, one worker at a time, successor first. Same roles as `shutdown()` (SIGUSR2). */
   reload(): Promise<void> {
-    if (this.#supervisor) return this.#supervisor.reload();
-    if (this.#worker) return this.#worker.ask('reload');
-    if (this.#single) return this.#single.reload();
-    return this.#signalPids('SIGUSR2', false);
-  }
-
-  #control(action: 'shutdown' | 'stop', signal: NodeJS.Signals): Promise<void> {
-    if (this.#supervisor) return this.#supervisor[action]();
-    if (this.#single) return this.#single[action]();
-    if (this.#worker) return this.#worker.ask(action);
-    if (this.options.cluster && nodeCluster.isWorker) {
-      return Promise.reject(new Cluster2Error('ERR_CLUSTER2_WRONG_ROLE', `${action}() in a worker needs listen() first`));
-    }
-    return this.#signalPids(signal, true);
-  }
-
-  async #signalPids(signal: NodeJS.Signals, wait: boolean): Promise<void> {
-    if (this.options.pids === false) {
-      throw new Cluster2Error('ERR_CLUSTER2_NOT_RUNNING', 'no cluster2 master to signal: this Cluster has pids: false and never listened');
-    }
-    await signalMaster(this.options.pids, signal, wait);
+    return this.#role.reload();
   }
 
   /** Takes the whole cluster out of load-balancer rotation (ECV answers disabled). */
   disable(): Promise<void> {
-    return this.#setEcv(false);
+    return this.#role.disable();
   }
 
   /** Puts the cluster back in rotation. */
   enable(): Promise<void> {
-    return this.#setEcv(true);
-  }
-
-  #setEcv(enabled: boolean): Promise<void> {
-    const target = this.#supervisor ?? this.#single;
-    if (target) return enabled ? target.enable() : target.disable();
-    if (this.#worker) return this.#worker.setEcv(enabled);
-    return Promise.reject(new Cluster2Error('ERR_CLUSTER2_WRONG_ROLE', 'enable()/disable() need a running cluster: call listen() first'));
+    return this.#role.enable();
   }
 
   /** The ECV switch as this process sees it. */
   get ecv(): EcvSnapshot | undefined {
-    return this.#supervisor?.ecv.snapshot() ?? this.#single?.ecv.snapshot() ?? this.#worker?.ecvSnapshot();
+    return this.#role.ecv;
   }
 
   /** True while this process drains (shutdown, recycle, reload): adapters answer with `Connection: close`. */
   get draining(): boolean {
-    const phase = this.#worker?.runtime.phase;
-    return phase === 'draining' || phase === 'dead' || this.#single?.ecvHost().draining() === true;
+    return this.#role.draining;
   }
 
   /** For `readySignal: true`: tells the master this worker has warmed up and may take traffic. */
   ready(): void {
-    this.#worker?.ready();
-    this.#single?.ready();
+    this.#role.ready();
   }
 
   /** The master's view of the cluster (master and single process only). */
   status(): ClusterStatus | undefined {
-    return (this.#supervisor ?? this.#single)?.status();
+    return this.#role.status();
   }
 
   /** Where the monitor listens (master and single process, once listening; undefined with `monitor: false`). */
-  get monitorAddress(): { host: string; port: number } | undefined {
-    return this.#monitorAddress;
+  get monitorAddress(): MonitorAddress | undefined {
+    return this.#role.monitorAddress;
   }
 
   /** Replaces one worker (reason 'manual'); false when no live worker has that pid. Master only. */
   restartWorker(pid: number): boolean {
-    return this.#supervisor?.restartWorker(pid) ?? false;
+    return this.#role.restartWorker(pid);
   }
 
   /**
@@ -309,25 +174,22 @@ export class Cluster extends EventEmitter implements WorkerDelegation, PrimaryDe
    * (`ERR_CLUSTER2_WRONG_ROLE`): the master can call its own code.
    */
   delegate<TResult = unknown, TPayload = unknown>(event: string, payload?: TPayload, options?: DelegateOptions): Promise<TResult> {
-    if (!this.#client) {
-      return Promise.reject(new Cluster2Error('ERR_CLUSTER2_WRONG_ROLE', `delegate("${event}") is for workers; the master runs its handler itself`));
-    }
-    return this.#client.delegate<TResult, TPayload>(event, payload, options);
+    return this.#role.delegate<TResult, TPayload>(event, payload, options);
   }
 
   /** Worker: receives every `notify(event, data)` of the master. Returns the unsubscribe function; a no-op in the master. */
   subscribe<T = unknown>(event: string, listener: (data: T) => void): () => void {
-    return this.#client?.subscribe(event, listener) ?? (() => {});
+    return this.#role.subscribe(event, listener);
   }
 
   /** Master: the one handler for `event` that workers' `delegate()` calls reach. A no-op in a worker (the same script runs there). */
   handle<TPayload = any, TResult = unknown>(event: string, handler: DelegationHandler<TPayload, TResult>, options?: HandleOptions): () => void {
-    return this.#router?.handle(event, handler, options) ?? (() => {});
+    return this.#role.handle(event, handler, options);
   }
 
   /** Master: sends `data` to every worker subscribed to `event`; returns how many. 0 in a worker. */
   notify(event: string, data?: unknown): number {
-    return this.#router?.notify(event, data) ?? 0;
+    return this.#role.notify(event, data);
   }
 
   #emit(event: string, ...args: unknown[]): boolean {
@@ -336,20 +198,4 @@ export class Cluster extends EventEmitter implements WorkerDelegation, PrimaryDe
     if (event === 'warning') this.options.logger?.warn(args[0] as object, 'cluster2 warning');
     return (this.emit as (event: string, ...args: unknown[]) => boolean)(event, ...args);
   }
-}
-
-function sendToMaster(message: object): void {
-  if (!process.connected) throw new Cluster2Error('ERR_CLUSTER2_MASTER_GONE', 'the master went away');
-  process.send!(message, undefined, {}, () => {});
-}
-
-/** Start-up errors that end a master nobody listens to for 'error', with their exit code. */
-function fatalExitCode(error: unknown): number | undefined {
-  if (isErrorCode(error, 'ERR_CLUSTER2_PORT_IN_USE')) return 98;
-  if (isErrorCode(error, 'ERR_CLUSTER2_PIDS_IN_USE') || isErrorCode(error, 'ERR_CLUSTER2_PIDS_UNWRITABLE')) return 1;
-  return undefined;
-}
-
-function exitProcess(code: number): void {
-  process.exit(code);
 }

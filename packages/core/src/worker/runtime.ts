@@ -89,6 +89,11 @@ export class WorkerRuntime {
     channel.handle('drain', (data: { delay?: number } | undefined) => this.drain('master', data?.delay ?? 0));
   }
 
+  /** True from the moment this process starts draining: adapters answer with `Connection: close`. */
+  get draining(): boolean {
+    return this.phase === 'draining' || this.phase === 'dead';
+  }
+
   /** Takes the connections the master hands over (sticky sessions), if this worker gets them that way. */
   get stickyIntake(): StickyIntake | undefined {
     return this.#stickyIntake;

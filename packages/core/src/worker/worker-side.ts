@@ -1,7 +1,7 @@
 import nodeCluster from 'node:cluster';
 import { debuglog } from 'node:util';
 import { Cluster2Error } from '../errors.js';
-import { answerEcv, ecvRequestOf, matchEcvRoute, writeEcvAnswer, type EcvHost } from '../ecv/handler.js';
+import type { EcvHost } from '../ecv/handler.js';
 import { Channel } from '../ipc/channel.js';
 import type { ResolvedOptions } from '../options.js';
 import { ENV_ECV, ENV_PORTS } from '../ipc/env.js';
@@ -9,7 +9,7 @@ import type { EcvSnapshot } from '../primary/ecv-state.js';
 import { portsOf } from '../options.js';
 import type { ServerFactory } from './factory.js';
 import { WorkerRuntime, type RuntimeHost } from './runtime.js';
-import type { RequestInterceptor } from './traffic.js';
+import { plainHttpEcv } from './plain-http-ecv.js';
 import type { DelegationClient } from '../delegation/worker.js';
 
 const debug = debuglog('cluster2');
@@ -50,7 +50,7 @@ export class WorkerSide {
       options: options.ecv,
       monToken: options.monToken,
       snapshot: () => this.#ecvConfirming ?? this.#ecv,
-      draining: () => this.runtime.phase === 'draining' || this.runtime.phase === 'dead',
+      draining: () => this.runtime.draining,
       set: (enabled) => this.setEcv(enabled),
     };
   }
@@ -127,19 +127,6 @@ export class WorkerSide {
   ready(): void {
     this.runtime.ready();
   }
-}
-
-/** ECV for plain http/https servers: its routes answer before the app's own handler. */
-export function plainHttpEcv(host: EcvHost): RequestInterceptor {
-  return (req, res) => {
-    const route = matchEcvRoute(req.url, host.options.path);
-    if (route === undefined) return false;
-    answerEcv(route, ecvRequestOf(req), host).then(
-      (answer) => writeEcvAnswer(res, answer, req.method === 'HEAD'),
-      () => writeEcvAnswer(res, { status: 500, headers: {}, body: '' }, false),
-    );
-    return true;
-  };
 }
 
 function readEnvJson<T>(name: string): T | undefined {

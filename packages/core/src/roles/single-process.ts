@@ -7,15 +7,15 @@ import { portsOf, type ResolvedOptions } from '../options.js';
 import type { ServerFactory } from '../worker/factory.js';
 import { WorkerRuntime } from '../worker/runtime.js';
 import type { WorkerStats } from '../worker/stats.js';
-import { plainHttpEcv } from '../worker/worker-side.js';
-import { EcvState } from './ecv-state.js';
-import { EventLog } from './event-log.js';
+import { plainHttpEcv } from '../worker/plain-http-ecv.js';
+import { EcvState } from '../primary/ecv-state.js';
+import { EventLog } from '../primary/event-log.js';
 import { truncateMessage } from '../ipc/size.js';
 import type { DelegationStats } from '../delegation/primary.js';
-import { PidFiles } from './pidfiles.js';
-import { claimPort } from './ports.js';
-import { installSignals } from './signals.js';
-import { PressureCounters } from './pressure.js';
+import { PidFiles } from '../primary/pidfiles.js';
+import { claimPort } from '../primary/ports.js';
+import { installSignals } from '../primary/signals.js';
+import { PressureCounters } from '../primary/pressure.js';
 
 export interface SingleHost {
   emit(event: string, ...args: unknown[]): boolean;
@@ -85,9 +85,14 @@ export class SingleProcess extends EventEmitter implements MonitorSource {
       options: this.#options.ecv,
       monToken: this.#options.monToken,
       snapshot: () => this.ecv.snapshot(),
-      draining: () => this.#runtime?.phase === 'draining' || this.#runtime?.phase === 'dead',
+      draining: () => this.draining,
       set: (enabled) => (enabled ? this.enable() : this.disable()),
     };
+  }
+
+  /** True while this process drains (shutdown) and after. */
+  get draining(): boolean {
+    return this.#runtime?.draining ?? false;
   }
 
   #wire(master: Channel): void {
