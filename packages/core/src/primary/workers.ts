@@ -1,8 +1,9 @@
 import type { Worker } from 'node:cluster';
-import type { Channel } from '../ipc/channel.js';
+import { Channel } from '../ipc/channel.js';
 import type { ClusterTotals, WorkerState, WorkerStatus } from '../monitor/source.js';
 import type { WorkerStats } from '../worker/stats.js';
-import type { StderrTail } from './stderr-tail.js';
+import { StderrTail } from './stderr-tail.js';
+import { checkWorkerMove } from '../worker-state.js';
 
 /** The master's view of one worker process. */
 export interface WorkerRecord {
@@ -11,9 +12,21 @@ export interface WorkerRecord {
   readonly id: number;
   readonly channel: Channel;
   readonly startedAt: number;
-  state: WorkerState;
+  /** Changed only through moveTo(). */
+  readonly state: WorkerState;
+  /** The one way to change `state`: throws (an internal assertion) on a move the table does not allow. */
+  moveTo(next: WorkerState): void;
   /** Set before the master makes it exit, so its death is not taken for a crash. */
   planned: boolean;
+  /** A recycle's successor: the worker it is to replace (see the spawner's crash policy). */
+  predecessor: WorkerRecord | undefined;
+  /**
+   * It fetched the ECV switch ('ecv:get') and so listens for its changes. A worker still loading
+   * its modules has no IPC listener yet and would lose a push: it reads the switch itself.
+   */
+  ecvSynced: boolean;
+  /** It told the master it takes no more sticky connections (it drains). */
+  stickyClosed: boolean;
   /** Replacements in this slot before this worker. */
   restarts: number;
   lastHeartbeat: number | undefined;
@@ -26,6 +39,44 @@ export interface WorkerRecord {
   readonly listening: Promise<void>;
   markListening(): void;
   markDead(error: Error): void;
+}
+
+export function createWorkerRecord(worker: Worker, restarts: number): WorkerRecord {
+  let markListening!: () => void;
+  let markDead!: (error: Error) => void;
+  const listening = new Promise<void>((resolve, reject) => {
+    markListening = resolve;
+    markDead = reject;
+  });
+  // The first caller to await it decides what a rejection means; unawaited ones must not crash.
+  listening.catch(() => {});
+  const pid = worker.process.pid!;
+  let state: WorkerState = 'starting';
+  return {
+    worker,
+    pid,
+    id: worker.id,
+    channel: new Channel({ send: (message) => worker.isConnected() && worker.send(message as object, undefined, () => {}) }),
+    startedAt: Date.now(),
+    get state() {
+      return state;
+    },
+    moveTo(next: WorkerState) {
+      state = checkWorkerMove(pid, state, next);
+    },
+    planned: false,
+    predecessor: undefined,
+    ecvSynced: false,
+    stickyClosed: false,
+    restarts,
+    lastHeartbeat: undefined,
+    stats: undefined,
+    stderr: new StderrTail(worker.process.stderr),
+    killedBecause: undefined,
+    listening,
+    markListening,
+    markDead,
+  };
 }
 
 const ZERO_TOTALS: ClusterTotals = Object.freeze({

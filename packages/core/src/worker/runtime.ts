@@ -11,10 +11,9 @@ import { StatsSampler, type WorkerStats } from './stats.js';
 import { StickyIntake } from './sticky-intake.js';
 import { claimLateHandoffs } from './late-handoff.js';
 import { Traffic, isHttpServer, type RequestInterceptor } from './traffic.js';
+import { checkWorkerMove, isDrainingState, type WorkerState } from '../worker-state.js';
 
 const debug = debuglog('cluster2');
-
-export type WorkerPhase = 'starting' | 'listening' | 'draining' | 'dead';
 
 /** Why a worker drains: the master asked, it was signalled, or the master is gone. */
 export type DrainCause = 'master' | 'signal' | 'master-gone' | 'self';
@@ -36,7 +35,7 @@ function jittered(value: number | undefined, factor: number): number | undefined
  * ask to be recycled, and drain on request.
  */
 export class WorkerRuntime {
-  phase: WorkerPhase = 'starting';
+  #phase: WorkerState = 'starting';
   readonly traffic: Traffic;
   readonly #options: ResolvedOptions;
   readonly #channel: Channel;
@@ -89,9 +88,21 @@ export class WorkerRuntime {
     channel.handle('drain', (data: { delay?: number } | undefined) => this.drain('master', data?.delay ?? 0));
   }
 
-  /** True from the moment this process starts draining: adapters answer with `Connection: close`. */
+  /** This worker's lifecycle state, as the master's record of it sees it too. */
+  get phase(): WorkerState {
+    return this.#phase;
+  }
+
+  /**
+   * The one answer to "is this process draining" (Cluster#draining, the serving context, ECV):
+   * true from the moment it starts draining.
+   */
   get draining(): boolean {
-    return this.phase === 'draining' || this.phase === 'dead';
+    return isDrainingState(this.#phase);
+  }
+
+  #moveTo(next: WorkerState): void {
+    this.#phase = checkWorkerMove(process.pid, this.#phase, next);
   }
 
   /** Takes the connections the master hands over (sticky sessions), if this worker gets them that way. */
@@ -122,7 +133,8 @@ export class WorkerRuntime {
       setTimeout(() => this.#askRecycle('maxAge'), this.#limits.maxAge).unref();
     }
     this.#servedPorts = ports;
-    this.phase = 'listening';
+    // A drain that began while the app was still starting (SIGTERM, the master gone) carries on.
+    if (this.#phase === 'starting') this.#moveTo('listening');
     this.#channel.send('listening', { ports });
     this.#beat();
     return ports;
@@ -145,7 +157,7 @@ export class WorkerRuntime {
 
   async #drain(cause: DrainCause, delay: number): Promise<void> {
     debug('worker %d draining (%s)', process.pid, cause);
-    this.phase = 'draining';
+    this.#moveTo('draining');
     this.#host.emit('shutdown');
     if (delay > 0) await sleep(delay);
     this.#announceDraining();
@@ -202,7 +214,7 @@ export class WorkerRuntime {
 
   /** Stops timers; the process may then exit naturally. */
   #finish(): void {
-    this.phase = 'dead';
+    this.#moveTo('dead');
     clearInterval(this.#heartbeat);
     this.traffic.close();
     this.#sampler.close();

@@ -1,0 +1,200 @@
+import cluster, { type Worker } from 'node:cluster';
+import { debuglog } from 'node:util';
+import { Cluster2Error } from '../errors.js';
+import { ENV_ECV, ENV_PORTS } from '../ipc/env.js';
+import { FACTORY_TIMEOUT } from '../worker/factory.js';
+import { RestartPolicy } from './backoff.js';
+import type { EcvBroadcast } from './ecv-broadcast.js';
+import { repairHandlePassing } from './handle-passing.js';
+import { rescueHandoffs } from './handoff.js';
+import type { MasterContext } from './master-context.js';
+import type { StickyGate } from './sticky-gate.js';
+import { createWorkerRecord, type WorkerRecord } from './workers.js';
+
+const debug = debuglog('cluster2');
+
+/** A successor that neither listens nor dies within this long is killed and counts as failed, ms. */
+export const STARTUP_TIMEOUT = FACTORY_TIMEOUT + 5000;
+/** How long a dead worker's last stderr bytes may take to arrive after its exit, ms. */
+const STDERR_DRAIN_LIMIT = 500;
+
+/** What the spawner needs from the rest of the master. */
+export interface SpawnerLinks {
+  readonly ports: () => readonly number[];
+  readonly ecv: EcvBroadcast;
+  readonly sticky: StickyGate;
+  /** Routes the new worker's messages. */
+  wire(record: WorkerRecord): void;
+  /** True while a successor for `record` is being started (it takes the dead worker's place). */
+  isReplacing(record: WorkerRecord): boolean;
+  /** Too many deaths in the restart window. */
+  giveUp(reason: string): void;
+}
+
+/**
+ * Forks workers and keeps their number up: fills slots at start-up, respawns crashed workers with
+ * backoff, retries forks the OS refuses, and gives up when the app keeps dying.
+ */
+export class Spawner {
+  readonly #context: MasterContext;
+  readonly #links: SpawnerLinks;
+  readonly #policy: RestartPolicy;
+  readonly #respawnTimers = new Set<NodeJS.Timeout>();
+  /** Forks in a row the OS refused (EMFILE, EAGAIN, …): the retry of a slot backs off with it. */
+  #forkFailures = 0;
+
+  constructor(context: MasterContext, links: SpawnerLinks) {
+    this.#context = context;
+    this.#links = links;
+    this.#policy = new RestartPolicy(context.options.restart);
+  }
+
+  /**
+   * Forks a worker into `slot` (sticky sessions' slot to take over). Rejects with
+   * ERR_CLUSTER2_FORK_FAILED when the OS starts no process (EMFILE, EAGAIN, …): node:cluster then
+   * hands back a worker without a pid that never exits, which must never enter the table.
+   */
+  fork(restarts: number, slot?: number): Promise<WorkerRecord> {
+    const context = this.#context;
+    let worker: Worker;
+    try {
+      worker = cluster.fork({
+        [ENV_PORTS]: JSON.stringify(this.#links.ports()),
+        [ENV_ECV]: JSON.stringify(this.#links.ecv.snapshot()),
+      });
+    } catch (error) {
+      return Promise.reject(this.#forkFailed(error as Error));
+    }
+    if (worker.process.pid === undefined) {
+      return spawnError(worker).then((error) => {
+        throw this.#forkFailed(error);
+      });
+    }
+    this.#forkFailures = 0;
+    rescueHandoffs(worker);
+    repairHandlePassing(worker);
+    const record = createWorkerRecord(worker, restarts);
+    context.table.add(record);
+    this.#links.sticky.place(record, slot);
+    context.pidFiles?.writeWorker(record.pid);
+    this.#links.wire(record);
+    worker.on('exit', (code: number | null, signal: string | null) => this.#onExit(record, code, signal));
+    context.eventLog.add({ type: 'forked', pid: record.pid });
+    context.emitSoon('forked', record.pid);
+    // A start that outlives STARTUP_TIMEOUT is a failed start: kill it so its death is counted.
+    const startTimer = setTimeout(() => {
+      if (record.state !== 'starting') return;
+      record.killedBecause = `it did not ${context.options.readySignal ? 'call ready()' : 'listen'} within ${STARTUP_TIMEOUT} ms`;
+      worker.process.kill('SIGKILL');
+    }, STARTUP_TIMEOUT);
+    startTimer.unref();
+    record.listening.then(() => clearTimeout(startTimer), () => clearTimeout(startTimer));
+    return Promise.resolve(record);
+  }
+
+  /**
+   * Fills a slot at start-up or after a crash. A fork the OS refuses is retried with the restart
+   * backoff until one starts, so the cluster is back to full strength once the pressure ends; it
+   * is not a death of the app and never counts toward the give-up.
+   */
+  fill(restarts: number, slot?: number): void {
+    this.fork(restarts, slot).catch(() => {
+      if (this.#context.state.windingDown) return;
+      this.#forkFailures++;
+      const { minDelay, maxDelay } = this.#context.options.restart;
+      this.#later(Math.min(maxDelay, minDelay * 2 ** (this.#forkFailures - 1)), () => this.fill(restarts, slot));
+    });
+  }
+
+  /** The master stops: no respawn is pending any more. */
+  cancelRespawns(): void {
+    for (const timer of this.#respawnTimers) clearTimeout(timer);
+    this.#respawnTimers.clear();
+  }
+
+  #forkFailed(cause: Error): Cluster2Error {
+    const code = (cause as NodeJS.ErrnoException).code;
+    const error = new Cluster2Error('ERR_CLUSTER2_FORK_FAILED', `could not start a worker process: ${code ? `${code}: ` : ''}${cause.message}`, { cause });
+    this.#context.eventLog.add({ type: 'fork-failed', message: error.message });
+    this.#context.options.logger?.error({ err: error }, 'cluster2: fork failed');
+    this.#context.emitSoon('forkFailed', error);
+    return error;
+  }
+
+  /** A respawn timer: cleared when the master stops. */
+  #later(delay: number, run: () => void): void {
+    const timer = setTimeout(() => {
+      this.#respawnTimers.delete(timer);
+      run();
+    }, delay);
+    this.#respawnTimers.add(timer);
+  }
+
+  #onExit(record: WorkerRecord, code: number | null, signal: string | null): void {
+    const context = this.#context;
+    const wasStarting = record.state === 'starting';
+    record.moveTo('dead');
+    record.channel.close(new Cluster2Error('ERR_CLUSTER2_WORKER_GONE', `worker ${record.pid} exited`));
+    if (wasStarting) reportEarlyDeath(record, code, signal);
+    context.table.remove(record.pid);
+    const slot = this.#links.sticky.slotOf(record);
+    this.#links.sticky.forget(record);
+    context.pidFiles?.removeWorker(record.pid);
+    context.host.onWorkerExit(record.pid);
+    context.eventLog.add({ type: 'died', pid: record.pid, code, signal });
+    context.emitSoon('died', record.pid, code, signal);
+    debug('worker %d exited code=%s signal=%s planned=%s', record.pid, code, signal, record.planned);
+    if (record.planned || context.state.windingDown) return;
+    this.#onCrash(record, wasStarting, slot);
+  }
+
+  #onCrash(record: WorkerRecord, wasStarting: boolean, slot: number | undefined): void {
+    // A successor that failed to start while its predecessor still serves is a failed deploy,
+    // reported by its recycle or reload. The serving generation is not crashing: counting it would
+    // let a few broken deploys in a row give up and take the healthy workers down with it.
+    if (wasStarting && record.predecessor && record.predecessor.state !== 'dead') return;
+    const { options, restarts } = this.#context;
+    restarts.crash = (restarts.crash ?? 0) + 1;
+    const verdict = this.#policy.recordDeath();
+    if (verdict.giveUp) {
+      const reason = `${this.#policy.recentDeaths} workers died within ${options.restart.window} ms (restart.maxRestarts is ${options.restart.maxRestarts})${wasStarting ? '; the last one before it listened' : ''}`;
+      this.#links.giveUp(reason);
+      return;
+    }
+    // A successor already starting for this worker takes its place.
+    if (this.#links.isReplacing(record)) return;
+    const respawn = () => {
+      if (this.#context.state.windingDown) return;
+      this.fill(record.restarts + 1, slot);
+    };
+    // The first death in a window is replaced at once: a timer, even of 0 ms, costs a loop turn.
+    if (verdict.delay === 0) return respawn();
+    this.#later(verdict.delay, respawn);
+  }
+}
+
+/**
+ * Rejects `record.listening` with why it never listened, its last stderr lines included: they
+ * may still be in the pipe when the exit is seen, so wait (briefly) for its end.
+ */
+function reportEarlyDeath(record: WorkerRecord, code: number | null, signal: string | null): void {
+  const why = record.killedBecause ?? `it exited with ${signal ? `signal ${signal}` : `code ${code}`} before it listened`;
+  const report = () => {
+    const tail = record.stderr.lines();
+    record.markDead(new Cluster2Error('ERR_CLUSTER2_WORKER_GONE', `worker ${record.pid} failed to start: ${why}${tail ? `; its last stderr lines:\n${tail}` : ''}`));
+  };
+  const limit = setTimeout(report, STDERR_DRAIN_LIMIT);
+  record.stderr.ended.then(() => {
+    clearTimeout(limit);
+    report();
+  });
+}
+
+/** The error node:cluster emits (on the next tick) for a worker whose process never started. */
+function spawnError(worker: Worker): Promise<Error> {
+  return new Promise((resolve) => {
+    worker.once('error', resolve);
+    // It never exits, so node:cluster would keep it listed in cluster.workers for good.
+    worker.once('error', () => delete cluster.workers?.[worker.id]);
+  });
+}
