@@ -3,12 +3,7 @@ import { isErrorCode } from '../errors.js';
 import { findRunningMaster, signalMaster } from '../primary/pidfiles.js';
 import { ReloadExitCode, RELOAD_WAIT_MS, runReload } from './reload.js';
 import { runStatus } from './status.js';
-
-/** Where the CLI writes; `process` fits, tests pass collectors. */
-export interface CliIo {
-  stdout: { write(chunk: string): unknown };
-  stderr: { write(chunk: string): unknown };
-}
+import type { CliIo } from './io.js';
 
 /** Exit codes of the `cluster2` command (README "Exit codes"). */
 export const CliExitCode = Object.freeze({

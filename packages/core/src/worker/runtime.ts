@@ -2,19 +2,18 @@ import type net from 'node:net';
 import { debuglog } from 'node:util';
 import type { Channel } from '../ipc/channel.js';
 import { truncateMessage } from '../ipc/size.js';
-import type { RecycleReason } from '../monitor/source.js';
+import type { RecycleReason, WorkerState, WorkerStats } from '../status.js';
 import type { ResolvedOptions } from '../options.js';
 import { callFactory, listenAll, type ServerFactory } from './factory.js';
 import { runDrainedHooks, runDrainingHooks } from '../context.js';
 import { isEcvMounted } from '../ecv/responder.js';
-import { StatsSampler, type WorkerStats } from './stats.js';
+import { StatsSampler } from './stats.js';
 import { StickyIntake } from './sticky-intake.js';
 import { claimLateHandoffs } from './late-handoff.js';
 import { Traffic, isHttpServer, type RequestInterceptor } from './traffic.js';
 
 const debug = debuglog('cluster2');
 
-export type WorkerPhase = 'starting' | 'listening' | 'draining' | 'dead';
 
 /** Why a worker drains: the master asked, it was signalled, or the master is gone. */
 export type DrainCause = 'master' | 'signal' | 'master-gone' | 'self';
@@ -36,7 +35,7 @@ function jittered(value: number | undefined, factor: number): number | undefined
  * ask to be recycled, and drain on request.
  */
 export class WorkerRuntime {
-  phase: WorkerPhase = 'starting';
+  phase: WorkerState = 'starting';
   readonly traffic: Traffic;
   readonly #options: ResolvedOptions;
   readonly #channel: Channel;

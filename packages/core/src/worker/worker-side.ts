@@ -1,11 +1,11 @@
 import nodeCluster from 'node:cluster';
 import { debuglog } from 'node:util';
 import { Cluster2Error } from '../errors.js';
-import { answerEcv, ecvRequestOf, matchEcvRoute, writeEcvAnswer, type EcvHost } from '../ecv/handler.js';
+import { answerEcv, ecvRequestOf, matchEcvRoute, writeEcvAnswer } from '../ecv/handler.js';
 import { Channel } from '../ipc/channel.js';
 import type { ResolvedOptions } from '../options.js';
 import { ENV_ECV, ENV_PORTS } from '../ipc/env.js';
-import type { EcvSnapshot } from '../primary/ecv-state.js';
+import type { EcvHost, EcvSnapshot } from '../ecv/state.js';
 import { portsOf } from '../options.js';
 import type { ServerFactory } from './factory.js';
 import { WorkerRuntime, type RuntimeHost } from './runtime.js';
