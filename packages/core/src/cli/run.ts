@@ -10,7 +10,7 @@ export interface CliIo {
   stderr: { write(chunk: string): unknown };
 }
 
-/** Exit codes of the `cluster2` command (README "Exit codes"). */
+/** Exit codes of the `cluster2` command (docs/events-and-errors.md "Exit codes", docs/monitor.md "CLI"). */
 export const CliExitCode = Object.freeze({
   OK: 0,
   /** A failure that is none of the below (e.g. the master could not be signalled). */
