@@ -17,7 +17,7 @@ import type { DelegateOptions, DelegationHandler, HandleOptions, PrimaryDelegati
 import { DelegationClient } from './delegation/worker.js';
 import { truncateMessage } from './ipc/size.js';
 
-/** The Cluster's events and their arguments (README "Events"). */
+/** The Cluster's events and their arguments (docs/events-and-errors.md "Events"). */
 export interface ClusterEvents {
   forked: [pid: number];
   listening: [pid: number];

@@ -54,7 +54,7 @@ function plain(status: number, text = '', extra: Record<string, string> = {}): E
   return { status, headers: { ...baseHeaders(), 'content-type': 'text/plain', ...extra }, body: text };
 }
 
-/** Answers one ECV request as the README's ECV table says. Never throws. */
+/** Answers one ECV request as the ECV table in docs/load-balancers.md says. Never throws. */
 export async function answerEcv(route: EcvRoute, req: EcvRequest, host: EcvHost): Promise<EcvAnswer> {
   const method = req.method.toUpperCase();
   if (route === 'enable' || route === 'disable') {
