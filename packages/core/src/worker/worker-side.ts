@@ -91,7 +91,7 @@ export class WorkerSide {
     // hear the master's push: ask the master, and hold ECV answers (only those) until it replies.
     // Asked alongside listening rather than before it: the round trip is respawn and reload time.
     this.#ecvConfirming = this.channel
-      .call<EcvSnapshot>('ecv:get', undefined, CALL_TIMEOUT)
+      .call('ecv:get', undefined, CALL_TIMEOUT)
       .catch(() => this.#ecv)
       .then((snapshot) => {
         this.#ecv = snapshot;
