@@ -31,7 +31,7 @@ async function start() {
 const { cluster: c, adapter } = await start();
 if (c.isWorker) {
   c.on('shutdown', () => report({ worker: process.pid, requests: served.requests }));
-  // The ws app closes its WebSockets as the worker starts draining, as the README tells apps to.
+  // The ws app closes its WebSockets as the worker starts draining, as docs/realtime.md tells apps to.
   c.on('draining', () => {
     for (const ws of webSockets) ws.close(1001, 'going away');
   });

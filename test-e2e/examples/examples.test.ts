@@ -44,7 +44,7 @@ function exitCode(child: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', (code) => resolve(code))));
 }
 
-describe('examples start as the README says', () => {
+describe('examples start as the docs say', () => {
   it('examples/http serves the app, ECV and the monitor, and exits 0 on SIGTERM', async () => {
     const { child, port, monPort, output } = await startExample('http', /cluster2 demo: master \d+, 2 workers/);
     expect(output()).toContain(`curl http://127.0.0.1:${port}/`);

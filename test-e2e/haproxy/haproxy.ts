@@ -34,7 +34,7 @@ export interface HAProxyOptions {
 }
 
 /**
- * The backend an operator writes for cluster2 (the README's snippet), plus what the test needs
+ * The backend an operator writes for cluster2 (the snippet in docs/load-balancers.md), plus what the test needs
  * around it: a stats listener, logs of abnormal requests only. `retries 0` and no
  * `option redispatch` / `retry-on`: a request that fails on a server is a failure the client sees.
  */

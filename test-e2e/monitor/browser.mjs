@@ -1,4 +1,4 @@
-// Chromium for the dashboard test and the README screenshot: the machine's own browser (never a
+// Chromium for the dashboard test and the docs' screenshot: the machine's own browser (never a
 // downloaded one), driven by playwright-core.
 import { execFileSync } from 'node:child_process';
 import { chromium } from 'playwright-core';

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Makes the README's dashboard screenshot (docs/dashboard.png): starts a 2-worker cluster with the
+// Makes the dashboard screenshot of the README and docs/monitor.md (docs/dashboard.png): starts a 2-worker cluster with the
 // monitor, drives a varying load at it for a while so the charts have a shape, restarts one worker
 // so the events list has a story, opens a log file, and captures a 1280x800 viewport.
 //

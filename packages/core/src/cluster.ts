@@ -2,9 +2,9 @@ import nodeCluster from 'node:cluster';
 import { EventEmitter } from 'node:events';
 import type { Cluster2Error } from './errors.js';
 import { resolveOptions, type ClusterOptions, type ResolvedOptions } from './options.js';
-import type { ClusterStatus, RecycleReason, WorkerStatus, ClusterTotals } from './monitor/source.js';
+import type { ClusterStatus, RecycleReason, WorkerStatus, ClusterTotals } from './status.js';
 import type { ServerFactory } from './worker/factory.js';
-import type { EcvSnapshot } from './primary/ecv-state.js';
+import type { EcvSnapshot } from './ecv/state.js';
 import type { DelegateOptions, DelegationHandler, HandleOptions, PrimaryDelegation, WorkerDelegation } from './delegation/types.js';
 import { truncateMessage } from './ipc/size.js';
 import { ControlRole } from './roles/control.js';
@@ -14,7 +14,7 @@ import { WorkerRole } from './roles/worker.js';
 
 export type { Role } from './roles/role.js';
 
-/** The Cluster's events and their arguments (README "Events"). */
+/** The Cluster's events and their arguments (docs/events-and-errors.md "Events"). */
 export interface ClusterEvents {
   forked: [pid: number];
   listening: [pid: number];

@@ -1,4 +1,4 @@
-import type { EcvHost } from './ecv/handler.js';
+import type { EcvHost } from './ecv/state.js';
 
 /**
  * The Cluster serving in this process. A worker process (or a `cluster: false` process) serves

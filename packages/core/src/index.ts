@@ -12,26 +12,27 @@ export {
   type StickyOptions,
 } from './options.js';
 export type { ServerFactory, ServerOrServers } from './worker/factory.js';
-export type { WorkerStats } from './worker/stats.js';
 export type {
   ClusterStatus,
   ClusterTotals,
+  EcvStatus,
   LifecycleEvent,
+  MasterState,
   RecycleReason,
   WorkerState,
+  WorkerStats,
   WorkerStatus,
-} from './monitor/source.js';
+} from './status.js';
 export {
   answerEcv,
   ecvRequestOf,
   matchEcvRoute,
   type EcvAnswer,
-  type EcvHost,
   type EcvRequest,
   type EcvRoute,
 } from './ecv/handler.js';
 export { isLoopbackAddress as isLoopback } from './access.js';
-export type { EcvSnapshot } from './primary/ecv-state.js';
+export type { EcvHost, EcvSnapshot } from './ecv/state.js';
 export { createEcvResponder, markEcvMounted, type EcvResponder } from './ecv/responder.js';
 export { onDrained, onDraining, servingContext, type DrainedHook, type DrainingHook, type ServingContext } from './context.js';
 export type {
@@ -44,6 +45,6 @@ export type {
 } from './delegation/types.js';
 export { startMonitor } from './monitor/lazy.js';
 export type { MonitorOptions, MonitorServer } from './monitor/server.js';
-export type { MonitorSource, EcvStatus, MasterState } from './monitor/source.js';
+export type { MonitorSource } from './monitor/source.js';
 export { withMountOptions, type MountOptions } from './mount.js';
 export { listenApp, type AppAdapter, type AppOrBuilder, type PreparedApp } from './listen-app.js';

@@ -1,6 +1,6 @@
 import { Cluster2Error } from './errors.js';
 import { DEFAULT_MAX_MESSAGE_SIZE } from './ipc/size.js';
-import { defaultWorkerCount } from './primary/cpu-quota.js';
+import { defaultWorkerCount } from './cpu-quota.js';
 
 /** A pino-compatible logger; cluster2 calls only these four levels. */
 export interface Logger {

@@ -1,6 +1,6 @@
-import type { WorkerState } from './monitor/source.js';
+import type { WorkerState } from './status.js';
 
-export type { WorkerState } from './monitor/source.js';
+export type { WorkerState } from './status.js';
 
 /**
  * Where a worker may go from each state, seen from the master (its record) or from the worker

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cgroupCpuLimit, defaultWorkerCount } from '../src/primary/cpu-quota.js';
+import { cgroupCpuLimit, defaultWorkerCount } from '../src/cpu-quota.js';
 import { reportQuota } from './cpu-quota-support.js';
 import { tempDir } from './helpers.js';
 

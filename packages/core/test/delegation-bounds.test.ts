@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { WarningThrottle } from '../src/delegation/throttle.js';
 import { measureSize, measureWholeSize, truncateMessage } from '../src/ipc/size.js';
 import { EventLog } from '../src/primary/event-log.js';
-import type { LifecycleEvent } from '../src/monitor/source.js';
+import type { LifecycleEvent } from '../src/status.js';
 import { createHarness, deferred, until } from './delegation-harness.js';
 
 const LIMIT = 4096;

@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { answerEcv, matchEcvRoute, type EcvHost, type EcvRequest } from '../src/ecv/handler.js';
-import { EcvState } from '../src/primary/ecv-state.js';
+import { answerEcv, matchEcvRoute, type EcvRequest } from '../src/ecv/handler.js';
+import { EcvState, type EcvHost } from '../src/ecv/state.js';
 import { resolveOptions, type EcvOptions } from '../src/options.js';
 
 const TOKEN = 's3cret-token';

@@ -236,7 +236,7 @@ console.log(JSON.stringify({ crypto: loaded('crypto'), https: loaded('https'), t
 
 describe('what a worker loads', () => {
   it('node:crypto only once a control request checks a token, node:https and node:tls not at all, with the monitor on in the master', async () => {
-    // Worker start-up is respawn and reload time (README, design notes). What node:http loads
+    // Worker start-up is respawn and reload time (docs/design.md, design notes). What node:http loads
     // anyway is not cluster2's to save.
     const baseline = loadedWithNodeHttp();
     const f = start({ noWorkers: 1, monitor: true, monPort: 0, monToken: 's3cret', ecv: { control: true } });

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Fixture as BaseFixture, type FixtureMessage } from '../../../test-e2e/support/fixture.js';
 import { fixturesDir, killAll, request, until } from './helpers.js';
-import type { ClusterStatus } from '../src/monitor/source.js';
+import type { ClusterStatus } from '../src/status.js';
 
 const running: BaseFixture[] = [];
 afterEach(() => killAll(running.splice(0)));

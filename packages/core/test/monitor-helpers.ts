@@ -6,7 +6,8 @@ import http from 'node:http';
 import path from 'node:path';
 import { startMonitor } from '../src/monitor/lazy.js';
 import type { MonitorServer } from '../src/monitor/server.js';
-import type { ClusterStatus, LifecycleEvent, MonitorSource, WorkerStatus } from '../src/monitor/source.js';
+import type { MonitorSource } from '../src/monitor/source.js';
+import type { ClusterStatus, LifecycleEvent, WorkerStatus } from '../src/status.js';
 import { tempDir } from './helpers.js';
 
 export function makeWorker(pid: number, id: number, extra: Partial<WorkerStatus> = {}): WorkerStatus {

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Cluster2Error } from '../src/errors.js';
 import { DASHBOARD_SCRIPT } from '../src/monitor/dashboard-html.js';
 import { startMonitor } from '../src/monitor/lazy.js';
-import type { ClusterStatus } from '../src/monitor/source.js';
+import type { ClusterStatus } from '../src/status.js';
 import { errorCode, FakeSource, makeWorker, rawRequest, startTestMonitor, waitFor, type TestMonitor } from './monitor-helpers.js';
 
 let t: TestMonitor;

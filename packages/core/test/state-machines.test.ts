@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { MasterState, WorkerState } from '../src/monitor/source.js';
+import type { MasterState, WorkerState } from '../src/status.js';
 import { canMasterMove, MasterStateMachine } from '../src/primary/master-state.js';
 import { canWorkerMove, checkWorkerMove, isDrainingState } from '../src/worker-state.js';
 

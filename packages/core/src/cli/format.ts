@@ -1,5 +1,5 @@
 import type { MasterInfo } from '../primary/pidfiles.js';
-import type { ClusterStatus, WorkerStatus } from '../monitor/source.js';
+import type { ClusterStatus, WorkerStatus } from '../status.js';
 
 const MIB = 1024 * 1024;
 

@@ -1,5 +1,5 @@
 import { isAlive, readReloadOutcome, signalMaster } from '../primary/pidfiles.js';
-import type { CliIo } from './run.js';
+import type { CliIo } from './io.js';
 
 /** `cluster2 reload` gives up waiting for the outcome after this long by default, ms. */
 export const RELOAD_WAIT_MS = 10 * 60_000;

@@ -3,14 +3,9 @@ import { isErrorCode } from '../errors.js';
 import { findRunningMaster, signalMaster } from '../primary/pidfiles.js';
 import { ReloadExitCode, RELOAD_WAIT_MS, runReload } from './reload.js';
 import { runStatus } from './status.js';
+import type { CliIo } from './io.js';
 
-/** Where the CLI writes; `process` fits, tests pass collectors. */
-export interface CliIo {
-  stdout: { write(chunk: string): unknown };
-  stderr: { write(chunk: string): unknown };
-}
-
-/** Exit codes of the `cluster2` command (README "Exit codes"). */
+/** Exit codes of the `cluster2` command (docs/events-and-errors.md "Exit codes", docs/monitor.md "CLI"). */
 export const CliExitCode = Object.freeze({
   OK: 0,
   /** A failure that is none of the below (e.g. the master could not be signalled). */

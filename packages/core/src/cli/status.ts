@@ -1,8 +1,8 @@
 import http from 'node:http';
-import type { ClusterStatus } from '../monitor/source.js';
+import type { ClusterStatus } from '../status.js';
 import { findRunningMaster, listWorkerPids, type MasterInfo } from '../primary/pidfiles.js';
 import { formatPidsOnly, formatStatus } from './format.js';
-import type { CliIo } from './run.js';
+import type { CliIo } from './io.js';
 
 /** How long `status` waits for the monitor, ms. */
 export const STATUS_TIMEOUT_MS = 2000;

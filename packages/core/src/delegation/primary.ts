@@ -20,6 +20,7 @@ import {
   type ReplyMessage,
 } from './protocol.js';
 import type { DelegationHandler, HandleOptions, PrimaryDelegation } from './types.js';
+import type { DelegationStats } from '../status.js';
 
 const debug = debuglog('cluster2');
 
@@ -44,18 +45,6 @@ export interface DelegationRouterOptions {
   maxMessageSize?: number;
   /** Requests one worker may have pending; past it new ones are refused at once. @default 1000 */
   maxPendingDelegations?: number;
-}
-
-/** What the router refused since it started, and what it holds now (for the status and /metrics). */
-export interface DelegationStats {
-  /** Requests waiting for an answer, plus `notification` requests still forwarding answers. */
-  pending: number;
-  /** Requests (and subscription changes) larger than `maxMessageSize`, answered with the error or dropped. */
-  tooLarge: number;
-  /** Answers larger than `maxMessageSize`, replaced with the error. */
-  answersTooLarge: number;
-  /** Requests refused because their worker had `maxPendingDelegations` pending. */
-  tooManyPending: number;
 }
 
 /** One request the master still owes an answer to (or, with `notification`, still forwards answers for). */

@@ -2,7 +2,7 @@ import http from 'node:http';
 import os from 'node:os';
 import { controlRequestOf, refuseControl, type ControlRequest } from '../access.js';
 import type { ResolvedEcvOptions } from '../options.js';
-import type { EcvSnapshot } from '../primary/ecv-state.js';
+import type { EcvHost } from './state.js';
 
 /** Which ECV route a path names, relative to `ecv.path`. */
 export type EcvRoute = 'status' | 'live' | 'enable' | 'disable';
@@ -24,18 +24,6 @@ export interface EcvRequest extends ControlRequest {
   localAddress: string | undefined;
   localPort: number | undefined;
   encrypted: boolean;
-}
-
-/** What the ECV handler needs from the worker it runs in. */
-export interface EcvHost {
-  readonly options: ResolvedEcvOptions;
-  readonly monToken: string | undefined;
-  /** The cluster-wide switch as last applied in this worker (a promise while it is being confirmed). */
-  snapshot(): EcvSnapshot | Promise<EcvSnapshot>;
-  /** True once this worker drains: ECV answers unavailable from then on. */
-  draining(): boolean;
-  /** Flips the switch cluster-wide; resolves once every worker has applied it. */
-  set(enabled: boolean): Promise<void>;
 }
 
 const ROUTES: Record<string, EcvRoute> = { '': 'status', '/live': 'live', '/enable': 'enable', '/disable': 'disable' };
@@ -66,7 +54,7 @@ function plain(status: number, text = '', extra: Record<string, string> = {}): E
   return { status, headers: { ...baseHeaders(), 'content-type': 'text/plain', ...extra }, body: text };
 }
 
-/** Answers one ECV request as the README's ECV table says. Never throws. */
+/** Answers one ECV request as the ECV table in docs/load-balancers.md says. Never throws. */
 export async function answerEcv(route: EcvRoute, req: EcvRequest, host: EcvHost): Promise<EcvAnswer> {
   const method = req.method.toUpperCase();
   if (route === 'enable' || route === 'disable') {

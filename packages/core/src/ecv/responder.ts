@@ -1,8 +1,8 @@
 import type net from 'node:net';
 import { servingContext } from '../context.js';
 import { resolveOptions, type EcvOptions } from '../options.js';
-import { EcvState } from '../primary/ecv-state.js';
-import { answerEcv, matchEcvRoute, type EcvAnswer, type EcvHost, type EcvRequest, type EcvRoute } from './handler.js';
+import { EcvState, type EcvHost } from './state.js';
+import { answerEcv, matchEcvRoute, type EcvAnswer, type EcvRequest, type EcvRoute } from './handler.js';
 
 /** ECV for framework adapters: match a URL, answer a route. */
 export interface EcvResponder {

@@ -16,12 +16,31 @@ export interface Envelope {
   error?: SerializedError;
 }
 
-/** Either end of an IPC pipe: `process` in a worker, a `cluster.Worker` in the master, or an in-process stand-in. */
+/**
+ * Either end of an IPC pipe: `process` in a worker, a `cluster.Worker` in the master, or an
+ * in-process stand-in. `handle` is a socket sent along (node's own `send(message, handle)`);
+ * `sent` learns when the message was written, or why it could not be.
+ */
 export interface Endpoint {
-  send(message: unknown): void;
+  send(message: unknown, handle?: SendableHandle, sent?: (error: Error | null) => void): void;
 }
 
-export type Handler = (data: any) => unknown;
+/** What node can pass to another process with a message: a socket (or a server). */
+export type SendableHandle = import('node:net').Socket | import('node:net').Server;
+
+/** One kind of message: the data it carries and, when it is called, what the reply holds. */
+export interface Kind<Data = undefined, Reply = void> {
+  data: Data;
+  reply: Reply;
+}
+
+/** The kinds one side of a channel understands, by name: an interface whose every member is a Kind. */
+export type Protocol<T> = { [K in keyof T]: Kind<any, any> };
+
+/** A protocol that accepts any kind: for channels whose two sides are not typed. */
+export type AnyProtocol = { [kind: string]: Kind<any, any> };
+
+export type Handler<K extends Kind<any, any> = Kind<any, any>> = (data: K['data'], handle: unknown) => K['reply'] | Promise<K['reply']>;
 
 interface PendingCall {
   resolve(value: unknown): void;
@@ -40,11 +59,14 @@ export function isEnvelope(message: unknown): message is Envelope {
 
 /**
  * Request/response and one-way messages over one endpoint. Handlers sit in a table keyed by kind;
- * replies find their caller through a pending-call map keyed by sequence number.
+ * replies find their caller through a pending-call map keyed by sequence number. `In` names the
+ * kinds this side handles, `Out` those it sends, so a misspelt kind or a wrong payload is a type
+ * error at both ends.
  */
-export class Channel {
+export class Channel<In extends Protocol<In> = AnyProtocol, Out extends Protocol<Out> = AnyProtocol> {
   readonly #endpoint: Endpoint;
-  readonly #handlers = new Map<string, Handler>();
+  // `any`: each handler takes its own kind's data; `handle()` is where the types are checked.
+  readonly #handlers = new Map<string, (data: any, handle: unknown) => unknown>();
   readonly #pending = new Map<number, PendingCall>();
   #seq = 0;
   #closedWith: Error | undefined;
@@ -53,21 +75,31 @@ export class Channel {
     this.#endpoint = endpoint;
   }
 
-  /** Registers the handler for `kind`; a call's reply is the handler's (awaited) return value. */
-  handle(kind: string, handler: Handler): this {
+  /**
+   * Registers the handler for `kind`; a call's reply is the handler's (awaited) return value. The
+   * handler also gets the socket that came with the message, if any.
+   */
+  handle<K extends keyof In & string>(kind: K, handler: Handler<In[K]>): this {
     this.#handlers.set(kind, handler);
     return this;
   }
 
-  send(kind: string, data?: unknown): void {
-    if (this.#closedWith) return;
-    this.#write({ [ENVELOPE_KEY]: 1, kind, data });
+  /**
+   * One-way message. With `handle`, the socket goes along (sticky sessions' hand-off), and `sent`
+   * learns once node has written it or why it could not: a closed channel answers at once.
+   */
+  send<K extends keyof Out & string>(kind: K, data?: Out[K]['data'], handle?: SendableHandle, sent?: (error: Error | null) => void): void {
+    if (this.#closedWith) {
+      sent?.(this.#closedWith);
+      return;
+    }
+    this.#write({ [ENVELOPE_KEY]: 1, kind, data }, handle, sent);
   }
 
-  call<T = unknown>(kind: string, data: unknown, timeoutMs: number): Promise<T> {
+  call<K extends keyof Out & string>(kind: K, data: Out[K]['data'], timeoutMs: number): Promise<Out[K]['reply']> {
     if (this.#closedWith) return Promise.reject(this.#closedWith);
     const seq = ++this.#seq;
-    return new Promise<T>((resolve, reject) => {
+    return new Promise<Out[K]['reply']>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#pending.delete(seq);
         reject(new Cluster2Error('ERR_CLUSTER2_IPC_TIMEOUT', `no reply to "${kind}" within ${timeoutMs} ms`));
@@ -78,8 +110,11 @@ export class Channel {
     });
   }
 
-  /** Feeds one incoming message; returns false when it is not one of ours (the caller routes it on). */
-  dispatch(message: unknown): boolean {
+  /**
+   * Feeds one incoming message and the socket that came with it; returns false when it is not one
+   * of ours (the caller routes it on: delegation, the app's own messages).
+   */
+  dispatch(message: unknown, handle?: unknown): boolean {
     if (!isEnvelope(message)) return false;
     if (message.reply !== undefined) {
       this.#settle(message);
@@ -93,12 +128,12 @@ export class Channel {
       return true;
     }
     if (message.seq === undefined) {
-      runSafely(handler, message.data);
+      runSafely(handler, message.data, handle);
       return true;
     }
     const seq = message.seq;
     Promise.resolve()
-      .then(() => handler(message.data))
+      .then(() => handler(message.data, handle))
       .then(
         (result) => this.#reply(seq, result),
         (error: unknown) => this.#reply(seq, undefined, error),
@@ -136,18 +171,19 @@ export class Channel {
     this.#write(envelope);
   }
 
-  #write(envelope: Envelope): void {
+  #write(envelope: Envelope, handle?: SendableHandle, sent?: (error: Error | null) => void): void {
     try {
-      this.#endpoint.send(envelope);
-    } catch {
+      this.#endpoint.send(envelope, handle, sent);
+    } catch (error) {
       // The other side is gone; its exit is handled where the process is watched.
+      sent?.(error as Error);
     }
   }
 }
 
-function runSafely(handler: Handler, data: unknown): void {
+function runSafely(handler: (data: unknown, handle: unknown) => unknown, data: unknown, handle: unknown): void {
   try {
-    const result = handler(data);
+    const result = handler(data, handle);
     if (result instanceof Promise) result.catch(() => {});
   } catch {
     // One-way messages have nobody to report to; handlers log their own failures.
@@ -155,10 +191,11 @@ function runSafely(handler: Handler, data: unknown): void {
 }
 
 /** Two endpoints joined in one process, for `cluster: false`: what one sends, the other dispatches on a later tick. */
-export function localPair(): [Channel, Channel] {
-  let a: Channel;
-  let b: Channel;
-  a = new Channel({ send: (message) => setImmediate(() => b.dispatch(structuredClone(message))) });
-  b = new Channel({ send: (message) => setImmediate(() => a.dispatch(structuredClone(message))) });
+export function localPair<A extends Protocol<A> = AnyProtocol, B extends Protocol<B> = AnyProtocol>(): [Channel<A, B>, Channel<B, A>] {
+  let a: Channel<A, B>;
+  let b: Channel<B, A>;
+  // No process boundary to pass a socket across: `cluster: false` never hands one over.
+  a = new Channel({ send: (message, _handle, sent) => setImmediate(() => (b.dispatch(structuredClone(message)), sent?.(null))) });
+  b = new Channel({ send: (message, _handle, sent) => setImmediate(() => (a.dispatch(structuredClone(message)), sent?.(null))) });
   return [a, b];
 }

@@ -1,5 +1,6 @@
 import type { Counter, Gauge, Registry } from 'prom-client';
-import type { ClusterStatus, MonitorSource, WorkerStatus } from './source.js';
+import type { ClusterStatus, WorkerStatus } from '../status.js';
+import type { MonitorSource } from './source.js';
 
 const WORKER_LABELS = ['pid', 'worker'] as const;
 type WorkerLabel = (typeof WORKER_LABELS)[number];

@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { debuglog } from 'node:util';
 import { HttpError } from './http-util.js';
-import type { LifecycleEvent, MonitorSource } from './source.js';
+import type { LifecycleEvent } from '../status.js';
+import type { MonitorSource } from './source.js';
 
 const debug = debuglog('cluster2');
 

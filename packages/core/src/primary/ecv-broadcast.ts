@@ -1,5 +1,5 @@
 import type { MasterContext } from './master-context.js';
-import { EcvState, type EcvSnapshot } from './ecv-state.js';
+import { EcvState, type EcvSnapshot } from '../ecv/state.js';
 import type { WorkerRecord } from './workers.js';
 
 /** How long the master waits for one worker to acknowledge a switch change, ms. */

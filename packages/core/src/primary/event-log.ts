@@ -1,6 +1,6 @@
 import type { EventEmitter } from 'node:events';
 import { truncateMessage } from '../ipc/size.js';
-import type { LifecycleEvent } from '../monitor/source.js';
+import type { LifecycleEvent } from '../status.js';
 
 /** Lifecycle entries (forked, listening, died, recycled, giveup, reload, shutdown, …) kept for the monitor. */
 const LIFECYCLE_LOG_SIZE = 200;

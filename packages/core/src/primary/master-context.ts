@@ -1,4 +1,4 @@
-import type { DelegationStats } from '../delegation/primary.js';
+import type { DelegationStats } from '../status.js';
 import type { ResolvedOptions } from '../options.js';
 import type { EventLog } from './event-log.js';
 import type { MasterStateMachine } from './master-state.js';

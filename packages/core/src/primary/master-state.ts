@@ -1,4 +1,4 @@
-import type { MasterState } from '../monitor/source.js';
+import type { MasterState } from '../status.js';
 
 /**
  * Where the master may go from each state. Start-up may complete during a reload (reloading →

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Cluster2Error } from '../errors.js';
-import type { ReloadStatus } from '../monitor/source.js';
+import type { ReloadStatus } from '../status.js';
 import { makeDirectory, probeWritable, unlinkNoFollow, writeFileNoFollow } from './safe-write.js';
 import { identityMismatch, processIdentity } from './process-identity.js';
 

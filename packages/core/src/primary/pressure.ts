@@ -1,4 +1,4 @@
-import type { PressureStatus, RefusedReason } from '../monitor/source.js';
+import type { PressureStatus, RefusedReason } from '../status.js';
 
 /**
  * What the master refused or failed to accept because a bound was reached or it ran out of file

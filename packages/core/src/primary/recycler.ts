@@ -1,4 +1,4 @@
-import type { RecycleReason } from '../monitor/source.js';
+import type { RecycleReason } from '../status.js';
 import type { WorkerRecord } from './workers.js';
 
 export interface RecyclerHost {

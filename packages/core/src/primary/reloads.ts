@@ -1,6 +1,6 @@
 import { debuglog } from 'node:util';
 import { Cluster2Error } from '../errors.js';
-import type { RecycleReason, ReloadStatus } from '../monitor/source.js';
+import type { RecycleReason, ReloadStatus } from '../status.js';
 import type { MasterContext } from './master-context.js';
 import { Recycler } from './recycler.js';
 import type { Spawner } from './spawner.js';

@@ -13,7 +13,7 @@ interface SignalHost {
 }
 
 /**
- * The master's signal table (README "Signals"). Returns a function that removes every listener
+ * The master's signal table (docs/events-and-errors.md "Signals"). Returns a function that removes every listener
  * it installed.
  */
 export function installSignals(target: Controllable, host: SignalHost): () => void {

@@ -2,7 +2,7 @@ import net from 'node:net';
 import { debuglog } from 'node:util';
 import { Cluster2Error } from '../errors.js';
 import type { ResolvedLimits } from '../options.js';
-import { STICKY_CONNECTION, type StickyConnection } from '../worker/sticky-intake.js';
+import { STICKY_CONNECTION, type StickyConnection } from '../ipc/sticky-wire.js';
 import type { PressureCounters } from './pressure.js';
 import { StickySlots } from './sticky.js';
 

@@ -1,4 +1,5 @@
-import { answerEcv, ecvRequestOf, matchEcvRoute, writeEcvAnswer, type EcvHost } from '../ecv/handler.js';
+import { answerEcv, ecvRequestOf, matchEcvRoute, writeEcvAnswer } from '../ecv/handler.js';
+import type { EcvHost } from '../ecv/state.js';
 import type { RequestInterceptor } from './traffic.js';
 
 /** ECV for plain http/https servers: its routes answer before the app's own handler. */

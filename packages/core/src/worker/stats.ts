@@ -1,31 +1,6 @@
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import type { WorkerStats } from '../status.js';
 
-/** One worker's figures, sent to the master every `heartbeatInterval`. */
-export interface WorkerStats {
-  pid: number;
-  /** Seconds since the worker started. */
-  uptime: number;
-  /** Resident set size, bytes. */
-  rss: number;
-  heapUsed: number;
-  heapTotal: number;
-  /** CPU used since the previous report, percent of one core. */
-  cpu: number;
-  /** Mean event-loop delay since the previous report, ms. */
-  eventLoopDelay: number;
-  /** Sockets open now. */
-  connections: number;
-  /** Sockets accepted since start. */
-  totalConnections: number;
-  /** Requests received since start (HTTP servers only). */
-  requests: number;
-  /** Requests not yet answered. */
-  inFlight: number;
-  /** Sockets open now that left HTTP through an upgrade (WebSockets); included in `connections`. */
-  upgraded: number;
-  /** Idle sockets closed at `timeout` since start. */
-  idleCloses: number;
-}
 
 export interface TrafficCounters {
   connections: number;

@@ -1,33 +1,8 @@
 import net from 'node:net';
 import { Cluster2Error } from '../errors.js';
-import { ENVELOPE_KEY, type Channel } from '../ipc/channel.js';
+import type { Channel } from '../ipc/channel.js';
+import { isStickyConnection, STICKY_CLOSED } from '../ipc/sticky-wire.js';
 import { serveHandedOver } from './handed-over.js';
-
-/** The envelope kind of a connection the master hands over with sticky sessions. */
-export const STICKY_CONNECTION = 'sticky:connection';
-/** Worker → master: this worker takes no more connections (it drains). */
-export const STICKY_CLOSED = 'sticky:closed';
-
-/** Sent with the socket as its handle: `worker.send(message, socket)`. */
-export interface StickyConnection {
-  [ENVELOPE_KEY]: 1;
-  kind: typeof STICKY_CONNECTION;
-  data: {
-    /** Index of the app port (and of the factory's server) the connection arrived on. */
-    server: number;
-    /** Bytes the master read looking for the sticky header (base64): they come first. */
-    head?: string;
-  };
-}
-
-export function isStickyConnection(message: unknown): message is StickyConnection {
-  return (
-    typeof message === 'object' &&
-    message !== null &&
-    (message as Record<string, unknown>)[ENVELOPE_KEY] === 1 &&
-    (message as Record<string, unknown>).kind === STICKY_CONNECTION
-  );
-}
 
 /**
  * Sticky sessions in a worker: the factory's servers never listen; the master accepts and sends

@@ -1,11 +1,11 @@
 import nodeCluster from 'node:cluster';
 import { debuglog } from 'node:util';
 import { Cluster2Error } from '../errors.js';
-import type { EcvHost } from '../ecv/handler.js';
+import type { EcvHost } from '../ecv/state.js';
 import { Channel } from '../ipc/channel.js';
 import type { ResolvedOptions } from '../options.js';
 import { ENV_ECV, ENV_PORTS } from '../ipc/env.js';
-import type { EcvSnapshot } from '../primary/ecv-state.js';
+import type { EcvSnapshot } from '../ecv/state.js';
 import { portsOf } from '../options.js';
 import type { ServerFactory } from './factory.js';
 import { WorkerRuntime, type RuntimeHost } from './runtime.js';
@@ -91,7 +91,7 @@ export class WorkerSide {
     // hear the master's push: ask the master, and hold ECV answers (only those) until it replies.
     // Asked alongside listening rather than before it: the round trip is respawn and reload time.
     this.#ecvConfirming = this.channel
-      .call<EcvSnapshot>('ecv:get', undefined, CALL_TIMEOUT)
+      .call('ecv:get', undefined, CALL_TIMEOUT)
       .catch(() => this.#ecv)
       .then((snapshot) => {
         this.#ecv = snapshot;

@@ -1,4 +1,5 @@
-import type { EcvStatus } from '../monitor/source.js';
+import type { ResolvedEcvOptions } from '../options.js';
+import type { EcvStatus } from '../status.js';
 
 /** What crosses IPC: the cluster-wide ECV switch and when it last changed. */
 export interface EcvSnapshot {
@@ -35,4 +36,16 @@ export class EcvState {
   status(): EcvStatus {
     return { state: this.#enabled ? 'enabled' : 'disabled', since: this.#since.toString() };
   }
+}
+
+/** What the ECV handler needs from the worker it runs in. */
+export interface EcvHost {
+  readonly options: ResolvedEcvOptions;
+  readonly monToken: string | undefined;
+  /** The cluster-wide switch as last applied in this worker (a promise while it is being confirmed). */
+  snapshot(): EcvSnapshot | Promise<EcvSnapshot>;
+  /** True once this worker drains: ECV answers unavailable from then on. */
+  draining(): boolean;
+  /** Flips the switch cluster-wide; resolves once every worker has applied it. */
+  set(enabled: boolean): Promise<void>;
 }
