@@ -49,6 +49,8 @@ export const ErrorCodes = Object.freeze({
   ERR_CLUSTER2_MESSAGE_TOO_LARGE: 'ERR_CLUSTER2_MESSAGE_TOO_LARGE',
   /** A worker already has `maxPendingDelegations` requests waiting in the master. */
   ERR_CLUSTER2_TOO_MANY_PENDING: 'ERR_CLUSTER2_TOO_MANY_PENDING',
+  /** A bug in cluster2 itself: a master or worker state change its transition table forbids. */
+  ERR_CLUSTER2_INTERNAL: 'ERR_CLUSTER2_INTERNAL',
 });
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -1,3 +1,4 @@
+import { Cluster2Error } from './errors.js';
 import type { WorkerState } from './status.js';
 
 export type { WorkerState } from './status.js';
@@ -21,7 +22,7 @@ export function canWorkerMove(from: WorkerState, to: WorkerState): boolean {
 
 /** Throws (an internal assertion) on a move the table does not allow; returns `to`. */
 export function checkWorkerMove(pid: number, from: WorkerState, to: WorkerState): WorkerState {
-  if (!canWorkerMove(from, to)) throw new Error(`cluster2 internal error: worker ${pid} cannot go from ${from} to ${to}`);
+  if (!canWorkerMove(from, to)) throw new Cluster2Error('ERR_CLUSTER2_INTERNAL', `cluster2 internal error: worker ${pid} cannot go from ${from} to ${to}`);
   return to;
 }
 

@@ -23,10 +23,11 @@ describe('worker state table', () => {
     ]);
   });
 
-  it('rejects dead → listening, draining → listening and listening → starting with an internal error naming the worker', () => {
+  it('rejects dead → listening, draining → listening and listening → starting with ERR_CLUSTER2_INTERNAL naming the worker', () => {
     expect(() => checkWorkerMove(4242, 'dead', 'listening')).toThrow('worker 4242 cannot go from dead to listening');
     expect(() => checkWorkerMove(4242, 'draining', 'listening')).toThrow('cannot go from draining to listening');
     expect(() => checkWorkerMove(4242, 'listening', 'starting')).toThrow('cannot go from listening to starting');
+    expect(() => checkWorkerMove(4242, 'dead', 'listening')).toThrow(expect.objectContaining({ code: 'ERR_CLUSTER2_INTERNAL' }));
     expect(checkWorkerMove(4242, 'listening', 'draining')).toBe('draining');
   });
 
@@ -54,11 +55,12 @@ describe('master state table', () => {
     ]);
   });
 
-  it('moveTo() rejects gave-up → running and stopping → reloading, and leaves the state as it was', () => {
+  it('moveTo() rejects gave-up → running and stopping → reloading with ERR_CLUSTER2_INTERNAL, and leaves the state as it was', () => {
     const master = new MasterStateMachine();
     master.moveTo('running');
     master.moveTo('gave-up');
     expect(() => master.moveTo('running')).toThrow('the master cannot go from gave-up to running');
+    expect(() => master.moveTo('running')).toThrow(expect.objectContaining({ code: 'ERR_CLUSTER2_INTERNAL' }));
     expect(master.current).toBe('gave-up');
     const stopped = new MasterStateMachine();
     stopped.moveTo('stopping');

@@ -1,3 +1,4 @@
+import { Cluster2Error } from '../errors.js';
 import type { MasterState } from '../status.js';
 
 /**
@@ -29,7 +30,9 @@ export class MasterStateMachine {
 
   /** Throws (an internal assertion) on a transition the table does not allow. */
   moveTo(next: MasterState): void {
-    if (!canMasterMove(this.#state, next)) throw new Error(`cluster2 internal error: the master cannot go from ${this.#state} to ${next}`);
+    if (!canMasterMove(this.#state, next)) {
+      throw new Cluster2Error('ERR_CLUSTER2_INTERNAL', `cluster2 internal error: the master cannot go from ${this.#state} to ${next}`);
+    }
     this.#state = next;
   }
 
