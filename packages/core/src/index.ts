@@ -45,5 +45,5 @@ export type {
 export { startMonitor } from './monitor/lazy.js';
 export type { MonitorOptions, MonitorServer } from './monitor/server.js';
 export type { MonitorSource, EcvStatus, MasterState } from './monitor/source.js';
-export { withMountOptions, type MountOptions } from './mount.js';
+export { assertMountedEcvPath, DEFAULT_MOUNT, resolveMountOptions, withMountOptions, type MountedEcv, type MountOptions } from './mount.js';
 export { listenApp, type AppAdapter, type AppOrBuilder, type PreparedApp } from './listen-app.js';

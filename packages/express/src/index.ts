@@ -1,12 +1,11 @@
 import http from 'node:http';
 import {
   Cluster,
-  Cluster2Error,
   createEcvResponder,
   ecvRequestOf,
   listenApp,
   markEcvMounted,
-  resolveOptions,
+  resolveMountOptions,
   servingContext,
   type AppOrBuilder,
   type ClusterOptions,
@@ -30,21 +29,9 @@ declare global {
   }
 }
 
-const MOUNT_KEYS = ['ecv', 'timeout', 'idleGrace'];
 const kOptions = Symbol.for('cluster2.express.options');
 type Mountable = RequestHandler & { [kOptions]: Cluster2Options };
 type Raw = http.IncomingMessage & { originalUrl?: string; cluster2?: Cluster | undefined };
-
-/** Validates the mounting call's options (throws a `Cluster2Error` naming the option). */
-function mountOptions(options: Cluster2Options): Cluster2Options {
-  for (const key of Object.keys(options)) {
-    if (!MOUNT_KEYS.includes(key)) {
-      throw new Cluster2Error('ERR_CLUSTER2_UNKNOWN_OPTION', `unknown option "${key}" for cluster2(); it takes ${MOUNT_KEYS.join(', ')} (give every other option to listen())`);
-    }
-  }
-  resolveOptions({ ecv: options.ecv, timeout: options.timeout, idleGrace: options.idleGrace });
-  return { ...options };
-}
 
 /** ECV and `req.cluster2` on plain node objects, so that `listen()` can run it in front of the app as well. */
 function ecvHandler(options: Cluster2Options): (req: Raw, res: http.ServerResponse, next: (error?: unknown) => void) => void {
@@ -65,7 +52,7 @@ function ecvHandler(options: Cluster2Options): (req: Raw, res: http.ServerRespon
  * and sets `req.cluster2` to the serving Cluster. Mount it before your routes; mounting it twice is harmless.
  */
 export function cluster2(options: Cluster2Options = {}): RequestHandler {
-  const own = mountOptions(options);
+  const own = resolveMountOptions(options, 'cluster2()');
   const handler = ecvHandler(own);
   const middleware: RequestHandler = (req, res, next) => handler(req, res, next);
   return Object.assign(middleware, { [kOptions]: own }) satisfies Mountable;
