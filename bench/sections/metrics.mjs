@@ -20,7 +20,7 @@ export async function metrics(ctx) {
   const pidsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cluster2-bench-pids-'));
   const spec = { name: `cluster2, ${workers} workers, monitor on`, app: 'cluster2.mjs', workers, env: { BENCH_OPTIONS: { monitor: true, monPort: 0, pids: pidsDir } } };
   try {
-    return await withContender(spec, async (c) => {
+    return await withContender(spec, async () => {
       const monitor = await monitorAddress(pidsDir);
       if (!monitor) {
         return {

@@ -402,7 +402,7 @@ describe.each(FRAMEWORKS)('$name', (framework) => {
       let answeredAt = 0;
       // Stamped as the answer arrives, not when a poll notices it (a loaded machine polls late).
       socket.on('data', (chunk) => {
-        received += chunk;
+        received += chunk.toString();
         if (answeredAt === 0 && /slow \d+/.test(received)) answeredAt = Date.now();
       });
       const ended = new Promise<number>((resolve) => socket.once('end', () => resolve(Date.now())));

@@ -30,7 +30,7 @@ async function idleKeepAlive(port: number): Promise<IdleSocket> {
     idle.hadError = hadError;
   });
   let received = '';
-  socket.on('data', (chunk) => (received += chunk));
+  socket.on('data', (chunk) => (received += chunk.toString()));
   socket.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n');
   await until(() => /\r\n\r\nok \d+$/.test(received), 5000, 'the idle client’s first answer');
   return idle;
@@ -108,7 +108,7 @@ describe('graceful shutdown under load', () => {
 function rawGet(port: number, path: string): Promise<{ received: string; error?: string }> {
   const socket = net.connect(port, '127.0.0.1');
   const outcome: { received: string; error?: string } = { received: '' };
-  socket.on('data', (chunk) => (outcome.received += chunk));
+  socket.on('data', (chunk) => (outcome.received += chunk.toString()));
   socket.on('error', (error: NodeJS.ErrnoException) => (outcome.error = error.code ?? error.message));
   socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
   return new Promise((resolve) => socket.on('close', () => resolve(outcome)));
@@ -149,7 +149,7 @@ async function stuckRequest(port: number, path: string): Promise<net.Socket> {
   const socket = net.connect(port, '127.0.0.1');
   socket.on('error', () => {});
   let received = '';
-  socket.on('data', (chunk) => (received += chunk));
+  socket.on('data', (chunk) => (received += chunk.toString()));
   socket.write(`GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\nGET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
   await until(() => /\r\n\r\nok \d+/.test(received), 5000, 'the first answer');
   return socket;

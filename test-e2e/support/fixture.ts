@@ -50,7 +50,7 @@ export class Fixture<M extends FixtureMessage = FixtureMessage> {
   /** Runs `script` (an absolute path) with `options` as FIXTURE_OPTIONS (JSON). */
   constructor(script: string, options: object, { env = {}, cwd, detached = false, launcher = [] }: SpawnOptions = {}) {
     const [command, ...args] = [...launcher, process.execPath, script];
-    this.child = spawn(command!, args, {
+    this.child = spawn(command, args, {
       cwd,
       detached,
       env: { ...process.env, FIXTURE_OPTIONS: JSON.stringify(options), ...env },

@@ -381,7 +381,7 @@ function portsOf(value: number | readonly number[]): readonly number[] {
 export function resolveOptions(input: ClusterOptions = {}): ResolvedOptions {
   if (!isPlainObject(input)) invalid('options', 'an object', input);
   rejectUnknownKeys(input, TOP_LEVEL_KEYS, '');
-  const o = input as Record<string, unknown>;
+  const o = input;
   const has = (key: string) => o[key] !== undefined;
 
   const heartbeatInterval = has('heartbeatInterval')

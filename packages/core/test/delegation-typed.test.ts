@@ -97,7 +97,7 @@ describe('typed delegation: handle() and delegate()', () => {
     expect(await client.delegate('config:read', { key: 'db' })).toBe(1);
     expect(await client.delegate('config:read', { key: 'other' })).toBe(2);
     let latest = 1;
-    while (latest === 1) latest = (await client.delegate('config:read', { key: 'db' })) as number;
+    while (latest === 1) latest = await client.delegate<number>('config:read', { key: 'db' });
     expect(Date.now() - cachedAt).toBeGreaterThanOrEqual(95);
     expect(latest).toBe(3);
     expect(calls).toBe(3);

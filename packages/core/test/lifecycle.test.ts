@@ -31,7 +31,7 @@ function portIsClosed(port: number): Promise<boolean> {
 function control(action: string, pids: string): Promise<{ status: number | null; stdout: string }> {
   return new Promise((resolve, reject) => {
     execFile(process.execPath, [path.join(fixturesDir, 'control.mjs'), action, pids], { timeout: 20_000 }, (error, stdout) => {
-      if (error && typeof error.code !== 'number') reject(error);
+      if (error && typeof error.code !== 'number') reject(new Error(error.message, { cause: error }));
       else resolve({ status: error ? (error.code as number) : 0, stdout });
     });
   });
@@ -169,7 +169,7 @@ describe('graceful shutdown', () => {
     await new Promise((resolve) => socket.once('connect', resolve));
     socket.write('GET / HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n');
     let received = '';
-    socket.on('data', (chunk) => (received += chunk));
+    socket.on('data', (chunk: Buffer) => (received += chunk.toString()));
     await until(() => received.includes('hello from'), 5000, 'first response');
     const ended = new Promise<number>((resolve) => socket.once('end', () => resolve(Date.now())));
     const closedWithoutError = new Promise<boolean>((resolve) => {

@@ -171,7 +171,7 @@ describe('monitor bad input', () => {
     const chunks = (async function* () {
       for (let i = 0; i < 10; i += 1) yield Buffer.alloc(8 * 1024, 'b');
     })();
-    const streamed = await fetch(`${t.base}/api/ecv/disable`, { method: 'POST', body: chunks, duplex: 'half' } as RequestInit);
+    const streamed = await fetch(`${t.base}/api/ecv/disable`, { method: 'POST', body: chunks, duplex: 'half' });
     expect(streamed.status).toBe(413);
     expect(t.source.calls).toEqual([]);
     const ok = await fetch(`${t.base}/api/ecv/disable`, { method: 'POST', body: Buffer.alloc(64 * 1024, 'c') });

@@ -51,7 +51,7 @@ function writeStale(pid: number, extra: object = { startTime: processIdentity(pr
 function control(action: string): Promise<{ status: number; stdout: string }> {
   return new Promise((resolve, reject) => {
     execFile(process.execPath, [path.join(fixturesDir, 'control.mjs'), action, pidsDir], { timeout: 20_000 }, (error, stdout) => {
-      if (error && typeof error.code !== 'number') reject(error);
+      if (error && typeof error.code !== 'number') reject(new Error(error.message, { cause: error }));
       else resolve({ status: error ? (error.code as number) : 0, stdout });
     });
   });

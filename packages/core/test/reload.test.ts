@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Fixture, killAll, request, tempDir, until, type FixtureMessage } from './helpers.js';
+import { Fixture, killAll, request, tempDir, until } from './helpers.js';
 
 const running: Fixture[] = [];
 afterEach(() => killAll(running.splice(0)));
@@ -173,10 +173,10 @@ describe('rolling reload', () => {
     const firstRound = f.pids('listening', from).slice(0, NO_WORKERS);
     expect(recycled.slice(NO_WORKERS).map((m) => m.args![0]).sort()).toEqual([...firstRound].sort());
     // The first call resolves after round one; the queued two together, after round two.
-    expect(settled[0]!.time).toBeGreaterThanOrEqual(recycled[NO_WORKERS - 1]!.time);
-    expect(settled[0]!.time).toBeLessThanOrEqual(recycled[NO_WORKERS]!.time);
-    expect(settled[1]!.time).toBeGreaterThanOrEqual(recycled.at(-1)!.time);
-    expect(settled[2]!.time).toBeGreaterThanOrEqual(recycled.at(-1)!.time);
+    expect(settled[0].time).toBeGreaterThanOrEqual(recycled[NO_WORKERS - 1]!.time);
+    expect(settled[0].time).toBeLessThanOrEqual(recycled[NO_WORKERS]!.time);
+    expect(settled[1].time).toBeGreaterThanOrEqual(recycled.at(-1)!.time);
+    expect(settled[2].time).toBeGreaterThanOrEqual(recycled.at(-1)!.time);
     expect(lowestCapacity(f, before, from).serving).toBe(NO_WORKERS);
     await until(() => f.workerPids().length === NO_WORKERS && f.pids('died', from).length === 2 * NO_WORKERS, 10_000, 'old workers to exit');
     expect(f.pids('forked', from)).toHaveLength(2 * NO_WORKERS);

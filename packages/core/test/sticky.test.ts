@@ -4,7 +4,7 @@ import https from 'node:https';
 import net from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Fixture, inFlightAtLeast, killAll, request, tempDir, until, type Answer } from './helpers.js';
+import { Fixture, inFlightAtLeast, killAll, request, tempDir, until } from './helpers.js';
 
 const running: Fixture[] = [];
 afterEach(() => killAll(running.splice(0)));
@@ -48,7 +48,7 @@ function exchange(port: number, parts: string[]): Promise<string> {
         if (!wait) socket.write(part);
         await new Promise((r) => setTimeout(r, wait ? Number(wait[1]) : 30));
       }
-    })();
+    })().catch((error: Error) => socket.destroy(error));
   });
 }
 
@@ -235,7 +235,7 @@ describe('sticky sessions', () => {
     await f.waitFor('heartbeat', { where: inFlightAtLeast(20) });
     f.send('shutdown');
     const outcomes = await Promise.all(inFlight);
-    const failed = outcomes.filter((o) => o instanceof Error || (o as Answer).status !== 200);
+    const failed = outcomes.filter((o) => o instanceof Error || (o).status !== 200);
     expect(failed).toEqual([]);
     await f.waitForExit();
     expect(f.exitCode).toBe(0);

@@ -20,7 +20,7 @@ export { onDrained } from '@cluster2/core';
 export type Cluster2Options = MountOptions;
 
 declare global {
-  // eslint-disable-next-line @typescript-eslint/no-namespace
+  // eslint-disable-next-line @typescript-eslint/no-namespace -- Express types req through this global namespace: merging into it is the only way to add req.cluster2
   namespace Express {
     interface Request {
       /** The Cluster serving this worker (`delegate`, `subscribe`, `ready`, `ecv`, …); undefined when no Cluster listens in this process. */
@@ -84,7 +84,7 @@ export function listen(app: AppOrBuilder<Application>, options: ClusterOptions =
       return {
         mount: mount ?? {},
         server: () => {
-          const server = http.createServer(ecv ? (req, res) => ecv(req, res, () => express(req, res)) : express);
+          const server = http.createServer(ecv ? (req, res) => ecv(req, res, () => void express(req, res)) : express);
           markEcvMounted(server);
           return server;
         },

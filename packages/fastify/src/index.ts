@@ -100,7 +100,7 @@ export const cluster2Plugin = fp(plugin, { name: '@cluster2/fastify', fastify: '
 export default cluster2Plugin;
 
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any instance, whatever its logger and type provider: unknown would reject an app typed with its own
 type AnyFastify = FastifyInstance<http.Server, any, any, any, any>;
 
 /**

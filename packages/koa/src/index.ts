@@ -31,7 +31,7 @@ declare module 'koa' {
 }
 
 const kMount = Symbol.for('cluster2.koa.mount');
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any app, whatever its state and context types: Koa<unknown, unknown> would reject an app typed with its own
 type AnyKoa = Koa<any, any>;
 type Mounted = AnyKoa & { [kMount]?: MountedEcv };
 
@@ -71,7 +71,7 @@ export function cluster2Koa<T extends AnyKoa>(app: T, options: Cluster2KoaOption
   const routes = router.routes();
   // The router matches each of its routes' patterns against every request; a request outside the
   // ECV path (nearly all of them) skips it on one string comparison.
-  app.use((ctx, next) => (ctx.url.startsWith(path) ? routes(ctx, next) : next()));
+  app.use((ctx: Parameters<typeof routes>[0], next: Koa.Next): Promise<unknown> => (ctx.url.startsWith(path) ? routes(ctx, next) : next()));
   return app;
 }
 
@@ -99,7 +99,9 @@ export function listen(app: AppOrBuilder<AnyKoa>, options: ClusterOptions = {}):
       return {
         mount: mount.options,
         server: () => {
-          const server = http.createServer(koa.callback());
+          const handle = koa.callback();
+          // Koa's handler answers its own errors; its promise carries nothing to wait for.
+          const server = http.createServer((req, res) => void handle(req, res));
           markEcvMounted(server);
           return server;
         },

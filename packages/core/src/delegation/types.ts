@@ -26,6 +26,7 @@ export interface HandlerContext {
 }
 
 /** A master-side handler: its return value (or resolved value) is the worker's result; a throw rejects it. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- untyped, a payload is whatever the caller sent (as with EventEmitter); a type argument narrows it
 export type DelegationHandler<TPayload = any, TResult = unknown> = (
   payload: TPayload,
   context: HandlerContext,
@@ -56,6 +57,7 @@ export interface WorkerDelegation {
 /** What the master (or a single process) offers its workers. */
 export interface PrimaryDelegation {
   /** Registers the one handler for `event`; returns the function that unregisters it. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- untyped, a payload is whatever the caller sent (as with EventEmitter); a type argument narrows it
   handle<TPayload = any, TResult = unknown>(
     event: string,
     handler: DelegationHandler<TPayload, TResult>,
