@@ -127,7 +127,9 @@ export function upgradeRequest(target = '/', headers: Record<string, string | un
     'sec-websocket-key': crypto.randomBytes(16).toString('base64'),
     ...headers,
   };
-  const lines = Object.entries(all).filter(([, value]) => value !== undefined).map(([name, value]) => `${name}: ${value}`);
+  const lines = Object.entries(all)
+    .filter(([, value]) => value !== undefined)
+    .map(([name, value]) => `${name}: ${value}`);
   return `GET ${target} HTTP/1.1\r\n${lines.join('\r\n')}\r\n\r\n`;
 }
 

@@ -82,7 +82,8 @@ describe('graceful shutdown under load', () => {
     expect(keepAlive.length).toBeGreaterThan(0);
     for (const s of keepAlive) {
       expect(s.closedAt).toBeDefined();
-      if (s.lane !== 'undici') expect(s.endAt !== undefined || (s.error === undefined && s.hadError === false && s.closedAt! <= stoppedAt), JSON.stringify(s)).toBe(true);
+      if (s.lane !== 'undici')
+        expect(s.endAt !== undefined || (s.error === undefined && s.hadError === false && s.closedAt! <= stoppedAt), JSON.stringify(s)).toBe(true);
       // undici closes a socket itself after a `Connection: close` answer (UND_ERR_INFO); else it saw the FIN.
       else expect(s.endAt !== undefined || s.error === 'UND_ERR_INFO').toBe(true);
     }
@@ -187,13 +188,25 @@ describe('a worker that will not drain', () => {
     expect(died.args![0]).toBe(worker);
     expect(died.time - shutdownAt).toBeGreaterThanOrEqual(shutdownTimeout - 50);
     expect(f.events('warning').some((m) => /shutdownTimeout/.test((m.args![0] as { message: string }).message))).toBe(true);
-    recordSummary({ scenario: '6a. hanging request, SIGTERM ignored', sent: 1, succeeded: 0, failed: 1, notes: `the failure is the request that never answers, cut at shutdownTimeout ${shutdownTimeout} ms by design; master exit 0 at +${exitMs} ms` });
+    recordSummary({
+      scenario: '6a. hanging request, SIGTERM ignored',
+      sent: 1,
+      succeeded: 0,
+      failed: 1,
+      notes: `the failure is the request that never answers, cut at shutdownTimeout ${shutdownTimeout} ms by design; master exit 0 at +${exitMs} ms`,
+    });
   });
 
   it('a wedged event loop: the master SIGKILLs the worker after shutdownTimeout and exits 0 within shutdownTimeout + 2 s', async () => {
     const { f, worker, exitMs } = await shutdownAroundStuckRequest('/block?ms=60000', { sigtermFirst: false });
     const died = await f.waitFor('died');
     expect(died.args).toEqual([worker, null, 'SIGKILL']);
-    recordSummary({ scenario: '6b. wedged worker, SIGTERM ignored', sent: 1, succeeded: 0, failed: 1, notes: `the failure is the request that wedged its worker, SIGKILLed after shutdownTimeout ${shutdownTimeout} ms by design; master exit 0 at +${exitMs} ms` });
+    recordSummary({
+      scenario: '6b. wedged worker, SIGTERM ignored',
+      sent: 1,
+      succeeded: 0,
+      failed: 1,
+      notes: `the failure is the request that wedged its worker, SIGKILLed after shutdownTimeout ${shutdownTimeout} ms by design; master exit 0 at +${exitMs} ms`,
+    });
   });
 });

@@ -36,7 +36,10 @@ export const DEFAULT_MOUNT: MountedEcv = Object.freeze({ options: Object.freeze(
 export function resolveMountOptions(options: object, call: string, tolerated: readonly string[] = []): MountOptions {
   for (const key of Object.keys(options)) {
     if (!(MOUNT_KEYS as readonly string[]).includes(key) && !tolerated.includes(key)) {
-      throw new Cluster2Error('ERR_CLUSTER2_UNKNOWN_OPTION', `unknown option "${key}" for ${call}; it takes ${MOUNT_KEYS.join(', ')} (give every other option to listen())`);
+      throw new Cluster2Error(
+        'ERR_CLUSTER2_UNKNOWN_OPTION',
+        `unknown option "${key}" for ${call}; it takes ${MOUNT_KEYS.join(', ')} (give every other option to listen())`,
+      );
     }
   }
   const { ecv, timeout, idleGrace } = options as MountOptions;
@@ -57,7 +60,10 @@ export function resolveMountOptions(options: object, call: string, tolerated: re
 export function assertMountedEcvPath(mounted: MountedEcv, options: ClusterOptions, call: string, fix: string): void {
   const path = options.ecv?.path;
   if (mounted.options.ecv?.path === undefined && path !== undefined && path !== mounted.path) {
-    throw new Cluster2Error('ERR_CLUSTER2_INVALID_OPTION', `option "ecv.path" of listen() is "${path}" but ${call} serves ECV at "${mounted.path}"; give ecv.path to ${fix}`);
+    throw new Cluster2Error(
+      'ERR_CLUSTER2_INVALID_OPTION',
+      `option "ecv.path" of listen() is "${path}" but ${call} serves ECV at "${mounted.path}"; give ecv.path to ${fix}`,
+    );
   }
 }
 

@@ -23,8 +23,12 @@ describe('resolveMountOptions', () => {
   });
 
   it('rejects a bad value with the Cluster option message', () => {
-    expect(() => resolveMountOptions({ ecv: { path: 'ecv' } }, 'cluster2()')).toThrow(expect.objectContaining({ code: 'ERR_CLUSTER2_INVALID_OPTION', message: expect.stringContaining('ecv.path') }));
-    expect(() => resolveMountOptions({ idleGrace: -1 }, 'cluster2()')).toThrow(expect.objectContaining({ code: 'ERR_CLUSTER2_INVALID_OPTION', message: expect.stringContaining('idleGrace') }));
+    expect(() => resolveMountOptions({ ecv: { path: 'ecv' } }, 'cluster2()')).toThrow(
+      expect.objectContaining({ code: 'ERR_CLUSTER2_INVALID_OPTION', message: expect.stringContaining('ecv.path') }),
+    );
+    expect(() => resolveMountOptions({ idleGrace: -1 }, 'cluster2()')).toThrow(
+      expect.objectContaining({ code: 'ERR_CLUSTER2_INVALID_OPTION', message: expect.stringContaining('idleGrace') }),
+    );
   });
 });
 
@@ -47,6 +51,9 @@ describe('assertMountedEcvPath', () => {
 
 describe('withMountOptions', () => {
   it("lets the mounting call's options win, field by field for ecv", () => {
-    expect(withMountOptions({ timeout: 1, ecv: { path: '/a', control: true } }, { timeout: 2, ecv: { path: '/b' } })).toEqual({ timeout: 2, ecv: { path: '/b', control: true } });
+    expect(withMountOptions({ timeout: 1, ecv: { path: '/a', control: true } }, { timeout: 2, ecv: { path: '/b' } })).toEqual({
+      timeout: 2,
+      ecv: { path: '/b', control: true },
+    });
   });
 });

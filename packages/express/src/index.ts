@@ -76,7 +76,8 @@ export function listen(app: AppOrBuilder<Application>, options: ClusterOptions =
   return listenApp(app, options, {
     describe: 'an Express app',
     // An Express app is itself a function: its methods tell it from a builder.
-    isApp: (value): value is Application => typeof value === 'function' && typeof (value as Application).use === 'function' && typeof (value as Application).listen === 'function',
+    isApp: (value): value is Application =>
+      typeof value === 'function' && typeof (value as Application).use === 'function' && typeof (value as Application).listen === 'function',
     prepare: (express) => {
       const mount = mountedOptions(express);
       // Not mounted: answer ECV in front of the app, as if `cluster2()` were its first middleware.

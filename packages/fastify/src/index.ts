@@ -99,7 +99,6 @@ function closeWebSockets(fastify: FastifyInstance): void {
 export const cluster2Plugin = fp(plugin, { name: '@cluster2/fastify', fastify: '5.x' });
 export default cluster2Plugin;
 
-
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any instance, whatever its logger and type provider: unknown would reject an app typed with its own
 type AnyFastify = FastifyInstance<http.Server, any, any, any, any>;
 
@@ -116,7 +115,8 @@ type AnyFastify = FastifyInstance<http.Server, any, any, any, any>;
 export function listen(app: AppOrBuilder<AnyFastify>, options: ClusterOptions = {}): Promise<Cluster> {
   return listenApp(app, options, {
     describe: 'a Fastify instance',
-    isApp: (value): value is AnyFastify => typeof (value as AnyFastify | undefined)?.register === 'function' && typeof (value as AnyFastify).ready === 'function',
+    isApp: (value): value is AnyFastify =>
+      typeof (value as AnyFastify | undefined)?.register === 'function' && typeof (value as AnyFastify).ready === 'function',
     prepare: async (fastify) => {
       // Not awaited: awaiting a registration loads the plugins; ready() below loads them all at once.
       if (!fastify.hasDecorator('cluster2')) fastify.register(cluster2Plugin, { ecv: options.ecv, timeout: options.timeout, idleGrace: options.idleGrace });

@@ -75,7 +75,6 @@ export function cluster2Koa<T extends AnyKoa>(app: T, options: Cluster2KoaOption
   return app;
 }
 
-
 /**
  * Runs `app` clustered: `new Cluster(options).listen()` with `http.createServer(app.callback())`.
  * Mounts `cluster2Koa()` in front of the app's middleware when it is not mounted yet. `app` may be a

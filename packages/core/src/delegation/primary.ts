@@ -147,11 +147,7 @@ export class DelegationRouter implements PrimaryDelegation {
    * argument or when `event` already has a handler. Returns the function that unregisters it.
    */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- untyped, a payload is whatever the caller sent (as with EventEmitter); a type argument narrows it
-  handle<TPayload = any, TResult = unknown>(
-    event: string,
-    handler: DelegationHandler<TPayload, TResult>,
-    options: HandleOptions = {},
-  ): () => void {
+  handle<TPayload = any, TResult = unknown>(event: string, handler: DelegationHandler<TPayload, TResult>, options: HandleOptions = {}): () => void {
     const ttl = options?.ttl ?? 0;
     if (typeof event !== 'string' || event === '') throw invalid('handle(): "event" must be a non-empty string');
     if (typeof handler !== 'function') throw invalid(`handle("${event}"): the handler must be a function, got ${typeof handler}`);
@@ -167,7 +163,8 @@ export class DelegationRouter implements PrimaryDelegation {
   notify(event: string, data?: unknown): number {
     if (typeof event !== 'string' || event === '') throw invalid('notify(): "event" must be a non-empty string');
     const message = { type: NOTIFY_TYPE, event, data };
-    if (measureSize(message, this.#maxMessageSize) > this.#maxMessageSize) throw tooLarge(`notify("${event}")`, measureWholeSize(message), this.#maxMessageSize);
+    if (measureSize(message, this.#maxMessageSize) > this.#maxMessageSize)
+      throw tooLarge(`notify("${event}")`, measureWholeSize(message), this.#maxMessageSize);
     let sent = 0;
     for (const pid of this.#subscribers.of(event)) if (this.#trySend(pid, message)) sent++;
     return sent;

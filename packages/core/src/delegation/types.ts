@@ -27,10 +27,7 @@ export interface HandlerContext {
 
 /** A master-side handler: its return value (or resolved value) is the worker's result; a throw rejects it. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- untyped, a payload is whatever the caller sent (as with EventEmitter); a type argument narrows it
-export type DelegationHandler<TPayload = any, TResult = unknown> = (
-  payload: TPayload,
-  context: HandlerContext,
-) => TResult | Promise<TResult>;
+export type DelegationHandler<TPayload = any, TResult = unknown> = (payload: TPayload, context: HandlerContext) => TResult | Promise<TResult>;
 
 /** Options of `handle()`. */
 export interface HandleOptions {
@@ -58,11 +55,7 @@ export interface WorkerDelegation {
 export interface PrimaryDelegation {
   /** Registers the one handler for `event`; returns the function that unregisters it. */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- untyped, a payload is whatever the caller sent (as with EventEmitter); a type argument narrows it
-  handle<TPayload = any, TResult = unknown>(
-    event: string,
-    handler: DelegationHandler<TPayload, TResult>,
-    options?: HandleOptions,
-  ): () => void;
+  handle<TPayload = any, TResult = unknown>(event: string, handler: DelegationHandler<TPayload, TResult>, options?: HandleOptions): () => void;
   /** Sends `data` to every worker subscribed to `event`; returns how many workers it was sent to. */
   notify(event: string, data?: unknown): number;
 }

@@ -88,10 +88,13 @@ export class DelegationClient implements WorkerDelegation {
       return Promise.reject(tooLarge(`delegate("${event}")`, measureWholeSize(request), this.#maxMessageSize));
     }
     return new Promise<TResult>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        const message = `no answer to "${event}" within ${timeout} ms (the master did not answer at all)`;
-        this.#settle(requestId, new Cluster2Error('ERR_CLUSTER2_DELEGATE_TIMEOUT', message));
-      }, Math.min(timeout + this.#margin, MAX_DELEGATE_TIMEOUT));
+      const timer = setTimeout(
+        () => {
+          const message = `no answer to "${event}" within ${timeout} ms (the master did not answer at all)`;
+          this.#settle(requestId, new Cluster2Error('ERR_CLUSTER2_DELEGATE_TIMEOUT', message));
+        },
+        Math.min(timeout + this.#margin, MAX_DELEGATE_TIMEOUT),
+      );
       timer.unref();
       this.#calls.set(requestId, { resolve, reject, timer });
       try {
