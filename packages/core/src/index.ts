@@ -12,25 +12,8 @@ export {
   type StickyOptions,
 } from './options.js';
 export type { ServerFactory, ServerOrServers } from './worker/factory.js';
-export type {
-  ClusterStatus,
-  ClusterTotals,
-  EcvStatus,
-  LifecycleEvent,
-  MasterState,
-  RecycleReason,
-  WorkerState,
-  WorkerStats,
-  WorkerStatus,
-} from './status.js';
-export {
-  answerEcv,
-  ecvRequestOf,
-  matchEcvRoute,
-  type EcvAnswer,
-  type EcvRequest,
-  type EcvRoute,
-} from './ecv/handler.js';
+export type { ClusterStatus, ClusterTotals, EcvStatus, LifecycleEvent, MasterState, RecycleReason, WorkerState, WorkerStats, WorkerStatus } from './status.js';
+export { answerEcv, ecvRequestOf, matchEcvRoute, type EcvAnswer, type EcvRequest, type EcvRoute } from './ecv/handler.js';
 export { isLoopbackAddress as isLoopback } from './access.js';
 export type { EcvHost, EcvSnapshot } from './ecv/state.js';
 export { createEcvResponder, markEcvMounted, type EcvResponder } from './ecv/responder.js';
