@@ -19,7 +19,7 @@ export function runWhenTold(roundTrip) {
     const start = performance.now();
     const end = start + message.duration;
     let seq = 0;
-    for (let now = start; now < end; ) {
+    for (let now = start; now < end;) {
       await roundTrip(seq++);
       const after = performance.now();
       latencies.push(Math.round((after - now) * 10000) / 10);

@@ -66,13 +66,16 @@ export function groupPids(pgid) {
  * before and after; a worker that comes or goes meanwhile is not counted).
  */
 export async function measureGroupCpu(pgid, during) {
-  const read = () => new Map(groupPids(pgid).flatMap((pid) => {
-    try {
-      return [[pid, cpuMs(pid)]];
-    } catch {
-      return [];
-    }
-  }));
+  const read = () =>
+    new Map(
+      groupPids(pgid).flatMap((pid) => {
+        try {
+          return [[pid, cpuMs(pid)]];
+        } catch {
+          return [];
+        }
+      }),
+    );
   const before = read();
   const result = await during();
   const after = read();

@@ -32,11 +32,14 @@ export async function pollUntil(check, { timeoutMs = 30_000, everyMs = 1, what =
 /** Samples fresh connections until `count` distinct worker pids answered; resolves with them. */
 export async function workerPids(port, count, timeoutMs = 30_000) {
   const seen = new Set();
-  await pollUntil(async () => {
-    const { status, pid } = await get(port);
-    if (status === 200 && pid) seen.add(pid);
-    return seen.size >= count;
-  }, { timeoutMs, what: `${count} worker pids on port ${port}` });
+  await pollUntil(
+    async () => {
+      const { status, pid } = await get(port);
+      if (status === 200 && pid) seen.add(pid);
+      return seen.size >= count;
+    },
+    { timeoutMs, what: `${count} worker pids on port ${port}` },
+  );
   return [...seen];
 }
 

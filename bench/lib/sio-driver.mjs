@@ -46,7 +46,14 @@ export async function socketIoLoad(port, { clients = 100, seconds = 3, connectTi
     const connectMs = lastUpgradeAt - started;
     const connectFailures = clients - working.length;
     const perWorker = new Map();
-    for (const pid of await Promise.all(working.map((socket) => socket.timeout(5000).emitWithAck('pid').catch(() => 'unknown')))) {
+    for (const pid of await Promise.all(
+      working.map((socket) =>
+        socket
+          .timeout(5000)
+          .emitWithAck('pid')
+          .catch(() => 'unknown'),
+      ),
+    )) {
       perWorker.set(pid, (perWorker.get(pid) ?? 0) + 1);
     }
     const spread = [...perWorker.values()].sort((a, b) => b - a);
@@ -55,16 +62,18 @@ export async function socketIoLoad(port, { clients = 100, seconds = 3, connectTi
     const payload = 'x'.repeat(64);
     const echo = async () => {
       const until = performance.now() + seconds * 1000;
-      await Promise.all(working.map(async (socket) => {
-        while (performance.now() < until) {
-          try {
-            await socket.timeout(5000).emitWithAck('echo', payload);
-            acked++;
-          } catch {
-            failed++;
+      await Promise.all(
+        working.map(async (socket) => {
+          while (performance.now() < until) {
+            try {
+              await socket.timeout(5000).emitWithAck('echo', payload);
+              acked++;
+            } catch {
+              failed++;
+            }
           }
-        }
-      }));
+        }),
+      );
     };
     const clientCpuBefore = process.cpuUsage();
     const echoMeasure = await measureEcho(echo);

@@ -30,7 +30,10 @@ async function runOnce(app, active, run) {
 export async function delegation(ctx) {
   const run = ctx.quick ? { duration: 300, warmup: 100 } : { duration: 2000, warmup: 300 };
   const specs = [];
-  for (const [label, active] of [['1 worker', 1], [`all ${WORKERS} workers`, WORKERS]]) {
+  for (const [label, active] of [
+    ['1 worker', 1],
+    [`all ${WORKERS} workers`, WORKERS],
+  ]) {
     specs.push({ name: `raw process.send echo, ${label}`, app: 'delegation-raw.mjs', active, label });
     specs.push({ name: `cluster2 delegate/handle, ${label}`, app: 'delegation-cluster2.mjs', active, label });
   }

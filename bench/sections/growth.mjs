@@ -29,7 +29,9 @@ export async function growth(ctx) {
         'conn-close master µs per request': (close.cpuMs * 1000) / Math.max(1, close.result.requests),
       };
     });
-    ctx.log(`  ${n} workers: idle ${round(row['idle ms/s'], 2)} ms/s, keep-alive ${round(row['keep-alive load ms/s'], 1)} ms/s, conn-close ${round(row['conn-close load ms/s'], 1)} ms/s`);
+    ctx.log(
+      `  ${n} workers: idle ${round(row['idle ms/s'], 2)} ms/s, keep-alive ${round(row['keep-alive load ms/s'], 1)} ms/s, conn-close ${round(row['conn-close load ms/s'], 1)} ms/s`,
+    );
     rows.push(row);
   }
   const first = rows[0];

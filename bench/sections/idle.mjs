@@ -15,11 +15,17 @@ export async function idle(ctx) {
     { name: `node:cluster primary, ${n} workers`, app: 'bare-cluster.mjs', workers: n, n, who: 'bare' },
     { name: `PM2 ${pm2Version()} daemon, ${n} workers`, pm2: 'pm2-app.cjs', workers: n, n, who: 'pm2' },
   ]);
-  const results = await interleave(specs, ctx.rounds, (spec) => withContender(spec, async (c) => {
-    await sleep(settleMs);
-    const cpu = await measureCpu(c.masterPid, windowMs);
-    return { percent: cpu.percent, msPerSecond: cpu.msPerSecond, rss: rssMiB(c.masterPid) };
-  }), ctx.log);
+  const results = await interleave(
+    specs,
+    ctx.rounds,
+    (spec) =>
+      withContender(spec, async (c) => {
+        await sleep(settleMs);
+        const cpu = await measureCpu(c.masterPid, windowMs);
+        return { percent: cpu.percent, msPerSecond: cpu.msPerSecond, rss: rssMiB(c.masterPid) };
+      }),
+    ctx.log,
+  );
   const rows = specs.map((s) => {
     const runs = results.get(s.name);
     return {

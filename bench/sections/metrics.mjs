@@ -18,15 +18,22 @@ export async function metrics(ctx) {
   const workers = ctx.quick ? 4 : 16;
   const scrapes = ctx.quick ? 5 : 20;
   const pidsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cluster2-bench-pids-'));
-  const spec = { name: `cluster2, ${workers} workers, monitor on`, app: 'cluster2.mjs', workers, env: { BENCH_OPTIONS: { monitor: true, monPort: 0, pids: pidsDir } } };
+  const spec = {
+    name: `cluster2, ${workers} workers, monitor on`,
+    app: 'cluster2.mjs',
+    workers,
+    env: { BENCH_OPTIONS: { monitor: true, monPort: 0, pids: pidsDir } },
+  };
   try {
-    return await withContender(spec, async (c) => {
+    return await withContender(spec, async () => {
       const monitor = await monitorAddress(pidsDir);
       if (!monitor) {
         return {
           status: 'pending monitor',
           summary: {},
-          notes: ['cluster2 wrote no monitor address to master.json (the monitor is not started by listen() yet). The section runs as soon as it is: `monitor: true, monPort: 0`, the port read from master.json.'],
+          notes: [
+            'cluster2 wrote no monitor address to master.json (the monitor is not started by listen() yet). The section runs as soon as it is: `monitor: true, monPort: 0`, the port read from master.json.',
+          ],
           tables: [],
         };
       }
@@ -47,7 +54,18 @@ export async function metrics(ctx) {
       const series = body.split('\n').filter((l) => l && !l.startsWith('#')).length;
       const pidLabels = new Set(body.match(/pid="\d+"/g) ?? []).size;
       const summary = { medianMs: median(times), p99Ms: percentile(times, 99), series, workersInMetrics: pidLabels };
-      const rows = [{ workers, scrapes, 'median ms': summary.medianMs, 'p99 ms': summary.p99Ms, 'max ms': Math.max(...times), 'body KiB': body.length / 1024, series, 'worker pids in body': pidLabels }];
+      const rows = [
+        {
+          workers,
+          scrapes,
+          'median ms': summary.medianMs,
+          'p99 ms': summary.p99Ms,
+          'max ms': Math.max(...times),
+          'body KiB': body.length / 1024,
+          series,
+          'worker pids in body': pidLabels,
+        },
+      ];
       return {
         summary,
         notes: [

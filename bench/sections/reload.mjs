@@ -50,7 +50,10 @@ export async function reload(ctx) {
       failed: sum(runs.map((r) => r.failed)),
       'failed %': (sum(runs.map((r) => r.failed)) / sum(runs.map((r) => r.total))) * 100,
       'reload ms (median)': median(runs.map((r) => r.reloadMs)),
-      'failures by reason': Object.entries(reasons).map(([k, v]) => `${k}: ${v}`).join(', ') || 'none',
+      'failures by reason':
+        Object.entries(reasons)
+          .map(([k, v]) => `${k}: ${v}`)
+          .join(', ') || 'none',
     };
   });
   const summary = { cluster2Failed: rows[0].failed, cluster2Requests: rows[0].requests, pm2Failed: rows[1].failed, pm2Requests: rows[1].requests };

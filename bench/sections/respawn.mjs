@@ -69,25 +69,37 @@ export async function respawn(ctx) {
     { name: 'node:cluster + exit → fork()', app: 'bare-cluster.mjs', workers: 2, env: { BENCH_RESPAWN: 1 } },
     { name: `PM2 ${pm2Version()} -i 2`, pm2: 'pm2-app.cjs', workers: 2 },
   ];
-  const results = await interleave(specs, rounds, async (spec) => {
-    const samples = [];
-    if (spec.floor) {
-      for (let i = 0; i < perRound; i++) samples.push(await floorSample());
-      return { samples, p50: median(samples) };
-    }
-    await withContender(spec, async (c) => {
-      for (let i = 0; i < perRound; i++) {
-        samples.push(await killAndTime(c.port, spec.workers));
-        await sleep(SETTLE_MS);
+  const results = await interleave(
+    specs,
+    rounds,
+    async (spec) => {
+      const samples = [];
+      if (spec.floor) {
+        for (let i = 0; i < perRound; i++) samples.push(await floorSample());
+        return { samples, p50: median(samples) };
       }
-    });
-    return { samples, p50: median(samples) };
-  }, ctx.log);
+      await withContender(spec, async (c) => {
+        for (let i = 0; i < perRound; i++) {
+          samples.push(await killAndTime(c.port, spec.workers));
+          await sleep(SETTLE_MS);
+        }
+      });
+      return { samples, p50: median(samples) };
+    },
+    ctx.log,
+  );
   const all = (name) => results.get(name).flatMap((r) => r.samples);
   const floor = median(all(specs[0].name));
   const rows = specs.map((s) => {
     const samples = all(s.name);
-    return { contender: s.name, samples: samples.length, 'p50 ms': median(samples), 'p90 ms': percentile(samples, 90), 'max ms': Math.max(...samples), '× floor (p50)': round(ratio(median(samples), floor), 2) };
+    return {
+      contender: s.name,
+      samples: samples.length,
+      'p50 ms': median(samples),
+      'p90 ms': percentile(samples, 90),
+      'max ms': Math.max(...samples),
+      '× floor (p50)': round(ratio(median(samples), floor), 2),
+    };
   });
   const summary = {
     floorP50: floor,

@@ -41,7 +41,13 @@ export async function shutdown(ctx) {
   const results = await interleave(specs, rounds, timeShutdown, ctx.log);
   const rows = specs.map((s) => {
     const runs = results.get(s.name);
-    return { contender: s.name, runs: runs.length, 'median ms': median(runs.map((r) => r.ms)), 'max ms': Math.max(...runs.map((r) => r.ms)), 'exit codes': [...new Set(runs.map((r) => r.code))].join(', ') };
+    return {
+      contender: s.name,
+      runs: runs.length,
+      'median ms': median(runs.map((r) => r.ms)),
+      'max ms': Math.max(...runs.map((r) => r.ms)),
+      'exit codes': [...new Set(runs.map((r) => r.code))].join(', '),
+    };
   });
   const summary = { cluster2Ms: rows[0]['median ms'], singleCloseMs: rows[1]['median ms'] };
   return {

@@ -20,7 +20,9 @@ async function wrkBoth(c, ctx) {
   const out = {};
   for (const mode of MODES) {
     await runWrk(`http://127.0.0.1:${c.port}/`, { seconds: 1, headers: mode.headers, script: RANDOM_XFF });
-    const { cpuMs, result } = await measureGroupCpu(c.masterPid, () => runWrk(`http://127.0.0.1:${c.port}/`, { seconds: ctx.wrkSeconds, connections: 50, headers: mode.headers, script: RANDOM_XFF }));
+    const { cpuMs, result } = await measureGroupCpu(c.masterPid, () =>
+      runWrk(`http://127.0.0.1:${c.port}/`, { seconds: ctx.wrkSeconds, connections: 50, headers: mode.headers, script: RANDOM_XFF }),
+    );
     out[mode.key] = { ...result, cpuUsPerReq: (cpuMs * 1000) / result.requests };
   }
   return out;
@@ -32,7 +34,12 @@ export async function sticky(ctx) {
   const http = [
     { name: 'cluster2 round-robin', app: 'cluster2.mjs', workers: 2, env: { BENCH_OPTIONS: { monitor: false } } },
     { name: 'cluster2 sticky: true', app: 'cluster2.mjs', workers: 2, env: { BENCH_OPTIONS: { monitor: false, sticky: true } } },
-    { name: "cluster2 sticky: { header: 'x-forwarded-for' }", app: 'cluster2.mjs', workers: 2, env: { BENCH_OPTIONS: { monitor: false, sticky: { header: 'x-forwarded-for' } } } },
+    {
+      name: "cluster2 sticky: { header: 'x-forwarded-for' }",
+      app: 'cluster2.mjs',
+      workers: 2,
+      env: { BENCH_OPTIONS: { monitor: false, sticky: { header: 'x-forwarded-for' } } },
+    },
   ];
   ctx.log('10a. hello world, sticky vs round-robin');
   const httpResults = await interleave(http, ctx.rounds, (spec) => withContender(spec, (c) => wrkBoth(c, ctx)), ctx.log);
@@ -54,7 +61,10 @@ export async function sticky(ctx) {
       });
     }
     const [rrRow, addressRow, headerRow] = rows.slice(-3);
-    for (const [name, row] of [['address', addressRow], ['header', headerRow]]) {
+    for (const [name, row] of [
+      ['address', addressRow],
+      ['header', headerRow],
+    ]) {
       summary[`${mode.key}${name}Ratio`] = row['× round-robin'];
       summary[`${mode.key}${name}CpuRatio`] = ratio(row['server CPU µs/req'], rrRow['server CPU µs/req']);
     }
@@ -77,10 +87,16 @@ export async function sticky(ctx) {
   // More rounds than elsewhere: the client shares the 2 cores with both workers, so the rounds'
   // echo rates spread by ±20 % while the CPU per echo stays within a few per cent.
   const sioRounds = ctx.quick ? 1 : 9;
-  const sioResults = await interleave(sio, sioRounds, (spec) => withContender(spec, async (c) => {
-    const { echoMeasure, ...result } = await socketIoLoad(c.port, { clients, seconds, measureEcho: (run) => measureGroupCpu(c.masterPid, run) });
-    return { ...result, serverUsPerAck: (echoMeasure.cpuMs * 1000) / result.acked, clientUsPerAck: (result.clientCpuMs * 1000) / result.acked };
-  }), ctx.log);
+  const sioResults = await interleave(
+    sio,
+    sioRounds,
+    (spec) =>
+      withContender(spec, async (c) => {
+        const { echoMeasure, ...result } = await socketIoLoad(c.port, { clients, seconds, measureEcho: (run) => measureGroupCpu(c.masterPid, run) });
+        return { ...result, serverUsPerAck: (echoMeasure.cpuMs * 1000) / result.acked, clientUsPerAck: (result.clientCpuMs * 1000) / result.acked };
+      }),
+    ctx.log,
+  );
   const sioRows = sio.map((spec) => {
     const runs = sioResults.get(spec.name);
     return {

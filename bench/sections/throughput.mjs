@@ -38,7 +38,12 @@ async function measure(spec, ctx) {
     await c.stop();
     const counts = c.handle.messages.filter((m) => m.worker).map((m) => m.requests);
     const total = counts.reduce((a, b) => a + b, 0);
-    return { ...r, maxShare: total ? (Math.max(...counts) / total) * 100 : NaN, minShare: total ? (Math.min(...counts) / total) * 100 : NaN, workersSeen: counts.length };
+    return {
+      ...r,
+      maxShare: total ? (Math.max(...counts) / total) * 100 : NaN,
+      minShare: total ? (Math.min(...counts) / total) * 100 : NaN,
+      workersSeen: counts.length,
+    };
   });
 }
 
@@ -97,14 +102,19 @@ export async function throughput(ctx) {
     fwSpecs.push({ name: `cluster2 + ${fw}`, app: 'cluster2.mjs', workers: 2, env: { BENCH_FRAMEWORK: fw, BENCH_OPTIONS: C2 } });
   }
   const adapters = {};
-  const fw = await interleave(fwSpecs, ctx.rounds, async (s) => {
-    const r = await withContender(s, async (c) => {
-      if (c.ready?.adapter !== undefined) adapters[s.env.BENCH_FRAMEWORK] = c.ready.adapter;
-      await warmUp(c.port, ctx);
-      return loadAndCost(c, ctx);
-    });
-    return r;
-  }, ctx.log);
+  const fw = await interleave(
+    fwSpecs,
+    ctx.rounds,
+    async (s) => {
+      const r = await withContender(s, async (c) => {
+        if (c.ready?.adapter !== undefined) adapters[s.env.BENCH_FRAMEWORK] = c.ready.adapter;
+        await warmUp(c.port, ctx);
+        return loadAndCost(c, ctx);
+      });
+      return r;
+    },
+    ctx.log,
+  );
   const fwRows = [];
   for (const name of ['express', 'fastify', 'koa']) {
     const b = median(fw.get(`node:cluster + ${name}`).map((r) => r.rps));
@@ -124,8 +134,13 @@ export async function throughput(ctx) {
     }
     summary[`${name}Ratio`] = ratio(median(fw.get(`cluster2 + ${name}`).map((r) => r.rps)), b);
   }
-  const missingAdapters = Object.entries(adapters).filter(([, a]) => !a).map(([n]) => n);
-  if (missingAdapters.length) notes.push(`Adapters not ready when measured (${missingAdapters.join(', ')}): those rows use core's c.listen(() => http.createServer(app)) (fastify: app.server after ready()).`);
+  const missingAdapters = Object.entries(adapters)
+    .filter(([, a]) => !a)
+    .map(([n]) => n);
+  if (missingAdapters.length)
+    notes.push(
+      `Adapters not ready when measured (${missingAdapters.join(', ')}): those rows use core's c.listen(() => http.createServer(app)) (fastify: app.server after ready()).`,
+    );
 
   ctx.log('1c. scheduling');
   const sched = [
@@ -141,7 +156,9 @@ export async function throughput(ctx) {
   summary.osVsRoundRobin = ratio(schedRows[1]['req/s (median)'], schedRows[0]['req/s (median)']);
   summary.osBusiestShare = schedRows[1]['busiest worker %'];
   summary.rrBusiestShare = schedRows[0]['busiest worker %'];
-  notes.push('Scheduling spread: each worker counts the requests it answered (warm-up included) and reports them at shutdown; 50 % / 50 % is perfectly even. wrk keeps 50 connections open, so the spread is decided per connection.');
+  notes.push(
+    'Scheduling spread: each worker counts the requests it answered (warm-up included) and reports them at shutdown; 50 % / 50 % is perfectly even. wrk keeps 50 connections open, so the spread is decided per connection.',
+  );
 
   return {
     notes,

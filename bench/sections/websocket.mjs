@@ -23,7 +23,22 @@ function drive(args, timeoutMs) {
 async function echoRound(spec, settings) {
   return withContender(spec, async (c) => {
     const { cpuMs, result } = await measureGroupCpu(c.masterPid, () =>
-      drive(['echo', '--port', c.port, '--connections', settings.connections, '--window', settings.window, '--warmup', settings.warmupMs, '--seconds', settings.seconds], 120_000),
+      drive(
+        [
+          'echo',
+          '--port',
+          c.port,
+          '--connections',
+          settings.connections,
+          '--window',
+          settings.window,
+          '--warmup',
+          settings.warmupMs,
+          '--seconds',
+          settings.seconds,
+        ],
+        120_000,
+      ),
     );
     // CPU covers the warm-up too: per message over every message the servers echoed meanwhile is
     // not known, so it is reported per counted message, the same way for both contenders.
@@ -50,7 +65,10 @@ export async function websocket(ctx) {
     '× node:cluster': round(ratio(med(name, 'rate'), med(specs[0].name, 'rate')), 3),
     'server CPU µs/msg': med(name, 'cpuUsPerMsg'),
     'unexpected closes': sum(results.get(name).map((r) => r.unexpectedCloses)),
-    'messages/s runs': results.get(name).map((r) => Math.round(r.rate)).join(', '),
+    'messages/s runs': results
+      .get(name)
+      .map((r) => Math.round(r.rate))
+      .join(', '),
   }));
 
   ctx.log('9b. reload with WebSockets');
@@ -58,12 +76,18 @@ export async function websocket(ctx) {
   const c = await startContender(reloadSpec);
   let reload;
   try {
-    reload = await drive(['reload', '--port', c.port, '--master', c.masterPid, '--connections', settings.reloadClients, '--reloads', settings.reloads], 300_000);
+    reload = await drive(
+      ['reload', '--port', c.port, '--master', c.masterPid, '--connections', settings.reloadClients, '--reloads', settings.reloads],
+      300_000,
+    );
   } finally {
     await c.stop();
   }
   ctx.log(`  reloads ${reload.reloadsMs.map((ms) => Math.round(ms)).join(', ')} ms; closes ${JSON.stringify(reload.closes)}`);
-  const closes = Object.entries(reload.closes).map(([code, n]) => `${code}: ${n}`).join(', ') || 'none';
+  const closes =
+    Object.entries(reload.closes)
+      .map(([code, n]) => `${code}: ${n}`)
+      .join(', ') || 'none';
   const reloadRow = {
     clients: settings.reloadClients,
     reloads: reload.reloadsMs.length,
@@ -81,7 +105,11 @@ export async function websocket(ctx) {
     cluster2CpuPerMsgVsBare: ratio(med(specs[1].name, 'cpuUsPerMsg'), med(specs[0].name, 'cpuUsPerMsg')),
     reloadP50Ms: reloadRow['p50 ms'],
     reloadP99Ms: reloadRow['p99 ms'],
-    reloadAbnormalCloses: sum(Object.entries(reload.closes).filter(([code]) => code !== '1001').map(([, n]) => n)),
+    reloadAbnormalCloses: sum(
+      Object.entries(reload.closes)
+        .filter(([code]) => code !== '1001')
+        .map(([, n]) => n),
+    ),
   };
   return {
     summary,

@@ -149,7 +149,7 @@ describe.each(FRAMEWORKS)('$name', (framework) => {
     });
   });
 
-  describe('who may use the ECV control routes (the monitor\'s guard)', () => {
+  describe("who may use the ECV control routes (the monitor's guard)", () => {
     /** Every worker still answers 200 AVAILABLE, and the app's context says enabled on each of them. */
     async function expectAllInRotation(fixture: Fixture, port: number): Promise<void> {
       const answers = await fresh(port, '/ecv', 20);
@@ -163,12 +163,7 @@ describe.each(FRAMEWORKS)('$name', (framework) => {
     it('without monToken refuses cross-origin, Origin: null, DNS-rebinding Host and Sec-Fetch-Site: cross-site with 403 (a loopback peer took the cluster out of rotation with them)', async () => {
       const f = start(framework);
       const port = await f.ready();
-      for (const headers of [
-        { origin: 'http://evil.com' },
-        { origin: 'null' },
-        { host: `evil.example:${port}` },
-        { 'sec-fetch-site': 'cross-site' },
-      ]) {
+      for (const headers of [{ origin: 'http://evil.com' }, { origin: 'null' }, { host: `evil.example:${port}` }, { 'sec-fetch-site': 'cross-site' }]) {
         const answer = await request(port, '/ecv/disable', { method: 'POST', headers });
         expect({ headers, status: answer.status }).toEqual({ headers, status: 403 });
         expect(answer.headers['x-powered-by']).toBe('Cluster2');
@@ -266,7 +261,12 @@ describe.each(FRAMEWORKS)('$name', (framework) => {
       const f = start(framework, { heartbeatInterval: 50 }, { FIXTURE_REPORT_HEARTBEATS: '1', ...hold.env });
       const port = await f.ready();
       const agent = new http.Agent({ keepAlive: true, maxSockets: 2000 });
-      const answers = Array.from({ length: 2000 }, () => request(port, '/hold', { agent }).then((a) => a.status, (e: Error) => e.message));
+      const answers = Array.from({ length: 2000 }, () =>
+        request(port, '/hold', { agent }).then(
+          (a) => a.status,
+          (e: Error) => e.message,
+        ),
+      );
       await f.waitFor('heartbeat', { where: inFlightAtLeast(2000), timeout: 30_000 });
       f.send('shutdown');
       await f.waitFor('shutdown');
@@ -322,7 +322,9 @@ describe.each(FRAMEWORKS)('$name', (framework) => {
     }
 
     /** Starts the fixture with a pool file, shuts it down gracefully, and returns the worker pids and the file's lines. */
-    async function poolsOverALifetime(env: Record<string, string>): Promise<{ master: number; workers: number[]; lines: Record<string, number[]>; stoppedIn: number }> {
+    async function poolsOverALifetime(
+      env: Record<string, string>,
+    ): Promise<{ master: number; workers: number[]; lines: Record<string, number[]>; stoppedIn: number }> {
       const file = path.join(tempDir('pool'), 'pool.log');
       const f = start(framework, {}, { FIXTURE_POOL_FILE: file, ...env });
       await f.ready();
@@ -345,14 +347,19 @@ describe.each(FRAMEWORKS)('$name', (framework) => {
       expect(stoppedIn).toBeLessThan(10_000);
     });
 
-    it('a rolling reload closes each old worker\'s pool as it drains and opens one per successor, never in the master', async () => {
+    it("a rolling reload closes each old worker's pool as it drains and opens one per successor, never in the master", async () => {
       const file = path.join(tempDir('pool'), 'pool.log');
       const f = start(framework, {}, { FIXTURE_POOL_FILE: file, FIXTURE_BUILD: 'function' });
       await f.ready();
       const first = f.workerPids();
       expect((await f.call('reload')).event).toBe('called');
       // Each old worker closes its pool once drained, which may come just after reload() resolves.
-      await until(() => poolLines(file).close!.length >= 2, 15_000, 'the old workers\' pools to close', () => fs.readFileSync(file, 'utf8'));
+      await until(
+        () => poolLines(file).close!.length >= 2,
+        15_000,
+        "the old workers' pools to close",
+        () => fs.readFileSync(file, 'utf8'),
+      );
       const successors = f.workerPids().filter((pid) => !first.includes(pid));
       const lines = poolLines(file);
       expect(successors).toHaveLength(2);
@@ -361,22 +368,28 @@ describe.each(FRAMEWORKS)('$name', (framework) => {
       expect(lines.open).not.toContain(f.pid);
     });
 
-    it.runIf(framework.name === 'fastify')("an app built at module top level boots only in workers: its plugins open one pool per worker, none in the master (the master never called ready()), and onClose closes each", async () => {
-      const { master, workers, lines, stoppedIn } = await poolsOverALifetime({});
-      expect(workers).toHaveLength(2);
-      expect(lines.master).toEqual([master]);
-      expect(lines.open!.sort()).toEqual([...workers].sort());
-      expect(lines.open).not.toContain(master);
-      expect(lines.close!.sort()).toEqual([...workers].sort());
-      // The master's app was never booted: nothing of it keeps the master from exiting at once.
-      expect(stoppedIn).toBeLessThan(10_000);
-    });
+    it.runIf(framework.name === 'fastify')(
+      'an app built at module top level boots only in workers: its plugins open one pool per worker, none in the master (the master never called ready()), and onClose closes each',
+      async () => {
+        const { master, workers, lines, stoppedIn } = await poolsOverALifetime({});
+        expect(workers).toHaveLength(2);
+        expect(lines.master).toEqual([master]);
+        expect(lines.open!.sort()).toEqual([...workers].sort());
+        expect(lines.open).not.toContain(master);
+        expect(lines.close!.sort()).toEqual([...workers].sort());
+        // The master's app was never booted: nothing of it keeps the master from exiting at once.
+        expect(stoppedIn).toBeLessThan(10_000);
+      },
+    );
 
-    it.runIf(framework.name !== 'fastify')('an app built at module top level runs that code in the master too: one pool more, there, never closed (why the function form exists)', async () => {
-      const { master, workers, lines } = await poolsOverALifetime({});
-      expect(lines.open!.sort()).toEqual([master, ...workers].sort());
-      expect(lines.close!.sort()).toEqual([...workers].sort());
-    });
+    it.runIf(framework.name !== 'fastify')(
+      'an app built at module top level runs that code in the master too: one pool more, there, never closed (why the function form exists)',
+      async () => {
+        const { master, workers, lines } = await poolsOverALifetime({});
+        expect(lines.open!.sort()).toEqual([master, ...workers].sort());
+        expect(lines.close!.sort()).toEqual([...workers].sort());
+      },
+    );
   });
 
   describe('idle timeout', () => {
@@ -402,7 +415,7 @@ describe.each(FRAMEWORKS)('$name', (framework) => {
       let answeredAt = 0;
       // Stamped as the answer arrives, not when a poll notices it (a loaded machine polls late).
       socket.on('data', (chunk) => {
-        received += chunk;
+        received += chunk.toString();
         if (answeredAt === 0 && /slow \d+/.test(received)) answeredAt = Date.now();
       });
       const ended = new Promise<number>((resolve) => socket.once('end', () => resolve(Date.now())));

@@ -40,33 +40,40 @@ function runQuick(out: string): Promise<{ code: number | null; stderr: string }>
 }
 
 describe('bench/run.mjs --quick', () => {
-  it.skipIf(!hasWrk())('measures every section and reports numbers for each', async () => {
-    const dir = tempDir('bench-test');
-    const out = path.join(dir, 'results.json');
-    try {
-      const { code, stderr } = await runQuick(out);
-      expect(code, stderr).toBe(0);
-      const doc = JSON.parse(fs.readFileSync(out, 'utf8')) as { machine: { cores: number; node: string }; sections: Section[] };
-      expect(doc.machine.cores).toBeGreaterThan(0);
-      expect(doc.machine.node).toBe(process.version);
-      expect(doc.sections.map((s) => s.key)).toEqual(SECTIONS);
-      for (const section of doc.sections) {
-        expect(section.status, `${section.key}: ${section.error ?? ''}`).toBe('ok');
-        const summary = Object.entries(section.summary);
-        expect(summary.length, section.key).toBeGreaterThan(0);
-        for (const [name, value] of summary) {
-          expect(Number.isFinite(value), `${section.key}.${name} = ${String(value)}`).toBe(true);
-        }
-        expect(section.tables.length, section.key).toBeGreaterThan(0);
-        for (const table of section.tables) {
-          expect(table.rows.length, section.key).toBeGreaterThan(0);
-          for (const row of table.rows) {
-            expect(Object.values(row).some((v) => typeof v === 'number' && Number.isFinite(v)), `${section.key}: ${JSON.stringify(row)}`).toBe(true);
+  it.skipIf(!hasWrk())(
+    'measures every section and reports numbers for each',
+    async () => {
+      const dir = tempDir('bench-test');
+      const out = path.join(dir, 'results.json');
+      try {
+        const { code, stderr } = await runQuick(out);
+        expect(code, stderr).toBe(0);
+        const doc = JSON.parse(fs.readFileSync(out, 'utf8')) as { machine: { cores: number; node: string }; sections: Section[] };
+        expect(doc.machine.cores).toBeGreaterThan(0);
+        expect(doc.machine.node).toBe(process.version);
+        expect(doc.sections.map((s) => s.key)).toEqual(SECTIONS);
+        for (const section of doc.sections) {
+          expect(section.status, `${section.key}: ${section.error ?? ''}`).toBe('ok');
+          const summary = Object.entries(section.summary);
+          expect(summary.length, section.key).toBeGreaterThan(0);
+          for (const [name, value] of summary) {
+            expect(Number.isFinite(value), `${section.key}.${name} = ${String(value)}`).toBe(true);
+          }
+          expect(section.tables.length, section.key).toBeGreaterThan(0);
+          for (const table of section.tables) {
+            expect(table.rows.length, section.key).toBeGreaterThan(0);
+            for (const row of table.rows) {
+              expect(
+                Object.values(row).some((v) => typeof v === 'number' && Number.isFinite(v)),
+                `${section.key}: ${JSON.stringify(row)}`,
+              ).toBe(true);
+            }
           }
         }
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
       }
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
-  }, 300_000);
+    },
+    300_000,
+  );
 });

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { io } from 'socket.io-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { wsText } from '../support/ws-text.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const children: ChildProcess[] = [];
@@ -30,8 +31,8 @@ async function startExample(name: string, banner: RegExp): Promise<{ child: Chil
   });
   children.push(child);
   let output = '';
-  child.stdout!.on('data', (chunk) => (output += chunk));
-  child.stderr!.on('data', (chunk) => (output += chunk));
+  child.stdout.on('data', (chunk) => (output += chunk));
+  child.stderr.on('data', (chunk) => (output += chunk));
   const deadline = Date.now() + 20_000;
   while (!banner.test(output)) {
     if (Date.now() > deadline || child.exitCode !== null) throw new Error(`${name} did not start: ${output}`);
@@ -105,7 +106,7 @@ describe('examples start as the docs say', () => {
     const { child, port, monPort } = await startExample('websocket', /cluster2 \+ ws: master \d+, 2 workers/);
     const ws = new WebSocket(`ws://127.0.0.1:${port}/`);
     const messages: { type: string; text?: string; worker: number }[] = [];
-    ws.on('message', (data) => messages.push(JSON.parse(data.toString())));
+    ws.on('message', (data) => messages.push(JSON.parse(wsText(data))));
     const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
     await new Promise((resolve, reject) => {
       ws.once('open', resolve);

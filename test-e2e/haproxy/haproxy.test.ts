@@ -37,12 +37,26 @@ async function setup(options: object = {}, disableOn404 = false): Promise<{ a: I
   const b = new Instance('B', options);
   instances.push(a, b);
   await Promise.all([a.ready(), b.ready()]);
-  const haproxy = await HAProxy.start({ servers: [{ name: 'A', port: a.port }, { name: 'B', port: b.port }], inter: INTER, fall: FALL, rise: RISE, disableOn404 });
+  const haproxy = await HAProxy.start({
+    servers: [
+      { name: 'A', port: a.port },
+      { name: 'B', port: b.port },
+    ],
+    inter: INTER,
+    fall: FALL,
+    rise: RISE,
+    disableOn404,
+  });
   proxies.push(haproxy);
   const load = new Load({ port: haproxy.port, maxDurationMs: 25_000 });
   loads.push(load);
   // Both instances take traffic before anything changes.
-  await until(() => count(load.outcomes, 'A') >= 100 && count(load.outcomes, 'B') >= 100, 10_000, 'load to reach A and B', () => JSON.stringify(summarize(load.outcomes)));
+  await until(
+    () => count(load.outcomes, 'A') >= 100 && count(load.outcomes, 'B') >= 100,
+    10_000,
+    'load to reach A and B',
+    () => JSON.stringify(summarize(load.outcomes)),
+  );
   return { a, b, haproxy, load };
 }
 
@@ -51,7 +65,11 @@ async function setup(options: object = {}, disableOn404 = false): Promise<{ a: I
  * server state changes, with their reasons): which server went down, and why, is the diagnosis.
  */
 function expectNoneFailed(summary: Summary, haproxy: HAProxy): void {
-  const log = haproxy.output.split('\n').filter((line) => /Server app\/|NOSRV|backend app/.test(line)).slice(-30).join('\n');
+  const log = haproxy.output
+    .split('\n')
+    .filter((line) => /Server app\/|NOSRV|backend app/.test(line))
+    .slice(-30)
+    .join('\n');
   expect(summary.failed, `HAProxy's log:\n${log}`).toBe(0);
   expect(summary.succeeded).toBe(summary.sent);
 }
@@ -62,7 +80,12 @@ function count(outcomes: Outcome[], instance: string): number {
 
 /** Waits until `n` requests sent after `time` have completed, and `AFTER_MS` have passed. */
 async function completedSince(load: Load, time: number, n = AFTER): Promise<void> {
-  await until(() => load.since(time).length >= n && Date.now() - time >= AFTER_MS, 15_000, `${n} requests after the change`, () => JSON.stringify(summarize(load.outcomes)));
+  await until(
+    () => load.since(time).length >= n && Date.now() - time >= AFTER_MS,
+    15_000,
+    `${n} requests after the change`,
+    () => JSON.stringify(summarize(load.outcomes)),
+  );
 }
 
 /** HAProxy's server-side connections to `server`: opened, and reused while idle (http-reuse safe). */
@@ -206,7 +229,12 @@ describe('cluster2 behind HAProxy (option httpchk GET /ecv, inter 200 fall 2 ris
       'A workers replaced': a.events('died').length,
       'HAProxy → A connections': `${stat.connect} opened / ${stat.reuse} reused`,
     });
-    expect(a.events('died').map((m) => m.args![0]).sort()).toEqual(expect.arrayContaining(pidsBefore.sort()));
+    expect(
+      a
+        .events('died')
+        .map((m) => m.args![0])
+        .sort(),
+    ).toEqual(expect.arrayContaining(pidsBefore.sort()));
     expect(a.events('died')).toHaveLength(6);
     expect(stat.status).toBe('UP');
     // Server-side keep-alive was in play: the race had its chance.

@@ -97,7 +97,11 @@ export class HAProxy {
   exitCode: number | null | undefined;
   readonly exited: Promise<void>;
 
-  private constructor(readonly port: number, readonly statsPort: number, options: HAProxyOptions) {
+  private constructor(
+    readonly port: number,
+    readonly statsPort: number,
+    options: HAProxyOptions,
+  ) {
     this.config = haproxyConfig(options, port, statsPort);
     const dir = tempDir('haproxy');
     const file = path.join(dir, 'haproxy.cfg');

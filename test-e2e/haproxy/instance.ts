@@ -10,7 +10,10 @@ export class Instance extends Fixture {
   port = 0;
 
   /** INSTANCE=`name` names it in every app answer; `options` are added to its Cluster's. */
-  constructor(readonly name: string, options: object = {}) {
+  constructor(
+    readonly name: string,
+    options: object = {},
+  ) {
     super(fixture, options, { env: { INSTANCE: name } });
   }
 

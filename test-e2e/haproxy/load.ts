@@ -59,16 +59,13 @@ export class Load {
   #one(keepAlive: boolean): Promise<Outcome> {
     const start = Date.now();
     return new Promise((resolve) => {
-      const req = http.request(
-        { host: '127.0.0.1', port: this.#options.port, path: this.#options.path, agent: keepAlive ? this.#agent : false },
-        (res) => {
-          res.resume();
-          res.on('end', () =>
-            resolve({ start, end: Date.now(), keepAlive, status: res.statusCode, instance: res.headers['x-instance'] as string | undefined }),
-          );
-          res.on('error', (error: NodeJS.ErrnoException) => resolve({ start, end: Date.now(), keepAlive, status: res.statusCode, error: error.code ?? error.message }));
-        },
-      );
+      const req = http.request({ host: '127.0.0.1', port: this.#options.port, path: this.#options.path, agent: keepAlive ? this.#agent : false }, (res) => {
+        res.resume();
+        res.on('end', () => resolve({ start, end: Date.now(), keepAlive, status: res.statusCode, instance: res.headers['x-instance'] as string | undefined }));
+        res.on('error', (error: NodeJS.ErrnoException) =>
+          resolve({ start, end: Date.now(), keepAlive, status: res.statusCode, error: error.code ?? error.message }),
+        );
+      });
       req.setTimeout(10_000, () => req.destroy(Object.assign(new Error('client timeout'), { code: 'TIMEOUT' })));
       req.on('error', (error: NodeJS.ErrnoException) => resolve({ start, end: Date.now(), keepAlive, error: error.code ?? error.message }));
       req.end();
@@ -107,4 +104,3 @@ export function summarize(outcomes: Outcome[]): Summary {
   }
   return { sent: outcomes.length, succeeded: ok, failed: outcomes.length - ok, byInstance, failures };
 }
-

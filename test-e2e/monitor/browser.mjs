@@ -13,7 +13,15 @@ export function launchChromium() {
   return chromium.launch({
     executablePath: chromiumPath(),
     // No --user-data-dir: playwright refuses it in args and makes its own temporary profile.
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
     timeout: 60_000,
   });
 }

@@ -86,10 +86,14 @@ describe('cluster2 CLI against a live cluster', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toContain(`sent SIGUSR2 to master ${fixture.pid}`);
 
-    await until(async () => {
-      const now = await listeningPids(endpoints.monPort);
-      return now.length === 2 && now.every((pid) => !old.includes(pid));
-    }, 30_000, 'two new listening workers');
+    await until(
+      async () => {
+        const now = await listeningPids(endpoints.monPort);
+        return now.length === 2 && now.every((pid) => !old.includes(pid));
+      },
+      30_000,
+      'two new listening workers',
+    );
     await until(() => old.every((pid) => !isAlive(pid)), 15_000, 'the old workers to exit');
     expect(fixture.events('recycled').filter((m) => m.args![1] === 'reload')).toHaveLength(2);
   });

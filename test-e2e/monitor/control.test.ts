@@ -36,8 +36,7 @@ afterAll(() => {
   if (root) fs.rmSync(root, { recursive: true, force: true });
 });
 
-const post = (target: string, headers: Record<string, string> = {}): Promise<Answer> =>
-  request(endpoints.monPort, target, { method: 'POST', headers });
+const post = (target: string, headers: Record<string, string> = {}): Promise<Answer> => request(endpoints.monPort, target, { method: 'POST', headers });
 
 /** GET /ecv enough times to reach both workers (round-robin); every answer must agree. */
 async function ecvAnswers(): Promise<Answer[]> {
@@ -93,10 +92,14 @@ describe('monitor control routes with monToken', () => {
 
     const accepted = await post(`/api/workers/${target}/restart`, AUTH);
     expect(accepted.status).toBe(202);
-    await until(async () => {
-      const now = await listeningPids(endpoints.monPort, TOKEN);
-      return now.length === 2 && !now.includes(target) && now.includes(other);
-    }, 20_000, `worker ${target} to be replaced`);
+    await until(
+      async () => {
+        const now = await listeningPids(endpoints.monPort, TOKEN);
+        return now.length === 2 && !now.includes(target) && now.includes(other);
+      },
+      20_000,
+      `worker ${target} to be replaced`,
+    );
     await until(() => !isAlive(target), 10_000, `worker ${target} to exit`);
     const recycled = await fixture.waitFor('recycled', { where: (m) => m.args![0] === target });
     expect(recycled.args![1]).toBe('manual');
@@ -114,7 +117,11 @@ describe('monitor control routes with monToken', () => {
   it("answers every read route 401 without the token (a log file's contents were served to anyone) and serves them with it", async () => {
     for (const target of ['/', '/api/status', '/api/events', '/metrics', '/api/deps', '/api/logs', '/api/logs/app.log']) {
       const missing = await request(endpoints.monPort, target);
-      expect({ target, status: missing.status, challenge: missing.headers['www-authenticate'] }).toEqual({ target, status: 401, challenge: 'Bearer realm="cluster2"' });
+      expect({ target, status: missing.status, challenge: missing.headers['www-authenticate'] }).toEqual({
+        target,
+        status: 401,
+        challenge: 'Bearer realm="cluster2"',
+      });
       expect(missing.body).not.toContain(LOG_LINE);
       expect(missing.body).not.toContain('cluster2_');
       const wrong = await request(endpoints.monPort, target, { headers: { authorization: 'Bearer nope' } });

@@ -56,7 +56,12 @@ const sorted = (pids: number[]): number[] => [...pids].sort((a, b) => a - b);
 
 async function expectTable(what: string, condition: (pids: number[]) => boolean, timeout = 15_000): Promise<number[]> {
   let shown: number[] = [];
-  await until(async () => condition((shown = await shownPids())), timeout, what, () => `table shows ${JSON.stringify(shown)}`);
+  await until(
+    async () => condition((shown = await shownPids())),
+    timeout,
+    what,
+    () => `table shows ${JSON.stringify(shown)}`,
+  );
   return shownPids();
 }
 
@@ -168,7 +173,8 @@ describe('monitor dashboard in Chromium with monToken', () => {
     const [worker] = tokenFixture.workerPids() as [number];
     await until(async () => (await tokenPage.locator('#conn').innerText()) === 'live', 10_000, 'the event stream to connect');
     await until(
-      async () => (await tokenPage.$$eval('[data-testid="worker-row"]', (rows) => rows.map((row) => Number((row as HTMLElement).dataset.pid)))).includes(worker),
+      async () =>
+        (await tokenPage.$$eval('[data-testid="worker-row"]', (rows) => rows.map((row) => Number((row as HTMLElement).dataset.pid)))).includes(worker),
       10_000,
       'the worker row',
     );

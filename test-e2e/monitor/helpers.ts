@@ -65,7 +65,10 @@ export async function getStatus(monPort: number, token?: string): Promise<Status
 /** Pids of the workers the monitor shows as listening. */
 export async function listeningPids(monPort: number, token?: string): Promise<number[]> {
   const status = await getStatus(monPort, token);
-  return status.workers.filter((w) => w.state === 'listening').map((w) => w.pid).sort((a, b) => a - b);
+  return status.workers
+    .filter((w) => w.state === 'listening')
+    .map((w) => w.pid)
+    .sort((a, b) => a - b);
 }
 
 /** True once nothing accepts connections on 127.0.0.1:`port`. */

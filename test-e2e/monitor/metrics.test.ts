@@ -39,7 +39,10 @@ function single(samples: Sample[], name: string): number {
 }
 
 const workerPidsIn = (samples: Sample[], name: string): number[] =>
-  samples.filter((s) => s.name === name).map((s) => Number(s.labels.pid)).sort((a, b) => a - b);
+  samples
+    .filter((s) => s.name === name)
+    .map((s) => Number(s.labels.pid))
+    .sort((a, b) => a - b);
 
 async function scrape(monPort: number): Promise<{ text: string; samples: Sample[] }> {
   const answer = await request(monPort, '/metrics');

@@ -36,7 +36,13 @@ const logLines = [
   ['info', 'config reloaded', { source: 'master' }],
 ].map(([level, msg, extra], i) => JSON.stringify({ level, time: new Date(started - (5 - i) * 60_000).toISOString(), pid: process.pid, msg, ...extra }));
 fs.writeFileSync(path.join(logsDir, 'app.log'), `${logLines.join('\n')}\n`);
-fs.writeFileSync(path.join(logsDir, 'access.log'), Array.from({ length: 40 }, (_, i) => `127.0.0.1 - - [${new Date(started - (40 - i) * 1000).toUTCString()}] "GET /api/items/${i} HTTP/1.1" 200 ${512 + i * 7}`).join('\n') + '\n');
+fs.writeFileSync(
+  path.join(logsDir, 'access.log'),
+  Array.from(
+    { length: 40 },
+    (_, i) => `127.0.0.1 - - [${new Date(started - (40 - i) * 1000).toUTCString()}] "GET /api/items/${i} HTTP/1.1" 200 ${512 + i * 7}`,
+  ).join('\n') + '\n',
+);
 
 // The fixture master runs from test-e2e, so the dependencies panel lists that package's.
 const forked = new Set();
@@ -137,12 +143,14 @@ function startLoad(port) {
 
 function json(monPort, target) {
   return new Promise((resolve, reject) => {
-    http.get({ host: '127.0.0.1', port: monPort, path: target, agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk) => (body += chunk));
-      res.on('end', () => resolve(JSON.parse(body)));
-    }).on('error', reject);
+    http
+      .get({ host: '127.0.0.1', port: monPort, path: target, agent: false }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk) => (body += chunk));
+        res.on('end', () => resolve(JSON.parse(body)));
+      })
+      .on('error', reject);
   });
 }
 

@@ -32,7 +32,10 @@ beforeAll(async () => {
 afterAll(() => fs.rmSync(out, { recursive: true, force: true }));
 
 async function list(tarball: string): Promise<string[]> {
-  return (await run('tar', ['tzf', tarball])).stdout.trim().split('\n').map((entry) => entry.replace(/^package\//, ''));
+  return (await run('tar', ['tzf', tarball])).stdout
+    .trim()
+    .split('\n')
+    .map((entry) => entry.replace(/^package\//, ''));
 }
 
 async function packedManifest(tarball: string): Promise<Record<string, any>> {
@@ -63,18 +66,35 @@ describe.each(PACKAGES)('@cluster2/%s as published', (name) => {
 
   it('passes publint with no error and no warning', async () => {
     const tarball = fs.readFileSync(tarballs.get(name)!);
-    const { messages, pkg } = await publint({ pack: { tarball: tarball.buffer.slice(tarball.byteOffset, tarball.byteOffset + tarball.byteLength) }, level: 'suggestion' });
-    const serious = messages.filter((message) => message.type !== 'suggestion').map((message) => `${message.type}: ${formatMessage(message, pkg) ?? message.code}`);
+    const { messages, pkg } = await publint({
+      pack: { tarball: tarball.buffer.slice(tarball.byteOffset, tarball.byteOffset + tarball.byteLength) },
+      level: 'suggestion',
+    });
+    const serious = messages
+      .filter((message) => message.type !== 'suggestion')
+      .map((message) => `${message.type}: ${formatMessage(message, pkg) ?? message.code}`);
     expect(serious).toEqual([]);
   });
 
   it('resolves ESM, CJS and types for node10, node16 and bundlers (@arethetypeswrong/cli)', async () => {
     // attw exits 1 when it finds a problem; the JSON report says which, so read it either way.
-    const { stdout } = await run(bin('attw'), ['--format', 'json', tarballs.get(name)!], { maxBuffer: 64 * 1024 * 1024 }).catch((error: { stdout: string }) => error);
-    const report = JSON.parse(stdout) as { problems: Record<string, unknown[]> | unknown[]; analysis: { entrypoints: Record<string, { resolutions: Record<string, { resolution?: { fileName: string }; implementationResolution?: { fileName: string } }> }> } };
+    const { stdout } = await run(bin('attw'), ['--format', 'json', tarballs.get(name)!], { maxBuffer: 64 * 1024 * 1024 }).catch(
+      (error: { stdout: string }) => error,
+    );
+    const report = JSON.parse(stdout) as {
+      problems: Record<string, unknown[]> | unknown[];
+      analysis: {
+        entrypoints: Record<string, { resolutions: Record<string, { resolution?: { fileName: string }; implementationResolution?: { fileName: string } }> }>;
+      };
+    };
     expect(Object.values(report.problems).flat()).toEqual([]);
     const root = report.analysis.entrypoints['.']!.resolutions;
-    const seen = Object.fromEntries(Object.entries(root).map(([kind, r]) => [kind, [path.basename(r.resolution?.fileName ?? '-'), path.basename(r.implementationResolution?.fileName ?? '-')]]));
+    const seen = Object.fromEntries(
+      Object.entries(root).map(([kind, r]) => [
+        kind,
+        [path.basename(r.resolution?.fileName ?? '-'), path.basename(r.implementationResolution?.fileName ?? '-')],
+      ]),
+    );
     expect(seen).toEqual({
       node10: ['index.d.ts', 'index.cjs'],
       'node16-cjs': ['index.d.cts', 'index.cjs'],

@@ -9,7 +9,12 @@ afterEach(() => killAll(fixtures.splice(0)));
 
 /** Resolves once the server ended the raw connection; the bytes it sent are then complete. */
 async function answered(client: Awaited<ReturnType<typeof rawClient>>): Promise<string> {
-  await until(() => client.endedAt !== undefined || client.closedAt !== undefined, 5000, 'the server to end the connection', () => `; got ${JSON.stringify(client.text())}`);
+  await until(
+    () => client.endedAt !== undefined || client.closedAt !== undefined,
+    5000,
+    'the server to end the connection',
+    () => `; got ${JSON.stringify(client.text())}`,
+  );
   return client.text();
 }
 
@@ -54,7 +59,12 @@ describe('malformed upgrade requests', () => {
     const port = await fixture.port();
     const workers = fixture.workerPids();
     const client = await rawClient(port, upgradeRequest('/'));
-    await until(() => /\r\n\r\nplain answer to upgrade websocket from \d+$/.test(client.text()), 5000, 'the app\'s answer', () => `; got ${JSON.stringify(client.text())}`);
+    await until(
+      () => /\r\n\r\nplain answer to upgrade websocket from \d+$/.test(client.text()),
+      5000,
+      "the app's answer",
+      () => `; got ${JSON.stringify(client.text())}`,
+    );
     const text = client.text();
     expect(text).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
     const pid = Number(/x-worker-pid: (\d+)/i.exec(text)![1]);
@@ -87,12 +97,14 @@ describe('a client that never answers the close handshake', () => {
     expect(closeCode(serverFrames(silent.received()))).toBe(1001);
     await fixture.waitForExit(SHUTDOWN_TIMEOUT + 10_000);
     const exitMs = fixture.exitedAt! - startedAt;
-    console.log(`[realtime] drain held by a client that ignores the close frame: master exited ${exitMs} ms after shutdown() (shutdownTimeout ${SHUTDOWN_TIMEOUT} ms)`);
+    console.log(
+      `[realtime] drain held by a client that ignores the close frame: master exited ${exitMs} ms after shutdown() (shutdownTimeout ${SHUTDOWN_TIMEOUT} ms)`,
+    );
     expect(fixture.exitCode).toBe(0);
     // The worker waited for the close handshake until shutdownTimeout, then destroyed the socket.
     expect(exitMs).toBeGreaterThanOrEqual(SHUTDOWN_TIMEOUT - 100);
     expect(exitMs).toBeLessThan(SHUTDOWN_TIMEOUT + 3000);
-    await until(() => silent.closedAt !== undefined, 2000, 'the silent client\'s socket to close');
+    await until(() => silent.closedAt !== undefined, 2000, "the silent client's socket to close");
     expect(silent.closedAt! - startedAt).toBeGreaterThanOrEqual(SHUTDOWN_TIMEOUT - 100);
     expect(fixture.warnings().filter((w) => /destroying/.test(w))).toHaveLength(1);
     // Both workers exited after the shutdown began, with code 0: none died of it.

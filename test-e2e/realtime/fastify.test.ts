@@ -21,7 +21,9 @@ describe('Fastify with @fastify/websocket', () => {
     fixture.send('shutdown');
     const closes = await Promise.all(sockets.map((s) => s.closed));
     await fixture.waitForExit(15_000);
-    console.log(`[realtime] Fastify + @fastify/websocket shutdown: close codes ${closes.map((c) => c.code).join(', ')}; master exited after ${fixture.exitedAt! - startedAt} ms`);
+    console.log(
+      `[realtime] Fastify + @fastify/websocket shutdown: close codes ${closes.map((c) => c.code).join(', ')}; master exited after ${fixture.exitedAt! - startedAt} ms`,
+    );
     expect(closes.map((c) => c.code)).toEqual([1001, 1001, 1001, 1001]);
     expect(closes.map((c) => c.reason)).toEqual(['server draining', 'server draining', 'server draining', 'server draining']);
     expect(fixture.exitCode).toBe(0);

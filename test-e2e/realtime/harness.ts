@@ -7,6 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { Fixture as BaseFixture, type FixtureMessage as BaseMessage, until } from '../support/fixture.js';
+import { wsText } from '../support/ws-text.js';
 
 export { isAlive, killAll, request, until } from '../support/fixture.js';
 export const fixturesDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures');
@@ -60,8 +61,8 @@ export function openWebSocket(port: number, target = '/'): Promise<OpenSocket> {
   ws.on('error', () => {});
   return new Promise((resolve, reject) => {
     ws.once('message', (data) => {
-      const hello = JSON.parse(data.toString()) as { type: string; pid: number };
-      if (hello.type !== 'hello') reject(new Error(`expected hello, got ${data.toString()}`));
+      const hello = JSON.parse(wsText(data)) as { type: string; pid: number };
+      if (hello.type !== 'hello') reject(new Error(`expected hello, got ${wsText(data)}`));
       else resolve({ ws, pid: hello.pid, closed });
     });
     ws.once('close', (code) => reject(new Error(`closed (${code}) before hello`)));
@@ -74,7 +75,7 @@ export function roundTrip(ws: WebSocket, text: string): Promise<{ type: string; 
     const timer = setTimeout(() => reject(new Error(`no answer to ${text}`)), 5000);
     ws.once('message', (data) => {
       clearTimeout(timer);
-      resolve(JSON.parse(data.toString()));
+      resolve(JSON.parse(wsText(data)));
     });
     ws.send(text);
   });
@@ -126,7 +127,9 @@ export function upgradeRequest(target = '/', headers: Record<string, string | un
     'sec-websocket-key': crypto.randomBytes(16).toString('base64'),
     ...headers,
   };
-  const lines = Object.entries(all).filter(([, value]) => value !== undefined).map(([name, value]) => `${name}: ${value}`);
+  const lines = Object.entries(all)
+    .filter(([, value]) => value !== undefined)
+    .map(([name, value]) => `${name}: ${value}`);
   return `GET ${target} HTTP/1.1\r\n${lines.join('\r\n')}\r\n\r\n`;
 }
 

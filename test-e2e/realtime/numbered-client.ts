@@ -2,6 +2,7 @@
 // numbers its messages, keeps each until the server acknowledges it, and re-sends the
 // unacknowledged ones after reconnecting. It records every worker it met and every close code.
 import WebSocket from 'ws';
+import { wsText } from '../support/ws-text.js';
 
 export interface Close {
   code: number;
@@ -43,7 +44,7 @@ export class NumberedClient {
     let pid: number | undefined;
     ws.on('error', () => {});
     ws.on('message', (data) => {
-      const message = JSON.parse(data.toString()) as { type: string; pid: number; n?: number };
+      const message = JSON.parse(wsText(data)) as { type: string; pid: number; n?: number };
       if (message.type === 'hello') {
         pid = message.pid;
         this.#pid = pid;

@@ -64,7 +64,9 @@ describe('server-sent events across a reload', () => {
       const sameWorker = clients.filter((c) => c.pids.some((pid, i) => i > 0 && pid === c.pids[i - 1])).length;
       const connections = clients.reduce((n, c) => n + c.pids.length, 0);
       const failedReconnects = clients.reduce((n, c) => n + c.failedReconnects, 0);
-      console.log(`[realtime] reload with ${CLIENTS} EventSource + ${RAW_CLIENTS} raw streams: reload() ${reloadMs} ms, old workers exited after ${exitMs} ms; ${connections} EventSource connections in all, ${sameWorker} clients back to the worker that ended their stream, ${failedReconnects} reconnect requests failed before an answer (then retried)`);
+      console.log(
+        `[realtime] reload with ${CLIENTS} EventSource + ${RAW_CLIENTS} raw streams: reload() ${reloadMs} ms, old workers exited after ${exitMs} ms; ${connections} EventSource connections in all, ${sameWorker} clients back to the worker that ended their stream, ${failedReconnects} reconnect requests failed before an answer (then retried)`,
+      );
       expect(sameWorker).toBe(0);
       expect(reloadMs).toBeLessThan(2000);
       expect(exitMs).toBeLessThan(2000);

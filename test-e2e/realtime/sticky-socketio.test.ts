@@ -47,7 +47,13 @@ function summary(all: SioClient[]): string {
 }
 
 async function allSettled(all: SioClient[], timeout = 30_000): Promise<void> {
-  await until(() => all.every(settled), timeout, `${all.length} clients connected and upgraded`, () => summary(all), 50);
+  await until(
+    () => all.every(settled),
+    timeout,
+    `${all.length} clients connected and upgraded`,
+    () => summary(all),
+    50,
+  );
 }
 
 describe('socket.io with sticky sessions', () => {
@@ -66,9 +72,20 @@ describe('socket.io with sticky sessions', () => {
     const all = clients(port);
     // Each client ends up either working or failed (an error, or a disconnect after connecting).
     const failed = (c: SioClient) => c.errors.length > 0 || c.disconnects.length > 0;
-    await until(() => all.every((c) => failed(c) || settled(c)), 30_000, 'every client to work or fail', () => summary(all), 50);
+    await until(
+      () => all.every((c) => failed(c) || settled(c)),
+      30_000,
+      'every client to work or fail',
+      () => summary(all),
+      50,
+    );
     // Let the survivors meet the next poll or the upgrade, where a session on another worker fails too.
-    await until(() => all.every((c) => failed(c) || (settled(c) && c.socket.connected)), 5000, 'settle', () => summary(all));
+    await until(
+      () => all.every((c) => failed(c) || (settled(c) && c.socket.connected)),
+      5000,
+      'settle',
+      () => summary(all),
+    );
     const failures = all.filter(failed).length;
     console.log(`socket.io without sticky sessions: ${failures} of ${CLIENTS} clients failed (${summary(all)})`);
     expect(failures).toBeGreaterThan(CLIENTS / 2);
@@ -88,7 +105,7 @@ describe('socket.io with sticky sessions', () => {
     expect(answers).toEqual(all.map((c) => c.pids[0]));
   });
 
-  it('@socket.io/cluster-adapter works unchanged: one worker\'s io.emit reaches all 200 clients on 4 workers', async () => {
+  it("@socket.io/cluster-adapter works unchanged: one worker's io.emit reaches all 200 clients on 4 workers", async () => {
     const { app, port } = await startApp({ sticky: { header: 'x-forwarded-for' } }, { SIO_ADAPTER: 'cluster' });
     const haproxy = await behindHAProxy(port);
     const all = clients(haproxy.port);
@@ -101,7 +118,12 @@ describe('socket.io with sticky sessions', () => {
       // The emitting worker holds only some of the clients; the adapter carries the rest.
       expect(local).toBeLessThan(CLIENTS);
       expect(spread(all).get(pid)).toBe(local);
-      await until(() => all.every((c) => c.news.includes(n)), 10_000, `news ${n} at every client`, () => `${all.filter((c) => c.news.includes(n)).length}/${CLIENTS}`);
+      await until(
+        () => all.every((c) => c.news.includes(n)),
+        10_000,
+        `news ${n} at every client`,
+        () => `${all.filter((c) => c.news.includes(n)).length}/${CLIENTS}`,
+      );
     }
     expect(all.every((c) => c.news.join() === '1,2,3')).toBe(true);
     // Neither side of cluster2 complained about the adapter's messages.

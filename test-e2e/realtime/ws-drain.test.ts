@@ -82,7 +82,12 @@ describe('rolling reload with 200 WebSocket clients', () => {
         expect(fixture.pids('died', from).sort(byNumber)).toEqual([...old].sort(byNumber));
         workers = fixture.workerPids();
         expect([...workers].sort(byNumber)).toEqual([...successors].sort(byNumber));
-        await until(() => clients.every((c) => c.pid !== undefined && workers.includes(c.pid)), 20_000, `every client on a successor after reload ${reload}`, () => `: ${clients.filter((c) => c.pid === undefined || !workers.includes(c.pid)).length} not yet`);
+        await until(
+          () => clients.every((c) => c.pid !== undefined && workers.includes(c.pid)),
+          20_000,
+          `every client on a successor after reload ${reload}`,
+          () => `: ${clients.filter((c) => c.pid === undefined || !workers.includes(c.pid)).length} not yet`,
+        );
         clients.forEach((client, i) => {
           // Reconnected at least once, and each connection it lost was to a worker that went away.
           expect(client.pids.length).toBeGreaterThan(before[i]!.connections);
@@ -95,7 +100,12 @@ describe('rolling reload with 200 WebSocket clients', () => {
       }
       clearInterval(sending);
       // Every message sent gets its ack before the end: nothing is left unacknowledged.
-      await until(() => clients.every((c) => c.unacked.size === 0), 10_000, 'every message acknowledged', () => `: ${clients.reduce((n, c) => n + c.unacked.size, 0)} unacknowledged`);
+      await until(
+        () => clients.every((c) => c.unacked.size === 0),
+        10_000,
+        'every message acknowledged',
+        () => `: ${clients.reduce((n, c) => n + c.unacked.size, 0)} unacknowledged`,
+      );
 
       const closes = clients.flatMap((c) => c.closes);
       const codes = new Map<number, number>();

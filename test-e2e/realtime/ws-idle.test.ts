@@ -3,6 +3,7 @@
 // Regression test for issue 12 (1): a ws client sending every 500 ms got 1006 at 3.1 s with timeout 3000.
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { wsText } from '../support/ws-text.js';
 import { Fixture, killAll, openWebSocket, rawClient, roundTrip, until, type WorkerFigures } from './harness.js';
 
 const fixtures: Fixture[] = [];
@@ -25,7 +26,7 @@ describe('WebSockets and the idle timeout', () => {
     let sent = 0;
     let acked = 0;
     active.ws.on('message', (data) => {
-      if ((JSON.parse(data.toString()) as { type: string }).type === 'ack') acked++;
+      if ((JSON.parse(wsText(data)) as { type: string }).type === 'ack') acked++;
     });
     const ticker = setInterval(() => active.ws.send(JSON.stringify({ n: ++sent })), 500);
 

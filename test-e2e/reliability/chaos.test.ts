@@ -121,7 +121,11 @@ describe('chaos', () => {
     // Every failure was outstanding at a kill, and where its worker is known, that was the victim.
     const unexplained = failed.filter((o) => !kills.some((k) => explainedBy(o, k)));
     const kill = (o: Outcome) => kills.find((k) => k.victim === knownWorker(o));
-    expect(unexplained.map((o) => `#${o.id} ${o.lane} ${o.error ?? o.status} pid=${knownWorker(o)} start=${o.start} end=${o.end} its kill: ${JSON.stringify(kill(o))}`)).toEqual([]);
+    expect(
+      unexplained.map(
+        (o) => `#${o.id} ${o.lane} ${o.error ?? o.status} pid=${knownWorker(o)} start=${o.start} end=${o.end} its kill: ${JSON.stringify(kill(o))}`,
+      ),
+    ).toEqual([]);
     // Bounded by what was in flight on the victims: per kill, the requests outstanding then and
     // not known to be on another worker, plus those sent on the victim's dead connections.
     const inFlightOnVictims = kills.map((k) => outcomes.filter((o) => explainedBy(o, k)).length);

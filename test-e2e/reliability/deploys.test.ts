@@ -92,14 +92,21 @@ describe('failed deploys', () => {
     const warned = f.messages.length;
     expect((await fetch(`http://127.0.0.1:${monPort}/api/workers/${serving[0]}/restart`, { method: 'POST' })).status).toBe(202);
     const warning = await f.waitFor('warning', { from: warned, where: (m) => /recycling worker/.test((m.args?.[0] as { message: string }).message) });
-    expect((warning.args![0] as { message: string }).message).toMatch(new RegExp(`recycling worker ${serving[0]} \\(manual\\) failed; it keeps serving: .*SyntaxError`, 's'));
+    expect((warning.args![0] as { message: string }).message).toMatch(
+      new RegExp(`recycling worker ${serving[0]} \\(manual\\) failed; it keeps serving: .*SyntaxError`, 's'),
+    );
     expect(f.workerPids().sort()).toEqual([...serving].sort());
 
     fs.writeFileSync(appModule, GOOD(2));
     const fixed = await cli(['reload', '--pids', pids]);
     expect(fixed.code, fixed.stderr).toBe(0);
     expect(fixed.stdout).toContain('reload finished');
-    await until(() => serving.every((pid) => f.pids('died', from).includes(pid)), 15_000, 'the old workers to exit', () => f.stderr);
+    await until(
+      () => serving.every((pid) => f.pids('died', from).includes(pid)),
+      15_000,
+      'the old workers to exit',
+      () => f.stderr,
+    );
     const mark = load.outcomes.length;
     await load.settled(mark + 200);
     await load.quiesce();
@@ -125,7 +132,10 @@ function setFdLimit(pid: number, soft: number, hard: number): void {
 }
 
 function fdLimits(pid: number): { soft: number; hard: number } {
-  const line = fs.readFileSync(`/proc/${pid}/limits`, 'utf8').split('\n').find((l) => l.startsWith('Max open files'))!;
+  const line = fs
+    .readFileSync(`/proc/${pid}/limits`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('Max open files'))!;
   const [soft, hard] = line.split(/\s+/).slice(3, 5).map(Number);
   return { soft: soft!, hard: hard! };
 }
@@ -157,7 +167,10 @@ describe('a fork the OS refuses', () => {
     setFdLimit(f.pid, limits.soft, limits.hard);
     await f.waitFor('listening', { from, timeout: 15_000 });
     const status = await getJson(monPort, '/api/status');
-    expect(status.workers.map((w: { pid: unknown; state: string }) => [typeof w.pid, w.state])).toEqual([['number', 'listening'], ['number', 'listening']]);
+    expect(status.workers.map((w: { pid: unknown; state: string }) => [typeof w.pid, w.state])).toEqual([
+      ['number', 'listening'],
+      ['number', 'listening'],
+    ]);
     expect(status.totals.workers).toBe(NO_WORKERS);
     expect(status.master.state).toBe('running');
     expect(status.events.some((e: { type: string }) => e.type === 'fork-failed')).toBe(true);

@@ -95,7 +95,7 @@ export class LoadDriver {
       pipelining: 1,
       connect: (opts, callback) =>
         connector(opts, (...args) => {
-          if (args[1]) this.#track(args[1] as net.Socket, 'undici');
+          if (args[1]) this.#track(args[1], 'undici');
           callback(...args);
         }),
     });
@@ -217,7 +217,8 @@ export class LoadDriver {
         outcome.headersAt = Date.now();
         outcome.status = res.statusCode;
         outcome.pid = Number(res.headers['x-worker-pid']) || undefined;
-        const record = (req.socket as Tracked | null)?.[kRecord];
+        const socket: Tracked | null = req.socket;
+        const record = socket?.[kRecord];
         if (record && outcome.pid) record.pid = outcome.pid;
         let text = '';
         res.setEncoding('utf8');

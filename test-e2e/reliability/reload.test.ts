@@ -28,7 +28,12 @@ describe('rolling reload under load', () => {
       durations.push(settled.time - calledAt);
       expect(f.pids('recycled', from).sort()).toEqual([...before].sort());
       for (const m of f.events('recycled', from)) expect(m.args![1]).toBe('reload');
-      await until(() => before.every((pid) => f.pids('died', from).includes(pid)), 15_000, 'the old workers to exit', () => f.stderr);
+      await until(
+        () => before.every((pid) => f.pids('died', from).includes(pid)),
+        15_000,
+        'the old workers to exit',
+        () => f.stderr,
+      );
       for (const m of f.events('died', from)) expect(m.args!.slice(1)).toEqual([0, null]);
       const after = f.workerPids();
       expect(after).toHaveLength(NO_WORKERS);

@@ -30,7 +30,7 @@ async function idleKeepAlive(port: number): Promise<IdleSocket> {
     idle.hadError = hadError;
   });
   let received = '';
-  socket.on('data', (chunk) => (received += chunk));
+  socket.on('data', (chunk) => (received += chunk.toString()));
   socket.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n');
   await until(() => /\r\n\r\nok \d+$/.test(received), 5000, 'the idle client’s first answer');
   return idle;
@@ -82,7 +82,8 @@ describe('graceful shutdown under load', () => {
     expect(keepAlive.length).toBeGreaterThan(0);
     for (const s of keepAlive) {
       expect(s.closedAt).toBeDefined();
-      if (s.lane !== 'undici') expect(s.endAt !== undefined || (s.error === undefined && s.hadError === false && s.closedAt! <= stoppedAt), JSON.stringify(s)).toBe(true);
+      if (s.lane !== 'undici')
+        expect(s.endAt !== undefined || (s.error === undefined && s.hadError === false && s.closedAt! <= stoppedAt), JSON.stringify(s)).toBe(true);
       // undici closes a socket itself after a `Connection: close` answer (UND_ERR_INFO); else it saw the FIN.
       else expect(s.endAt !== undefined || s.error === 'UND_ERR_INFO').toBe(true);
     }
@@ -108,7 +109,7 @@ describe('graceful shutdown under load', () => {
 function rawGet(port: number, path: string): Promise<{ received: string; error?: string }> {
   const socket = net.connect(port, '127.0.0.1');
   const outcome: { received: string; error?: string } = { received: '' };
-  socket.on('data', (chunk) => (outcome.received += chunk));
+  socket.on('data', (chunk) => (outcome.received += chunk.toString()));
   socket.on('error', (error: NodeJS.ErrnoException) => (outcome.error = error.code ?? error.message));
   socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
   return new Promise((resolve) => socket.on('close', () => resolve(outcome)));
@@ -149,7 +150,7 @@ async function stuckRequest(port: number, path: string): Promise<net.Socket> {
   const socket = net.connect(port, '127.0.0.1');
   socket.on('error', () => {});
   let received = '';
-  socket.on('data', (chunk) => (received += chunk));
+  socket.on('data', (chunk) => (received += chunk.toString()));
   socket.write(`GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\nGET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
   await until(() => /\r\n\r\nok \d+/.test(received), 5000, 'the first answer');
   return socket;
@@ -187,13 +188,25 @@ describe('a worker that will not drain', () => {
     expect(died.args![0]).toBe(worker);
     expect(died.time - shutdownAt).toBeGreaterThanOrEqual(shutdownTimeout - 50);
     expect(f.events('warning').some((m) => /shutdownTimeout/.test((m.args![0] as { message: string }).message))).toBe(true);
-    recordSummary({ scenario: '6a. hanging request, SIGTERM ignored', sent: 1, succeeded: 0, failed: 1, notes: `the failure is the request that never answers, cut at shutdownTimeout ${shutdownTimeout} ms by design; master exit 0 at +${exitMs} ms` });
+    recordSummary({
+      scenario: '6a. hanging request, SIGTERM ignored',
+      sent: 1,
+      succeeded: 0,
+      failed: 1,
+      notes: `the failure is the request that never answers, cut at shutdownTimeout ${shutdownTimeout} ms by design; master exit 0 at +${exitMs} ms`,
+    });
   });
 
   it('a wedged event loop: the master SIGKILLs the worker after shutdownTimeout and exits 0 within shutdownTimeout + 2 s', async () => {
     const { f, worker, exitMs } = await shutdownAroundStuckRequest('/block?ms=60000', { sigtermFirst: false });
     const died = await f.waitFor('died');
     expect(died.args).toEqual([worker, null, 'SIGKILL']);
-    recordSummary({ scenario: '6b. wedged worker, SIGTERM ignored', sent: 1, succeeded: 0, failed: 1, notes: `the failure is the request that wedged its worker, SIGKILLed after shutdownTimeout ${shutdownTimeout} ms by design; master exit 0 at +${exitMs} ms` });
+    recordSummary({
+      scenario: '6b. wedged worker, SIGTERM ignored',
+      sent: 1,
+      succeeded: 0,
+      failed: 1,
+      notes: `the failure is the request that wedged its worker, SIGKILLed after shutdownTimeout ${shutdownTimeout} ms by design; master exit 0 at +${exitMs} ms`,
+    });
   });
 });

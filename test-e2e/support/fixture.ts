@@ -50,7 +50,7 @@ export class Fixture<M extends FixtureMessage = FixtureMessage> {
   /** Runs `script` (an absolute path) with `options` as FIXTURE_OPTIONS (JSON). */
   constructor(script: string, options: object, { env = {}, cwd, detached = false, launcher = [] }: SpawnOptions = {}) {
     const [command, ...args] = [...launcher, process.execPath, script];
-    this.child = spawn(command!, args, {
+    this.child = spawn(command, args, {
       cwd,
       detached,
       env: { ...process.env, FIXTURE_OPTIONS: JSON.stringify(options), ...env },
@@ -91,9 +91,17 @@ export class Fixture<M extends FixtureMessage = FixtureMessage> {
   }
 
   /** Waits for the `count`-th event `name` (from message index `from`, matching `where`). */
-  async waitFor(name: string, { count = 1, timeout = 15_000, where, from = 0 }: { count?: number; timeout?: number; where?: (m: M) => boolean; from?: number } = {}): Promise<M> {
+  async waitFor(
+    name: string,
+    { count = 1, timeout = 15_000, where, from = 0 }: { count?: number; timeout?: number; where?: (m: M) => boolean; from?: number } = {},
+  ): Promise<M> {
     const matching = () => this.events(name, from).filter((m) => !where || where(m));
-    await until(() => matching().length >= count, timeout, `event "${name}" x${count}`, () => `stderr: ${this.stderr}`);
+    await until(
+      () => matching().length >= count,
+      timeout,
+      `event "${name}" x${count}`,
+      () => `stderr: ${this.stderr}`,
+    );
     return matching()[count - 1]!;
   }
 
@@ -112,7 +120,12 @@ export class Fixture<M extends FixtureMessage = FixtureMessage> {
     const id = ++this.#calls;
     this.child.send({ call: name, id });
     const mine = (m: M) => (m.event === 'called' || m.event === 'call-failed') && m.id === id;
-    await until(() => this.messages.some(mine), timeout, `${name}() to settle`, () => `stderr: ${this.stderr}`);
+    await until(
+      () => this.messages.some(mine),
+      timeout,
+      `${name}() to settle`,
+      () => `stderr: ${this.stderr}`,
+    );
     return this.messages.find(mine)!;
   }
 
@@ -157,7 +170,13 @@ export function killAll(fixtures: Fixture<FixtureMessage>[]): void {
 }
 
 /** Polls `condition` every `every` ms until it holds, or throws once `timeout` ms pass. */
-export async function until(condition: () => boolean | Promise<boolean>, timeout: number, what: string, detail: () => string = () => '', every = 20): Promise<void> {
+export async function until(
+  condition: () => boolean | Promise<boolean>,
+  timeout: number,
+  what: string,
+  detail: () => string = () => '',
+  every = 20,
+): Promise<void> {
   const deadline = Date.now() + timeout;
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeout} ms waiting for ${what} ${detail()}`);

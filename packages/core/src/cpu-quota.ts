@@ -61,7 +61,11 @@ interface CpuHierarchy {
  */
 function findCpuHierarchy(root: string, selfCgroup: string): CpuHierarchy | undefined {
   const lines = selfCgroup.split('\n').map((line) => line.split(':'));
-  const v2Path = lines.find((fields) => fields.length >= 3 && fields[0] === '0' && fields[1] === '')?.slice(2).join(':') ?? '/';
+  const v2Path =
+    lines
+      .find((fields) => fields.length >= 3 && fields[0] === '0' && fields[1] === '')
+      ?.slice(2)
+      .join(':') ?? '/';
   if (fs.existsSync(path.join(root, 'cgroup.controllers'))) return { version: 2, mount: root, cgroupPath: v2Path };
   const v1 = lines.find((fields) => fields.length >= 3 && fields[1]!.split(',').includes('cpu'));
   for (const name of ['cpu,cpuacct', 'cpu', 'cpuacct,cpu']) {

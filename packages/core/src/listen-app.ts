@@ -46,7 +46,7 @@ export async function listenApp<App>(source: AppOrBuilder<App>, options: Cluster
     });
     return cluster;
   }
-  const built = isBuilder ? (source as () => App | Promise<App>)() : source;
+  const built = isBuilder ? source() : source;
   // A Fastify instance is thenable, and awaiting it loads its plugins: only a promise is awaited.
   const app = adapter.isApp(built) ? built : await built;
   if (!adapter.isApp(app)) throw notAnApp(`the function given to listen() must return ${adapter.describe} (or a promise of one)`, app);

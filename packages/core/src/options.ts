@@ -216,10 +216,35 @@ export const DEFAULTS = Object.freeze({
 });
 
 const TOP_LEVEL_KEYS = new Set<string>([
-  'cluster', 'noWorkers', 'scheduling', 'port', 'host', 'pids', 'monitor', 'monPort', 'monHost',
-  'monToken', 'logs', 'ecv', 'readySignal', 'logger', 'timeout', 'connThreshold', 'maxRequests',
-  'maxAge', 'maxMemory', 'shutdownTimeout', 'heartbeatInterval', 'maxHeartbeatDelay', 'idleGrace',
-  'shutdownDelay', 'restart', 'sticky', 'maxMessageSize', 'maxPendingDelegations', 'limits',
+  'cluster',
+  'noWorkers',
+  'scheduling',
+  'port',
+  'host',
+  'pids',
+  'monitor',
+  'monPort',
+  'monHost',
+  'monToken',
+  'logs',
+  'ecv',
+  'readySignal',
+  'logger',
+  'timeout',
+  'connThreshold',
+  'maxRequests',
+  'maxAge',
+  'maxMemory',
+  'shutdownTimeout',
+  'heartbeatInterval',
+  'maxHeartbeatDelay',
+  'idleGrace',
+  'shutdownDelay',
+  'restart',
+  'sticky',
+  'maxMessageSize',
+  'maxPendingDelegations',
+  'limits',
 ]);
 const ECV_KEYS = new Set(['path', 'control', 'monitor', 'validator', 'timeout', 'disabledStatus']);
 const RESTART_KEYS = new Set(['minDelay', 'maxDelay', 'maxRestarts', 'window']);
@@ -238,10 +263,7 @@ function describe(value: unknown): string {
 }
 
 function invalid(name: string, expected: string, value: unknown): never {
-  throw new Cluster2Error(
-    'ERR_CLUSTER2_INVALID_OPTION',
-    `option "${name}" must be ${expected}; received ${describe(value)}`,
-  );
+  throw new Cluster2Error('ERR_CLUSTER2_INVALID_OPTION', `option "${name}" must be ${expected}; received ${describe(value)}`);
 }
 
 function rejectUnknownKeys(object: object, allowed: Set<string>, prefix: string): void {
@@ -318,10 +340,7 @@ function resolveEcv(value: unknown): ResolvedEcvOptions {
     monitor,
     validator: value.validator as EcvOptions['validator'],
     timeout: value.timeout === undefined ? DEFAULTS.ecv.timeout : integer('ecv.timeout', value.timeout, 1, MAX_MS),
-    disabledStatus:
-      value.disabledStatus === undefined
-        ? DEFAULTS.ecv.disabledStatus
-        : integer('ecv.disabledStatus', value.disabledStatus, 300, 599),
+    disabledStatus: value.disabledStatus === undefined ? DEFAULTS.ecv.disabledStatus : integer('ecv.disabledStatus', value.disabledStatus, 300, 599),
   });
 }
 
@@ -381,12 +400,10 @@ function portsOf(value: number | readonly number[]): readonly number[] {
 export function resolveOptions(input: ClusterOptions = {}): ResolvedOptions {
   if (!isPlainObject(input)) invalid('options', 'an object', input);
   rejectUnknownKeys(input, TOP_LEVEL_KEYS, '');
-  const o = input as Record<string, unknown>;
+  const o = input;
   const has = (key: string) => o[key] !== undefined;
 
-  const heartbeatInterval = has('heartbeatInterval')
-    ? integer('heartbeatInterval', o.heartbeatInterval, 10, MAX_MS)
-    : DEFAULTS.heartbeatInterval;
+  const heartbeatInterval = has('heartbeatInterval') ? integer('heartbeatInterval', o.heartbeatInterval, 10, MAX_MS) : DEFAULTS.heartbeatInterval;
   const resolved: ResolvedOptions = {
     cluster: has('cluster') ? boolean('cluster', o.cluster) : DEFAULTS.cluster,
     noWorkers: has('noWorkers') ? integer('noWorkers', o.noWorkers, 1, 1024) : defaultWorkerCount(),
@@ -409,9 +426,7 @@ export function resolveOptions(input: ClusterOptions = {}): ResolvedOptions {
     maxMemory: optionalInteger('maxMemory', o.maxMemory, 1),
     shutdownTimeout: has('shutdownTimeout') ? integer('shutdownTimeout', o.shutdownTimeout, 1, MAX_MS) : DEFAULTS.shutdownTimeout,
     heartbeatInterval,
-    maxHeartbeatDelay: has('maxHeartbeatDelay')
-      ? integer('maxHeartbeatDelay', o.maxHeartbeatDelay, heartbeatInterval + 1, MAX_MS)
-      : 3 * heartbeatInterval,
+    maxHeartbeatDelay: has('maxHeartbeatDelay') ? integer('maxHeartbeatDelay', o.maxHeartbeatDelay, heartbeatInterval + 1, MAX_MS) : 3 * heartbeatInterval,
     idleGrace: has('idleGrace') ? integer('idleGrace', o.idleGrace, 0, MAX_MS) : DEFAULTS.idleGrace,
     shutdownDelay: has('shutdownDelay') ? integer('shutdownDelay', o.shutdownDelay, 0, MAX_MS) : DEFAULTS.shutdownDelay,
     restart: resolveRestart(o.restart),
@@ -427,7 +442,11 @@ export function resolveOptions(input: ClusterOptions = {}): ResolvedOptions {
     invalid('sticky', 'false when option "scheduling" is "os" (sticky sessions need scheduling: "round-robin")', o.sticky);
   }
   if (resolved.monitor && resolved.monPort !== 0 && portsOf(resolved.port).includes(resolved.monPort)) {
-    invalid('monPort', `a port other than the app port${typeof resolved.port === 'number' ? '' : 's'} (${portsOf(resolved.port).join(', ')})`, resolved.monPort);
+    invalid(
+      'monPort',
+      `a port other than the app port${typeof resolved.port === 'number' ? '' : 's'} (${portsOf(resolved.port).join(', ')})`,
+      resolved.monPort,
+    );
   }
   return Object.freeze(resolved);
 }

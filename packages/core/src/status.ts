@@ -44,14 +44,7 @@ export interface DelegationStats {
 export type WorkerState = 'starting' | 'listening' | 'draining' | 'dead';
 
 /** Why a worker was replaced while healthy. */
-export type RecycleReason =
-  | 'connThreshold'
-  | 'maxRequests'
-  | 'maxAge'
-  | 'maxMemory'
-  | 'heartbeat'
-  | 'reload'
-  | 'manual';
+export type RecycleReason = 'connThreshold' | 'maxRequests' | 'maxAge' | 'maxMemory' | 'heartbeat' | 'reload' | 'manual';
 
 export interface WorkerStatus extends Partial<WorkerStats> {
   pid: number;
@@ -97,8 +90,20 @@ export interface LifecycleEvent {
   /** ms since epoch */
   time: number;
   type:
-    | 'forked' | 'fork-failed' | 'listening' | 'died' | 'recycled' | 'giveup' | 'shutdown' | 'stopped'
-    | 'enabled' | 'disabled' | 'reload' | 'reloaded' | 'reload-failed' | 'warning';
+    | 'forked'
+    | 'fork-failed'
+    | 'listening'
+    | 'died'
+    | 'recycled'
+    | 'giveup'
+    | 'shutdown'
+    | 'stopped'
+    | 'enabled'
+    | 'disabled'
+    | 'reload'
+    | 'reloaded'
+    | 'reload-failed'
+    | 'warning';
   pid?: number;
   code?: number | null;
   signal?: string | null;

@@ -74,7 +74,13 @@ describe('refuseControl (the one guard of ECV control and the monitor)', () => {
       headers: { 'www-authenticate': 'Bearer realm="cluster2"' },
     });
     expect(refuseControl({ ...loopback, authorization: 'Bearer nope' }, 's3cret')).toMatchObject({ status: 403 });
-    const proxied = { remoteAddress: '10.0.0.5', host: 'ops.example.com', origin: 'https://ops.example.com', secFetchSite: 'same-origin', authorization: 'Bearer s3cret' };
+    const proxied = {
+      remoteAddress: '10.0.0.5',
+      host: 'ops.example.com',
+      origin: 'https://ops.example.com',
+      secFetchSite: 'same-origin',
+      authorization: 'Bearer s3cret',
+    };
     expect(refuseControl(proxied, 's3cret')).toBeUndefined();
   });
 

@@ -13,7 +13,11 @@ const MiB = 1024 * 1024;
 
 async function start(options: object = {}): Promise<{ f: Fixture; port: number; monitor: number }> {
   // --expose-gc lets the test make the master collect before it reads what the master retains.
-  const f = new Fixture('bounds-app.mjs', { port: 0, host: '127.0.0.1', monitor: true, monPort: 0, pids: false, noWorkers: 1, ...options }, { NODE_OPTIONS: '--expose-gc' });
+  const f = new Fixture(
+    'bounds-app.mjs',
+    { port: 0, host: '127.0.0.1', monitor: true, monPort: 0, pids: false, noWorkers: 1, ...options },
+    { NODE_OPTIONS: '--expose-gc' },
+  );
   running.push(f);
   const ready = await f.readyReport();
   return { f, port: ready.ports![0]!, monitor: (ready.monitor as { port: number }).port };
@@ -33,7 +37,10 @@ const mib = (bytes: unknown) => (Number(bytes) / MiB).toFixed(1);
 
 /** Resident set size of `pid`, from the kernel's own accounting. */
 function rssMiB(pid: number): number {
-  const line = fs.readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'))!;
+  const line = fs
+    .readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('VmRSS:'))!;
   return Number(line.split(/\s+/)[1]) / 1024;
 }
 
@@ -65,7 +72,9 @@ describe('message size (maxMessageSize, default 1 MiB)', () => {
     expect(small).toEqual({ result: 1000 });
     const big = await json(port, `/typed?bytes=${50_000_000}`);
     expect(big.error.code).toBe('ERR_CLUSTER2_MESSAGE_TOO_LARGE');
-    expect(big.error.message).toMatch(/delegate\("sink"\): the message is about 500001\d\d bytes \(47\.7 MiB\), more than maxMessageSize \(1048576 bytes \(1\.0 MiB\)\)/);
+    expect(big.error.message).toMatch(
+      /delegate\("sink"\): the message is about 500001\d\d bytes \(47\.7 MiB\), more than maxMessageSize \(1048576 bytes \(1\.0 MiB\)\)/,
+    );
     const { doc } = await status(monitor);
     expect(doc.delegation).toEqual({ pending: 0, tooLarge: 0, answersTooLarge: 0, tooManyPending: 0 });
     expect(rssMiB(f.pid)).toBeLessThan(100);
@@ -89,7 +98,9 @@ describe('message size (maxMessageSize, default 1 MiB)', () => {
     expect(warnings).toHaveLength(1);
     const peak = rssMiB(f.pid);
     const after = await retainedSettlesUnder(f, 50);
-    console.info(`master after three oversized raw requests: RSS ${peak.toFixed(1)} MiB at peak; retained ${after.retained.toFixed(1)} MiB after a collection (RSS ${after.rss.toFixed(1)} MiB)`);
+    console.info(
+      `master after three oversized raw requests: RSS ${peak.toFixed(1)} MiB at peak; retained ${after.retained.toFixed(1)} MiB after a collection (RSS ${after.rss.toFixed(1)} MiB)`,
+    );
   }, 150_000);
 });
 
@@ -141,23 +152,35 @@ describe('warnings and the event log', () => {
     try {
       // 300 concurrent requests: 300 keep-alive sockets, then idle until the workers end them.
       await Promise.all(
-        Array.from({ length: 300 }, () =>
-          new Promise<void>((resolve, reject) => {
-            const req = http.get({ host: '127.0.0.1', port, path: '/', agent }, (res) => {
-              res.resume();
-              res.on('end', () => resolve());
-            });
-            req.on('socket', (socket) => socket.once('close', () => closed.add(socket)));
-            req.on('error', reject);
-          }),
+        Array.from(
+          { length: 300 },
+          () =>
+            new Promise<void>((resolve, reject) => {
+              const req = http.get({ host: '127.0.0.1', port, path: '/', agent }, (res) => {
+                res.resume();
+                res.on('end', () => resolve());
+              });
+              req.on('socket', (socket) => socket.once('close', () => closed.add(socket)));
+              req.on('error', reject);
+            }),
         ),
       );
-      await until(() => closed.size >= 300, 15_000, '300 sockets closed by the workers', () => `(${closed.size})`);
+      await until(
+        () => closed.size >= 300,
+        15_000,
+        '300 sockets closed by the workers',
+        () => `(${closed.size})`,
+      );
     } finally {
       agent.destroy();
     }
     let doc: Record<string, any> = {};
-    await until(async () => (doc = (await status(monitor)).doc).totals.idleCloses >= 300, 10_000, 'idleCloses >= 300', () => JSON.stringify(doc.totals));
+    await until(
+      async () => (doc = (await status(monitor)).doc).totals.idleCloses >= 300,
+      10_000,
+      'idleCloses >= 300',
+      () => JSON.stringify(doc.totals),
+    );
     const perWorker = doc.workers.filter((w: { state: string }) => w.state !== 'dead').map((w: { idleCloses: number }) => w.idleCloses);
     expect(perWorker.reduce((a: number, b: number) => a + b, 0)).toBe(doc.totals.idleCloses);
     expect(doc.events).toContainEqual(expect.objectContaining({ type: 'died', pid: victim, signal: 'SIGKILL' }));

@@ -73,15 +73,20 @@ describe('cluster2 arguments', () => {
     expect(await runCli(['status', '-h'], collector().io)).toBe(0);
   });
 
-  it.each([[[]], [['--bogus', 'status']], [['frobnicate']], [['status', 'stop']], [['status', '--pids']], [['status', '--json=yes']], [['stop', '--pids', '']]])(
-    'exits 2 with usage on stderr for %j',
-    async (argv) => {
-      const c = collector();
-      expect(await runCli(argv, c.io)).toBe(2);
-      expect(c.err()).toContain('Usage: cluster2');
-      expect(c.out()).toBe('');
-    },
-  );
+  it.each([
+    [[]],
+    [['--bogus', 'status']],
+    [['frobnicate']],
+    [['status', 'stop']],
+    [['status', '--pids']],
+    [['status', '--json=yes']],
+    [['stop', '--pids', '']],
+  ])('exits 2 with usage on stderr for %j', async (argv) => {
+    const c = collector();
+    expect(await runCli(argv, c.io)).toBe(2);
+    expect(c.err()).toContain('Usage: cluster2');
+    expect(c.out()).toBe('');
+  });
 });
 
 describe('cluster2 with no master running', () => {
@@ -232,5 +237,4 @@ describe('cluster2 stop / shutdown / reload', () => {
     expect(await runCli(['reload', '--timeout', '300', '--pids', pidsDir], c.io)).toBe(5);
     expect(c.err()).toContain('no reload outcome within 300 ms');
   });
-
 });

@@ -15,7 +15,11 @@ const quota = Math.round((cpus - 1.5) * PERIOD);
 const expected = cpus - 1;
 
 function mounts(): string[][] {
-  return fs.readFileSync('/proc/self/mountinfo', 'utf8').trim().split('\n').map((line) => line.split(' '));
+  return fs
+    .readFileSync('/proc/self/mountinfo', 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => line.split(' '));
 }
 
 function words(file: string): string[] {
@@ -34,7 +38,9 @@ function v2Parent(): { dir: string } | { reason: string } {
   if (mount === undefined) return { reason: 'no cgroup2 hierarchy is mounted' };
   if (mount !== CGROUP && mount !== `${CGROUP}/unified`) return { reason: `cgroup2 is mounted on ${mount}, not where cluster2 reads it` };
   if (!words(path.join(mount, 'cgroup.controllers')).includes('cpu')) {
-    return { reason: `the cpu controller is not available in cgroup v2 (${mount}/cgroup.controllers: "${words(path.join(mount, 'cgroup.controllers')).join(' ')}"; it is bound to a cgroup v1 hierarchy here)` };
+    return {
+      reason: `the cpu controller is not available in cgroup v2 (${mount}/cgroup.controllers: "${words(path.join(mount, 'cgroup.controllers')).join(' ')}"; it is bound to a cgroup v1 hierarchy here)`,
+    };
   }
   const self = fs.readFileSync('/proc/self/cgroup', 'utf8').match(/^0::(.*)$/m)?.[1] ?? '/';
   // The child goes next to this process: its parent must delegate the cpu controller.
@@ -78,21 +84,27 @@ async function inCgroup(parent: string, limit: (dir: string) => void): Promise<A
 
 describe('default noWorkers in a real cgroup', () => {
   const v2 = v2Parent();
-  it.skipIf('reason' in v2)(`cgroup v2: a cpu.max of ${quota} ${PERIOD} gives ${expected} worker(s)${'reason' in v2 ? ` (skipped: ${v2.reason})` : ''}`, async () => {
-    const report = await inCgroup((v2 as { dir: string }).dir, (dir) => fs.writeFileSync(path.join(dir, 'cpu.max'), `${quota} ${PERIOD}`));
-    console.log(`cpu-quota v2: ${JSON.stringify(report)} on Node ${process.version}`);
-    expect(report.cgroup.join('\n')).toContain('cluster2-test-');
-    expect(report.noWorkers).toBe(expected);
-  });
+  it.skipIf('reason' in v2)(
+    `cgroup v2: a cpu.max of ${quota} ${PERIOD} gives ${expected} worker(s)${'reason' in v2 ? ` (skipped: ${v2.reason})` : ''}`,
+    async () => {
+      const report = await inCgroup((v2 as { dir: string }).dir, (dir) => fs.writeFileSync(path.join(dir, 'cpu.max'), `${quota} ${PERIOD}`));
+      console.log(`cpu-quota v2: ${JSON.stringify(report)} on Node ${process.version}`);
+      expect(report.cgroup.join('\n')).toContain('cluster2-test-');
+      expect(report.noWorkers).toBe(expected);
+    },
+  );
 
   const v1 = v1Parent();
-  it.skipIf('reason' in v1)(`cgroup v1: cfs_quota_us ${quota} over ${PERIOD} gives ${expected} worker(s)${'reason' in v1 ? ` (skipped: ${v1.reason})` : ''}`, async () => {
-    const report = await inCgroup((v1 as { dir: string }).dir, (dir) => {
-      fs.writeFileSync(path.join(dir, 'cpu.cfs_period_us'), String(PERIOD));
-      fs.writeFileSync(path.join(dir, 'cpu.cfs_quota_us'), String(quota));
-    });
-    console.log(`cpu-quota v1: ${JSON.stringify(report)} on Node ${process.version}`);
-    expect(report.cgroup.join('\n')).toMatch(/cpu[^:]*:\/cluster2-test-/);
-    expect(report.noWorkers).toBe(expected);
-  });
+  it.skipIf('reason' in v1)(
+    `cgroup v1: cfs_quota_us ${quota} over ${PERIOD} gives ${expected} worker(s)${'reason' in v1 ? ` (skipped: ${v1.reason})` : ''}`,
+    async () => {
+      const report = await inCgroup((v1 as { dir: string }).dir, (dir) => {
+        fs.writeFileSync(path.join(dir, 'cpu.cfs_period_us'), String(PERIOD));
+        fs.writeFileSync(path.join(dir, 'cpu.cfs_quota_us'), String(quota));
+      });
+      console.log(`cpu-quota v1: ${JSON.stringify(report)} on Node ${process.version}`);
+      expect(report.cgroup.join('\n')).toMatch(/cpu[^:]*:\/cluster2-test-/);
+      expect(report.noWorkers).toBe(expected);
+    },
+  );
 });

@@ -40,7 +40,12 @@ describe('cgroupCpuLimit', () => {
   });
 
   it('reads cgroup v1 cpu.cfs_quota_us over cpu.cfs_period_us, and -1 as no limit', () => {
-    const root = tree({ 'cpu,cpuacct/docker/abc/cpu.cfs_quota_us': '75000\n', 'cpu,cpuacct/docker/abc/cpu.cfs_period_us': '50000\n', 'cpu,cpuacct/cpu.cfs_quota_us': '-1\n', 'cpu,cpuacct/cpu.cfs_period_us': '100000\n' });
+    const root = tree({
+      'cpu,cpuacct/docker/abc/cpu.cfs_quota_us': '75000\n',
+      'cpu,cpuacct/docker/abc/cpu.cfs_period_us': '50000\n',
+      'cpu,cpuacct/cpu.cfs_quota_us': '-1\n',
+      'cpu,cpuacct/cpu.cfs_period_us': '100000\n',
+    });
     expect(cgroupCpuLimit({ root, selfCgroup: V1_SELF })).toBe(1.5);
     fs.writeFileSync(path.join(root, 'cpu,cpuacct/docker/abc/cpu.cfs_quota_us'), '-1\n');
     expect(cgroupCpuLimit({ root, selfCgroup: V1_SELF })).toBeUndefined();

@@ -13,9 +13,14 @@ describe('maxMessageSize in the worker and the master', () => {
     const h = createHarness([101], { maxMessageSize: LIMIT });
     h.router.handle('store', (payload: string) => payload.length);
     await expect(h.client(101).delegate('store', 'x'.repeat(3000))).resolves.toBe(3000);
-    const error = await h.client(101).delegate('store', 'x'.repeat(5000)).catch((e: unknown) => e);
+    const error = await h
+      .client(101)
+      .delegate('store', 'x'.repeat(5000))
+      .catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'ERR_CLUSTER2_MESSAGE_TOO_LARGE' });
-    expect((error as Error).message).toMatch(/^delegate\("store"\): the message is about 51\d\d bytes \(5\.0 KiB\), more than maxMessageSize \(4096 bytes \(4\.0 KiB\)\)/);
+    expect((error as Error).message).toMatch(
+      /^delegate\("store"\): the message is about 51\d\d bytes \(5\.0 KiB\), more than maxMessageSize \(4096 bytes \(4\.0 KiB\)\)/,
+    );
     expect(h.router.stats()).toEqual({ pending: 0, tooLarge: 0, answersTooLarge: 0, tooManyPending: 0 });
     expect(h.client(101).pendingCount()).toBe(0);
   });
@@ -32,7 +37,11 @@ describe('maxMessageSize in the worker and the master', () => {
     await h.next(101, (m) => m.id === 3);
     expect(emitted).toEqual([]);
     expect(h.router.pendingCount()).toBe(0);
-    expect(h.received(101).map((m) => Object.keys(m).sort())).toEqual([['error', 'id', 'type'], ['error', 'id', 'type'], ['error', 'id', 'type']]);
+    expect(h.received(101).map((m) => Object.keys(m).sort())).toEqual([
+      ['error', 'id', 'type'],
+      ['error', 'id', 'type'],
+      ['error', 'id', 'type'],
+    ]);
     expect(h.received(101)[0]).toMatchObject({ type: 'big-done', id: 1, error: { code: 'ERR_CLUSTER2_MESSAGE_TOO_LARGE' } });
     expect(h.received(102)).toEqual([]);
     expect(h.warnings.map((w) => w.pid)).toEqual([101, 102]);
@@ -43,11 +52,18 @@ describe('maxMessageSize in the worker and the master', () => {
   it('an answer over the limit is replaced with MESSAGE_TOO_LARGE for the asker (typed and raw), and counted', async () => {
     const h = createHarness([101], { maxMessageSize: LIMIT });
     h.router.handle('dump', () => 'd'.repeat(5000));
-    await expect(h.client(101).delegate('dump')).rejects.toMatchObject({ code: 'ERR_CLUSTER2_MESSAGE_TOO_LARGE', message: expect.stringMatching(/^the answer to "dump"/) });
+    await expect(h.client(101).delegate('dump')).rejects.toMatchObject({
+      code: 'ERR_CLUSTER2_MESSAGE_TOO_LARGE',
+      message: expect.stringMatching(/^the answer to "dump"/),
+    });
     h.emitter.on('raw-dump', (message: { id: number }) => h.emitter.emit('raw-dumped', { id: message.id, data: 'd'.repeat(5000) }));
     h.post(101, { type: 'delegate', delegate: 'raw-dump', expect: 'raw-dumped', matches: ['id'], id: 9 });
     const answer = await h.next(101, (m) => m.type === 'raw-dumped');
-    expect(answer).toEqual({ type: 'raw-dumped', id: 9, error: { code: 'ERR_CLUSTER2_MESSAGE_TOO_LARGE', message: expect.any(String), name: 'Cluster2Error' } });
+    expect(answer).toEqual({
+      type: 'raw-dumped',
+      id: 9,
+      error: { code: 'ERR_CLUSTER2_MESSAGE_TOO_LARGE', message: expect.any(String), name: 'Cluster2Error' },
+    });
     expect(h.router.stats()).toMatchObject({ answersTooLarge: 2, pending: 0 });
     h.router.close();
   });
@@ -113,7 +129,10 @@ describe('WarningThrottle', () => {
     const throttle = new WarningThrottle((message, pid) => lines.push([message, pid]), 50);
     for (let i = 0; i < 288; i++) throttle.report('7:x', 7, `refused #${i}`, 'refusals for worker 7');
     throttle.report('8:x', 8, 'refused once', 'refusals for worker 8');
-    expect(lines).toEqual([['refused #0', 7], ['refused once', 8]]);
+    expect(lines).toEqual([
+      ['refused #0', 7],
+      ['refused once', 8],
+    ]);
     await until(() => lines.length === 3, 2000);
     expect(lines[2]).toEqual(['… and 287 more refusals for worker 7 in the last 0.05 s', 7]);
     throttle.report('7:x', 7, 'a new period', 'refusals for worker 7');
@@ -144,7 +163,15 @@ describe('event log bounds', () => {
 
 describe('measureSize', () => {
   it('is close to the JSON length of typical messages, stops past its budget, and survives cycles', () => {
-    const request = { type: 'delegate', delegate: 'config:read', expect: 'cluster2:reply', matches: ['requestId'], requestId: 'abc.def:12', payload: { key: 'db', n: 12, ok: true, at: new Date(0), list: [1, 'two', null] }, timeout: 10000 };
+    const request = {
+      type: 'delegate',
+      delegate: 'config:read',
+      expect: 'cluster2:reply',
+      matches: ['requestId'],
+      requestId: 'abc.def:12',
+      payload: { key: 'db', n: 12, ok: true, at: new Date(0), list: [1, 'two', null] },
+      timeout: 10000,
+    };
     const json = JSON.stringify(request).length;
     const measured = measureSize(request, Infinity);
     expect(Math.abs(measured - json) / json).toBeLessThan(0.15);

@@ -56,11 +56,15 @@ describe('delegation across real workers', () => {
     const notified = await f.waitFor('notified');
     expect(notified).toMatchObject({ count: 2 });
     const seen = new Map<string, unknown>();
-    await until(async () => {
-      const res = await request(port, '/last-notification', { headers: { connection: 'close' } });
-      seen.set(res.headers['x-worker-pid'] as string, JSON.parse(res.body).lastNotification);
-      return seen.size === 2;
-    }, 5000, 'both workers to answer');
+    await until(
+      async () => {
+        const res = await request(port, '/last-notification', { headers: { connection: 'close' } });
+        seen.set(res.headers['x-worker-pid'] as string, JSON.parse(res.body).lastNotification);
+        return seen.size === 2;
+      },
+      5000,
+      'both workers to answer',
+    );
     for (const value of seen.values()) expect(value).toEqual({ version: 2 });
   });
 });

@@ -54,7 +54,10 @@ export function createHarness(pids: number[], options: HarnessOptions = {}): Har
     setImmediate(() => router.onMessage(pid, copy));
   };
   const clients = new Map(
-    pids.map((pid) => [pid, new DelegationClient({ send: (message) => post(pid, message), timeoutMargin: options.timeoutMargin ?? 1000, maxMessageSize: options.maxMessageSize })]),
+    pids.map((pid) => [
+      pid,
+      new DelegationClient({ send: (message) => post(pid, message), timeoutMargin: options.timeoutMargin ?? 1000, maxMessageSize: options.maxMessageSize }),
+    ]),
   );
   const next: Harness['next'] = (pid, predicate, timeoutMs = 2000) =>
     new Promise((resolve, reject) => {

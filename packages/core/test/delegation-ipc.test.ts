@@ -32,7 +32,7 @@ describe('raw 0.4 wire format over real IPC', () => {
     const fixtureMessages: Array<Record<string, any>> = [];
     child = startWorker(router, fixtureMessages);
     onTestFinished(() => {
-      if (child!.exitCode === null && child!.signalCode === null) process.kill(child!.pid!, 'SIGKILL');
+      if (child.exitCode === null && child.signalCode === null) process.kill(child.pid!, 'SIGKILL');
     });
     const pid = child.pid!;
     const logs: unknown[][] = [];
@@ -72,7 +72,7 @@ describe('raw 0.4 wire format over real IPC', () => {
     const fixtureMessages: Array<Record<string, any>> = [];
     child = startWorker(router, fixtureMessages);
     onTestFinished(() => {
-      if (child!.exitCode === null && child!.signalCode === null) process.kill(child!.pid!, 'SIGKILL');
+      if (child.exitCode === null && child.signalCode === null) process.kill(child.pid!, 'SIGKILL');
     });
     emitter.on('never', () => {});
     await until(() => fixtureMessages.some((m) => m.fixture === 'ready'), 10_000);

@@ -97,7 +97,7 @@ describe('typed delegation: handle() and delegate()', () => {
     expect(await client.delegate('config:read', { key: 'db' })).toBe(1);
     expect(await client.delegate('config:read', { key: 'other' })).toBe(2);
     let latest = 1;
-    while (latest === 1) latest = (await client.delegate('config:read', { key: 'db' })) as number;
+    while (latest === 1) latest = await client.delegate<number>('config:read', { key: 'db' });
     expect(Date.now() - cachedAt).toBeGreaterThanOrEqual(95);
     expect(latest).toBe(3);
     expect(calls).toBe(3);
@@ -125,7 +125,7 @@ describe('typed delegation: handle() and delegate()', () => {
     expect(Date.now() - started).toBeLessThan(1000);
   });
 
-  it('rejects with the master\'s ERR_CLUSTER2_DELEGATE_TIMEOUT when the handler is too slow', async () => {
+  it("rejects with the master's ERR_CLUSTER2_DELEGATE_TIMEOUT when the handler is too slow", async () => {
     const h = createHarness([101], { timeoutMargin: 10_000 });
     h.router.handle('hang', () => new Promise(() => {}));
     const started = Date.now();
@@ -140,7 +140,10 @@ describe('typed delegation: handle() and delegate()', () => {
     const h = createHarness([101, 102]);
     const gate = deferred<string>();
     h.router.handle('slow', () => gate.promise);
-    void h.client(101).delegate('slow', { n: 1 }).catch(() => {});
+    void h
+      .client(101)
+      .delegate('slow', { n: 1 })
+      .catch(() => {});
     const survivor = h.client(102).delegate('slow', { n: 1 });
     await until(() => h.router.pendingCount() === 2);
     h.router.onWorkerExit(101);
@@ -214,7 +217,10 @@ describe('typed delegation: edges', () => {
     h.emitter.on('raw', () => {});
     h.router.handle('typed', () => new Promise(() => {}));
     h.post(101, { type: 'delegate', delegate: 'raw', expect: 'raw-done' });
-    void h.client(101).delegate('typed').catch(() => {});
+    void h
+      .client(101)
+      .delegate('typed')
+      .catch(() => {});
     await until(() => h.router.pendingCount() === 2);
     h.router.close();
     expect(h.router.pendingCount()).toBe(0);

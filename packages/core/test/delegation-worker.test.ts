@@ -61,7 +61,10 @@ describe('subscribe() and notify()', () => {
     await until(() => h.router.subscriberCount('config:changed') === 1);
     expect(h.router.notify('config:changed', { version: 2 })).toBe(1);
     await until(() => heard.length === 2);
-    expect(heard).toEqual([['a', { version: 2 }], ['b', { version: 2 }]]);
+    expect(heard).toEqual([
+      ['a', { version: 2 }],
+      ['b', { version: 2 }],
+    ]);
     expect(h.received(102)).toEqual([]);
     offA();
     offA();

@@ -15,7 +15,10 @@ const checkedFiles = [
   'CONTRIBUTING.md',
   'CHANGELOG.md',
   'bench/README.md',
-  ...fs.readdirSync(docsDir).filter((name) => name.endsWith('.md')).map((name) => `docs/${name}`),
+  ...fs
+    .readdirSync(docsDir)
+    .filter((name) => name.endsWith('.md'))
+    .map((name) => `docs/${name}`),
 ];
 
 interface CodeBlock {
@@ -67,7 +70,10 @@ function anchorsOf(file: string): Set<string> {
     const heading = /^#{1,6}\s+(.*?)\s*#*\s*$/.exec(raw[line - 1]!);
     if (!heading) continue;
     const text = heading[1]!.replace(/!?\[([^\]]*)\]\([^)]*\)/g, '$1');
-    const slug = text.toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').replace(/ /g, '-');
+    const slug = text
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+      .replace(/ /g, '-');
     const count = seen.get(slug) ?? 0;
     seen.set(slug, count + 1);
     anchors.add(count === 0 ? slug : `${slug}-${count}`);
@@ -154,8 +160,8 @@ async function runJs(block: CodeBlock): Promise<void> {
   const child = spawn(process.execPath, ['block.mjs'], { cwd: dir, env: { ...process.env, PORT: '0', MON_PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let output = '';
-  child.stdout!.on('data', (chunk) => (output += chunk));
-  child.stderr!.on('data', (chunk) => (output += chunk));
+  child.stdout.on('data', (chunk) => (output += chunk));
+  child.stderr.on('data', (chunk) => (output += chunk));
   const deadline = Date.now() + 30_000;
   let address: string | undefined;
   while (!address && child.exitCode === null && Date.now() < deadline) {
@@ -194,17 +200,19 @@ function runSh(block: CodeBlock): Promise<{ code: number; output: string }> {
 }
 
 describe('runnable code blocks', () => {
-  it('are found: the README\'s node:http example and the CLI\'s help in CONTRIBUTING.md', () => {
-    expect(runnable.map((block) => `${block.file} ${block.info}`)).toEqual(
-      expect.arrayContaining(['README.md js runnable', 'CONTRIBUTING.md sh runnable']),
-    );
+  it("are found: the README's node:http example and the CLI's help in CONTRIBUTING.md", () => {
+    expect(runnable.map((block) => `${block.file} ${block.info}`)).toEqual(expect.arrayContaining(['README.md js runnable', 'CONTRIBUTING.md sh runnable']));
     for (const block of runnable) expect(['js runnable', 'sh runnable'], `${block.file}:${block.line}`).toContain(block.info);
   });
 
-  it.each(runnable.map((block) => [`${block.file}:${block.line} (${block.info})`, block] as const))('%s runs', async (_name, block) => {
-    if (block.info.startsWith('js')) return runJs(block);
-    const { code, output } = await runSh(block);
-    expect(code, output).toBe(0);
-    expect(output.trim().length).toBeGreaterThan(0);
-  }, 90_000);
+  it.each(runnable.map((block) => [`${block.file}:${block.line} (${block.info})`, block] as const))(
+    '%s runs',
+    async (_name, block) => {
+      if (block.info.startsWith('js')) return runJs(block);
+      const { code, output } = await runSh(block);
+      expect(code, output).toBe(0);
+      expect(output.trim().length).toBeGreaterThan(0);
+    },
+    90_000,
+  );
 });

@@ -102,7 +102,13 @@ describe('answerEcv control routes', () => {
     }
     expect(h.calls).toEqual([]);
     // What a same-origin page or a command-line client sends passes.
-    for (const fine of [{ origin: 'http://127.0.0.1:8080' }, { secFetchSite: 'same-origin' }, { secFetchSite: 'none' }, { host: 'LocalHost:8080' }, { host: '[::1]:8080' }]) {
+    for (const fine of [
+      { origin: 'http://127.0.0.1:8080' },
+      { secFetchSite: 'same-origin' },
+      { secFetchSite: 'none' },
+      { host: 'LocalHost:8080' },
+      { host: '[::1]:8080' },
+    ]) {
       expect({ fine, status: (await answerEcv('disable', req({ method: 'POST', ...fine }), h.host)).status }).toEqual({ fine, status: 204 });
     }
   });
@@ -189,7 +195,7 @@ describe('answerEcv status', () => {
     expect(v6.body).toContain('&ip=::1&');
   });
 
-  it('since is the switch\'s last change, as Date#toString()', async () => {
+  it("since is the switch's last change, as Date#toString()", async () => {
     const h = host();
     const before = await answerEcv('status', req(), h.host);
     expect(before.headers.since).toBe(h.state.snapshot().since);
@@ -210,7 +216,12 @@ describe('answerEcv status', () => {
 
   it('the validator gets the worker pid, and only `true` counts as healthy', async () => {
     const seen: unknown[] = [];
-    for (const [result, status] of [[true, 200], [1, 500], ['yes', 500], [false, 500]] as const) {
+    for (const [result, status] of [
+      [true, 200],
+      [1, 500],
+      ['yes', 500],
+      [false, 500],
+    ] as const) {
       const h = host({ validator: (context) => (seen.push(context), result as boolean) });
       const answer = await answerEcv('status', req(), h.host);
       expect({ result, status: answer.status }).toEqual({ result, status });

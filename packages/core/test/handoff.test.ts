@@ -25,7 +25,12 @@ describe('connection hand-off', () => {
     expect(results).toEqual(Array(5).fill(other));
     process.kill(frozen!, 'SIGKILL');
     await f.waitFor('died', { where: (m) => m.args![0] === frozen });
-    await until(() => results.length === 6, 5000, 'the stranded request to be served', () => JSON.stringify(results));
+    await until(
+      () => results.length === 6,
+      5000,
+      'the stranded request to be served',
+      () => JSON.stringify(results),
+    );
     await Promise.all(answers);
     expect(typeof results[5]).toBe('number');
     expect(results[5]).not.toBe(frozen);

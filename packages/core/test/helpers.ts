@@ -3,7 +3,17 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Fixture as BaseFixture } from '../../../test-e2e/support/fixture.js';
 
-export { holdUntilReleased, inFlightAtLeast, isAlive, killAll, request, tempDir, until, type Answer, type FixtureMessage } from '../../../test-e2e/support/fixture.js';
+export {
+  holdUntilReleased,
+  inFlightAtLeast,
+  isAlive,
+  killAll,
+  request,
+  tempDir,
+  until,
+  type Answer,
+  type FixtureMessage,
+} from '../../../test-e2e/support/fixture.js';
 
 export const fixturesDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures');
 

@@ -31,7 +31,7 @@ function portIsClosed(port: number): Promise<boolean> {
 function control(action: string, pids: string): Promise<{ status: number | null; stdout: string }> {
   return new Promise((resolve, reject) => {
     execFile(process.execPath, [path.join(fixturesDir, 'control.mjs'), action, pids], { timeout: 20_000 }, (error, stdout) => {
-      if (error && typeof error.code !== 'number') reject(error);
+      if (error && typeof error.code !== 'number') reject(new Error(error.message, { cause: error }));
       else resolve({ status: error ? (error.code as number) : 0, stdout });
     });
   });
@@ -129,7 +129,12 @@ describe('graceful shutdown', () => {
     const f = start({ noWorkers: 2, heartbeatInterval: 50 }, { FIXTURE_REPORT_HEARTBEATS: '1', ...hold.env });
     const port = await f.ready();
     const agent = new http.Agent({ keepAlive: true, maxSockets: 2000 });
-    const answers = Array.from({ length: 2000 }, () => request(port, '/hold', { agent }).then((a) => a.status, (e: Error) => e.message));
+    const answers = Array.from({ length: 2000 }, () =>
+      request(port, '/hold', { agent }).then(
+        (a) => a.status,
+        (e: Error) => e.message,
+      ),
+    );
     await f.waitFor('heartbeat', { where: inFlightAtLeast(2000), timeout: 30_000 });
     f.send('shutdown');
     await f.waitFor('shutdown');
@@ -169,7 +174,7 @@ describe('graceful shutdown', () => {
     await new Promise((resolve) => socket.once('connect', resolve));
     socket.write('GET / HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n');
     let received = '';
-    socket.on('data', (chunk) => (received += chunk));
+    socket.on('data', (chunk: Buffer) => (received += chunk.toString()));
     await until(() => received.includes('hello from'), 5000, 'first response');
     const ended = new Promise<number>((resolve) => socket.once('end', () => resolve(Date.now())));
     const closedWithoutError = new Promise<boolean>((resolve) => {
@@ -216,10 +221,11 @@ function rawClient(port: number) {
     },
     /** The `n`th complete answer on this socket (its head and body), or what the socket ended with. */
     async answer(n: number): Promise<string> {
-      const answers = () => received.split(/(?=HTTP\/1\.1 )/).filter((a) => {
-        const head = a.indexOf('\r\n\r\n');
-        return head !== -1 && a.length - head - 4 >= Number(/content-length: (\d+)/i.exec(a)?.[1] ?? 0);
-      });
+      const answers = () =>
+        received.split(/(?=HTTP\/1\.1 )/).filter((a) => {
+          const head = a.indexOf('\r\n\r\n');
+          return head !== -1 && a.length - head - 4 >= Number(/content-length: (\d+)/i.exec(a)?.[1] ?? 0);
+        });
       await until(() => answers().length >= n || ended, 10_000, `answer ${n}`);
       return answers()[n - 1] ?? `(ended after ${answers().length} answers)`;
     },
@@ -260,11 +266,22 @@ describe('a starved worker during the drain', () => {
 describe('signals', () => {
   it('SIGTERM to the whole process group answers the requests in flight and respawns nothing', async () => {
     const hold = holdUntilReleased();
-    const f = new Fixture('http-app.mjs', { port: 0, host: '127.0.0.1', monitor: false, pids: false, noWorkers: 2, heartbeatInterval: 50 }, { FIXTURE_REPORT_HEARTBEATS: '1', ...hold.env }, undefined, true);
+    const f = new Fixture(
+      'http-app.mjs',
+      { port: 0, host: '127.0.0.1', monitor: false, pids: false, noWorkers: 2, heartbeatInterval: 50 },
+      { FIXTURE_REPORT_HEARTBEATS: '1', ...hold.env },
+      undefined,
+      true,
+    );
     running.push(f);
     const port = await f.ready();
     const agent = new http.Agent({ keepAlive: true, maxSockets: 20 });
-    const answers = Array.from({ length: 20 }, () => request(port, '/hold', { agent }).then((a) => a.status, (e: Error) => e.message));
+    const answers = Array.from({ length: 20 }, () =>
+      request(port, '/hold', { agent }).then(
+        (a) => a.status,
+        (e: Error) => e.message,
+      ),
+    );
     await f.waitFor('heartbeat', { where: inFlightAtLeast(20) });
     process.kill(-f.pid, 'SIGTERM');
     await f.waitFor('shutdown');
@@ -312,7 +329,12 @@ describe('supervision', () => {
     const before = f.workerPids();
     const results: string[] = [];
     for (let i = 0; i < 100; i++) {
-      results.push(await request(port, '/').then((a) => String(a.status), (e: Error) => e.message));
+      results.push(
+        await request(port, '/').then(
+          (a) => String(a.status),
+          (e: Error) => e.message,
+        ),
+      );
     }
     expect(results.filter((r) => r !== '200')).toEqual([]);
     await f.waitFor('recycled', { where: (m) => m.args![1] === 'connThreshold' });
@@ -397,7 +419,25 @@ describe('sockets', () => {
 
   it('serves https: the app, ECV with a self-fetched monitor path, and a drain that ends idle TLS sockets cleanly', async () => {
     const tls = tempDir('lifecycle');
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-days', '1', '-keyout', path.join(tls, 'key.pem'), '-out', path.join(tls, 'cert.pem')], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-days',
+        '1',
+        '-keyout',
+        path.join(tls, 'key.pem'),
+        '-out',
+        path.join(tls, 'cert.pem'),
+      ],
+      { stdio: 'ignore' },
+    );
     const f = start({ noWorkers: 2, ecv: { monitor: '/' } }, { FIXTURE_MODE: 'https', FIXTURE_TLS: tls });
     const port = await f.ready();
     const agent = new https.Agent({ keepAlive: true, rejectUnauthorized: false });

@@ -16,9 +16,13 @@ const NO_WORKERS = 2;
 
 /** flood-app.mjs run under `prlimit --nofile=<nofile>`; resolves with its app and monitor ports. */
 async function start(options: object, nofile: number): Promise<{ f: BaseFixture; port: number; monPort: number }> {
-  const f = new BaseFixture(path.join(fixturesDir, 'flood-app.mjs'), { port: 0, host: '127.0.0.1', monPort: 0, pids: false, noWorkers: NO_WORKERS, ...options }, {
-    launcher: ['prlimit', `--nofile=${nofile}:${nofile}`],
-  });
+  const f = new BaseFixture(
+    path.join(fixturesDir, 'flood-app.mjs'),
+    { port: 0, host: '127.0.0.1', monPort: 0, pids: false, noWorkers: NO_WORKERS, ...options },
+    {
+      launcher: ['prlimit', `--nofile=${nofile}:${nofile}`],
+    },
+  );
   running.push(f);
   const ready = await f.readyReport();
   return { f, port: ready.ports![0]!, monPort: ready.monitor!.port };
@@ -96,10 +100,16 @@ function assertMasterLived(f: BaseFixture): void {
 /** Waits (up to `timeout`) until noWorkers workers listen, by the master's status and by their pids. */
 async function fullStrength(monPort: number, timeout: number): Promise<ClusterStatus> {
   let last: ClusterStatus | undefined;
-  await until(async () => {
-    last = await status(monPort).catch(() => undefined);
-    return last !== undefined && last.workers.filter((w) => w.state === 'listening').length === NO_WORKERS;
-  }, timeout, `${NO_WORKERS} listening workers`, () => JSON.stringify(last?.workers.map((w) => [w.pid, w.state])), 100);
+  await until(
+    async () => {
+      last = await status(monPort).catch(() => undefined);
+      return last !== undefined && last.workers.filter((w) => w.state === 'listening').length === NO_WORKERS;
+    },
+    timeout,
+    `${NO_WORKERS} listening workers`,
+    () => JSON.stringify(last?.workers.map((w) => [w.pid, w.state])),
+    100,
+  );
   return last!;
 }
 
@@ -121,7 +131,10 @@ describe('monitor under an idle event-stream flood (nofile 256)', () => {
     // The streams are still open; the app and the monitor still answer.
     expect(await answered(port, 100)).toEqual({ ok: 100, failures: {}, workers: NO_WORKERS });
     const during = await status(monPort);
-    expect(during.pressure).toEqual({ refused: { eventStreams: refused.length, ...(dropped.length > 0 ? { monitorConnections: dropped.length } : {}) }, acceptErrors: {} });
+    expect(during.pressure).toEqual({
+      refused: { eventStreams: refused.length, ...(dropped.length > 0 ? { monitorConnections: dropped.length } : {}) },
+      acceptErrors: {},
+    });
     const metrics = (await request(monPort, '/metrics')).body;
     expect(metrics).toContain(`cluster2_refused_connections_total{reason="eventStreams"} ${refused.length}`);
 
@@ -142,31 +155,37 @@ describe('app port under an idle-connection flood (nofile 1024)', () => {
   it.each([
     ['sticky: { header }', { sticky: { header: 'x-forwarded-for' } }],
     ['round-robin', {}],
-  ])('%s: the master never exits, and within 5 s after the flood every worker listens and 100 of 100 requests are answered, by every worker', async (mode, options) => {
-    const { f, port, monPort } = await start({ ...options, heartbeatInterval: 500 }, 1024);
-    // 4,000 idle connections within about 3 s: four times the descriptors every process has.
-    const clients = await openIdle(port, 4000, 3000);
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-    for (const c of clients) c.socket.destroy();
-    const floodEnded = Date.now();
-    assertMasterLived(f);
-    const after = await fullStrength(monPort, 5000);
-    expect(Date.now() - floodEnded).toBeLessThan(5000 + 1000);
-    for (const worker of after.workers) expect(worker.state).toBe('listening');
-    // Every worker answers some: none was left out of the hand-offs (round-robin waited forever
-    // for the answer of a worker that had been out of descriptors).
-    expect(await answered(port, 100)).toEqual({ ok: 100, failures: {}, workers: NO_WORKERS });
-    assertMasterLived(f);
-    if (mode.startsWith('sticky')) {
-      // 4,000 connections in 3 s, each held up to 1 s for its head: past the 512 pending bound.
-      expect(after.pressure?.refused.stickyPending ?? 0).toBeGreaterThan(0);
-    }
-  });
+  ])(
+    '%s: the master never exits, and within 5 s after the flood every worker listens and 100 of 100 requests are answered, by every worker',
+    async (mode, options) => {
+      const { f, port, monPort } = await start({ ...options, heartbeatInterval: 500 }, 1024);
+      // 4,000 idle connections within about 3 s: four times the descriptors every process has.
+      const clients = await openIdle(port, 4000, 3000);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      for (const c of clients) c.socket.destroy();
+      const floodEnded = Date.now();
+      assertMasterLived(f);
+      const after = await fullStrength(monPort, 5000);
+      expect(Date.now() - floodEnded).toBeLessThan(5000 + 1000);
+      for (const worker of after.workers) expect(worker.state).toBe('listening');
+      // Every worker answers some: none was left out of the hand-offs (round-robin waited forever
+      // for the answer of a worker that had been out of descriptors).
+      expect(await answered(port, 100)).toEqual({ ok: 100, failures: {}, workers: NO_WORKERS });
+      assertMasterLived(f);
+      if (mode.startsWith('sticky')) {
+        // 4,000 connections in 3 s, each held up to 1 s for its head: past the 512 pending bound.
+        expect(after.pressure?.refused.stickyPending ?? 0).toBeGreaterThan(0);
+      }
+    },
+  );
 });
 
-describe('the master\'s own listeners out of descriptors', () => {
+describe("the master's own listeners out of descriptors", () => {
   it('monitor and sticky listeners at EMFILE (bounds raised out of the way): connections past the descriptors are closed, the master lives, and both listeners accept again once descriptors free up', async () => {
-    const { f, port, monPort } = await start({ sticky: { header: 'x-forwarded-for' }, limits: { monitorConnections: 65_536, stickyPending: 1_048_576, stickyHeadTimeout: 10_000 } }, 256);
+    const { f, port, monPort } = await start(
+      { sticky: { header: 'x-forwarded-for' }, limits: { monitorConnections: 65_536, stickyPending: 1_048_576, stickyHeadTimeout: 10_000 } },
+      256,
+    );
     // More idle connections than the master has descriptors, on each listener in turn.
     const onMonitor = await openIdle(monPort, 400, 500);
     const onApp = await openIdle(port, 400, 500);
@@ -187,18 +206,21 @@ describe('a worker out of descriptors', () => {
   it.each([
     ['sticky: { header }', { sticky: { header: 'x-forwarded-for' } }],
     ['round-robin', {}],
-  ])('%s: a connection the worker could not take at first (no descriptor free: NACK) is offered again and served; the master neither dies of ERR_INTERNAL_ASSERTION (node acknowledged a resent socket twice) nor stops handing the worker connections (round-robin waited forever for its answer)', async (_, options) => {
-    const { f, port } = await start({ ...options, noWorkers: 1 }, 4096);
-    expect((await request(port, '/fill?onNack=free&ms=20000')).body).toMatch(/^filling \d+$/);
-    // Each new connection reaches a worker with no free descriptor (NACK), which then frees two:
-    // node resends a socket (sticky), cluster2 offers a round-robin connection again.
-    for (let i = 0; i < 5; i++) {
-      const answer = await request(port, '/', { timeout: 5000 });
-      expect(answer.body).toMatch(/^ok \d+$/);
-    }
-    assertMasterLived(f);
-    expect(f.events('died')).toEqual([]);
-  });
+  ])(
+    '%s: a connection the worker could not take at first (no descriptor free: NACK) is offered again and served; the master neither dies of ERR_INTERNAL_ASSERTION (node acknowledged a resent socket twice) nor stops handing the worker connections (round-robin waited forever for its answer)',
+    async (_, options) => {
+      const { f, port } = await start({ ...options, noWorkers: 1 }, 4096);
+      expect((await request(port, '/fill?onNack=free&ms=20000')).body).toMatch(/^filling \d+$/);
+      // Each new connection reaches a worker with no free descriptor (NACK), which then frees two:
+      // node resends a socket (sticky), cluster2 offers a round-robin connection again.
+      for (let i = 0; i < 5; i++) {
+        const answer = await request(port, '/', { timeout: 5000 });
+        expect(answer.body).toMatch(/^ok \d+$/);
+      }
+      assertMasterLived(f);
+      expect(f.events('died')).toEqual([]);
+    },
+  );
 
   it('keeps sending heartbeats when process.memoryUsage() fails with EMFILE, reports it once, and stays alive', async () => {
     const { f, port } = await start({ noWorkers: 1, heartbeatInterval: 200 }, 4096);

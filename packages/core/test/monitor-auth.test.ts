@@ -6,7 +6,12 @@ import { ROUTE_TABLE } from '../src/monitor/routes.js';
 import { errorCode, rawRequest, startTestMonitor, type TestMonitor } from './monitor-helpers.js';
 
 /** Status and headers of one request; the body is not awaited (an event stream never ends). */
-function head(port: number, target: string, method: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; firstChunk: string }> {
+function head(
+  port: number,
+  target: string,
+  method: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; firstChunk: string }> {
   return new Promise((resolve, reject) => {
     const req = http.request({ host: '127.0.0.1', port, path: target, method, headers, agent: false }, (res) => {
       res.setEncoding('utf8');
@@ -103,7 +108,11 @@ describe('control authorisation', () => {
       expect({ headers, status: res.status }).toEqual({ headers, status: 403 });
     }
     expect(t.source.calls).toEqual([]);
-    for (const headers of [{ origin: `http://127.0.0.1:${t.port}` } as Record<string, string>, { 'sec-fetch-site': 'same-origin' }, { 'sec-fetch-site': 'none' }]) {
+    for (const headers of [
+      { origin: `http://127.0.0.1:${t.port}` } as Record<string, string>,
+      { 'sec-fetch-site': 'same-origin' },
+      { 'sec-fetch-site': 'none' },
+    ]) {
       expect((await rawRequest(t.port, '/api/ecv/disable', { method: 'POST', headers })).status).toBe(204);
     }
   });

@@ -36,7 +36,17 @@ export function makeStatus(workers: WorkerStatus[] = [makeWorker(4101, 1), makeW
   const live = workers.filter((w) => w.state !== 'dead');
   const sum = (read: (w: WorkerStatus) => number | undefined): number => live.reduce((total, w) => total + (read(w) ?? 0), 0);
   return {
-    master: { pid: 4100, state: 'running', uptime: 120, startedAt: Date.now() - 120_000, ports: [3000], host: '0.0.0.0', noWorkers: 2, node: process.version, cluster: true },
+    master: {
+      pid: 4100,
+      state: 'running',
+      uptime: 120,
+      startedAt: Date.now() - 120_000,
+      ports: [3000],
+      host: '0.0.0.0',
+      noWorkers: 2,
+      node: process.version,
+      cluster: true,
+    },
     workers,
     totals: {
       workers: live.length,
@@ -149,7 +159,11 @@ export interface RawResponse {
 }
 
 /** Sends the request target verbatim (fetch would normalise `..` away before sending). */
-export function rawRequest(port: number, target: string, options: { method?: string; headers?: Record<string, string>; body?: string | Buffer } = {}): Promise<RawResponse> {
+export function rawRequest(
+  port: number,
+  target: string,
+  options: { method?: string; headers?: Record<string, string>; body?: string | Buffer } = {},
+): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const req = http.request({ host: '127.0.0.1', port, path: target, method: options.method ?? 'GET', headers: options.headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];

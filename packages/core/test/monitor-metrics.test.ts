@@ -86,7 +86,7 @@ describe('GET /metrics', () => {
     expect(value(text, 'cluster2_requests_total')).toBe(700);
   });
 
-  it('keeps its metrics out of prom-client\'s global registry', async () => {
+  it("keeps its metrics out of prom-client's global registry", async () => {
     await scrape();
     expect(await globalRegistry.metrics()).not.toContain('cluster2_');
   });

@@ -24,7 +24,16 @@ describe('monitor read routes', () => {
     expect(res.headers.get('content-type')).toBe('text/html; charset=utf-8');
     expect(res.headers.get('content-security-policy')).toMatch(/script-src 'sha256-[A-Za-z0-9+/=]+'/);
     const html = await res.text();
-    for (const hook of ['data-testid="ecv-state"', 'data-testid="ecv-enable"', 'data-testid="ecv-disable"', 'data-testid="reload"', "'worker-row'", "'data-pid'", "get('api/events')", "authorization: 'Bearer ' + token"]) {
+    for (const hook of [
+      'data-testid="ecv-state"',
+      'data-testid="ecv-enable"',
+      'data-testid="ecv-disable"',
+      'data-testid="reload"',
+      "'worker-row'",
+      "'data-pid'",
+      "get('api/events')",
+      "authorization: 'Bearer ' + token",
+    ]) {
       expect(html).toContain(hook);
     }
     expect(html).not.toMatch(/innerHTML|https?:\/\/(?!www\.w3\.org)/); // no innerHTML, no CDN
@@ -55,8 +64,14 @@ describe('monitor read routes', () => {
   });
 
   it('lists dependencies with installed versions, null when missing', async () => {
-    fs.writeFileSync(path.join(t.appRoot, 'package.json'), JSON.stringify({ name: 'app', version: '1.2.3', dependencies: { left: '^1.0.0', gone: '2.x' }, devDependencies: { '@scope/tool': '~3.0.0' } }));
-    for (const [name, version] of [['left', '1.4.0'], ['@scope/tool', '3.0.7']] as const) {
+    fs.writeFileSync(
+      path.join(t.appRoot, 'package.json'),
+      JSON.stringify({ name: 'app', version: '1.2.3', dependencies: { left: '^1.0.0', gone: '2.x' }, devDependencies: { '@scope/tool': '~3.0.0' } }),
+    );
+    for (const [name, version] of [
+      ['left', '1.4.0'],
+      ['@scope/tool', '3.0.7'],
+    ] as const) {
       fs.mkdirSync(path.join(t.appRoot, 'node_modules', name), { recursive: true });
       fs.writeFileSync(path.join(t.appRoot, 'node_modules', name, 'package.json'), JSON.stringify({ name, version }));
     }
@@ -171,7 +186,7 @@ describe('monitor bad input', () => {
     const chunks = (async function* () {
       for (let i = 0; i < 10; i += 1) yield Buffer.alloc(8 * 1024, 'b');
     })();
-    const streamed = await fetch(`${t.base}/api/ecv/disable`, { method: 'POST', body: chunks, duplex: 'half' } as RequestInit);
+    const streamed = await fetch(`${t.base}/api/ecv/disable`, { method: 'POST', body: chunks, duplex: 'half' });
     expect(streamed.status).toBe(413);
     expect(t.source.calls).toEqual([]);
     const ok = await fetch(`${t.base}/api/ecv/disable`, { method: 'POST', body: Buffer.alloc(64 * 1024, 'c') });

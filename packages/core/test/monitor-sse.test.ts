@@ -21,7 +21,12 @@ function openStream(port: number): Promise<{ messages: SseMessage[]; comments: s
         while ((end = buffer.indexOf('\n\n')) !== -1) {
           const block = buffer.slice(0, end);
           buffer = buffer.slice(end + 2);
-          const fields = Object.fromEntries(block.split('\n').filter((l) => !l.startsWith(':')).map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 2)]));
+          const fields = Object.fromEntries(
+            block
+              .split('\n')
+              .filter((l) => !l.startsWith(':'))
+              .map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 2)]),
+          );
           if (block.startsWith(':')) comments.push(block);
           else if (fields.event) messages.push({ event: fields.event, data: JSON.parse(fields.data ?? 'null') });
         }

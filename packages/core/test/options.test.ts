@@ -89,7 +89,10 @@ describe('options', () => {
   });
 
   it('rejects a monPort equal to an app port', () => {
-    expect(codeOf({ port: 4000, monPort: 4000 })).toMatchObject({ code: 'ERR_CLUSTER2_INVALID_OPTION', message: expect.stringMatching(/"monPort" must be a port other than the app port \(4000\); received 4000/) });
+    expect(codeOf({ port: 4000, monPort: 4000 })).toMatchObject({
+      code: 'ERR_CLUSTER2_INVALID_OPTION',
+      message: expect.stringMatching(/"monPort" must be a port other than the app port \(4000\); received 4000/),
+    });
     expect(codeOf({ port: [4000, 4443], monPort: 4443 }).message).toMatch(/app ports \(4000, 4443\)/);
     expect(() => new Cluster({ port: 4000, monPort: 4000, monitor: false })).not.toThrow();
   });
@@ -131,7 +134,13 @@ describe('options', () => {
   });
 
   it('resolves limits: defaults for what is left out, frozen', () => {
-    expect(resolveOptions({}).limits).toEqual({ monitorConnections: 64, eventStreams: 32, eventStreamLifetime: 300_000, stickyPending: 512, stickyHeadTimeout: 1000 });
+    expect(resolveOptions({}).limits).toEqual({
+      monitorConnections: 64,
+      eventStreams: 32,
+      eventStreamLifetime: 300_000,
+      stickyPending: 512,
+      stickyHeadTimeout: 1000,
+    });
     const resolved = resolveOptions({ limits: { eventStreams: 0, stickyHeadTimeout: 250 } });
     expect(resolved.limits).toEqual({ monitorConnections: 64, eventStreams: 0, eventStreamLifetime: 300_000, stickyPending: 512, stickyHeadTimeout: 250 });
     expect(Object.isFrozen(resolved.limits)).toBe(true);

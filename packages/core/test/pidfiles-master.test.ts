@@ -114,7 +114,10 @@ describe('a stale master.pid naming a live unrelated process', () => {
     const stranger = spawn('sleep', ['100'], { stdio: 'ignore' });
     try {
       fs.writeFileSync(path.join(pids, 'master.pid'), `${stranger.pid}\n`);
-      fs.writeFileSync(path.join(pids, 'master.json'), JSON.stringify({ pid: stranger.pid, ports: [1], host: '127.0.0.1', monitor: null, startedAt: 1, startTime: 'proc:x:1', command: 'node app.js' }));
+      fs.writeFileSync(
+        path.join(pids, 'master.json'),
+        JSON.stringify({ pid: stranger.pid, ports: [1], host: '127.0.0.1', monitor: null, startedAt: 1, startTime: 'proc:x:1', command: 'node app.js' }),
+      );
       fs.writeFileSync(path.join(pids, 'worker-999999.pid'), '999999\n');
       const f = start({ pids });
       await f.ready();
@@ -182,22 +185,32 @@ describe('a pids directory that cannot be written', () => {
   // Root can drop to nobody only where nobody can also read the checkout (a clone under a 0700
   // temporary directory cannot be): otherwise there is nothing to run as nobody.
   const nobodyCanRun = () =>
-    spawnSync('/usr/bin/setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '-e', `require('fs').accessSync(${JSON.stringify(path.join(fixturesDir, 'http-app.mjs'))}, require('fs').constants.R_OK)`]).status === 0;
+    spawnSync('/usr/bin/setpriv', [
+      '--reuid=65534',
+      '--regid=65534',
+      '--clear-groups',
+      process.execPath,
+      '-e',
+      `require('fs').accessSync(${JSON.stringify(path.join(fixturesDir, 'http-app.mjs'))}, require('fs').constants.R_OK)`,
+    ]).status === 0;
   const unprivileged = fs.existsSync('/usr/bin/setpriv') && process.getuid?.() === 0 && nobodyCanRun();
-  it.runIf(unprivileged)('a read-only working directory (0555) with default options, run as nobody: EACCES becomes ERR_CLUSTER2_PIDS_UNWRITABLE, exit 1', async () => {
-    const cwd = dir('cwd-readonly');
-    fs.chmodSync(cwd, 0o555);
-    const child = spawn('/usr/bin/setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, path.join(fixturesDir, 'http-app.mjs')], {
-      cwd,
-      env: { ...process.env, FIXTURE_OPTIONS: JSON.stringify({ port: 0, host: '127.0.0.1', monitor: false, noWorkers: 1 }) },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const code = await new Promise<number | null>((resolve) => child.once('exit', (exitCode) => resolve(exitCode)));
-    expect(stderr).toContain(`option pids: cannot create or write the pid-file directory ${path.join(fs.realpathSync(cwd), 'pids')} (EACCES`);
-    expect(stderr).toContain('(ERR_CLUSTER2_PIDS_UNWRITABLE)');
-    expect(code).toBe(1);
-    expect(fs.readdirSync(cwd)).toEqual([]);
-  });
+  it.runIf(unprivileged)(
+    'a read-only working directory (0555) with default options, run as nobody: EACCES becomes ERR_CLUSTER2_PIDS_UNWRITABLE, exit 1',
+    async () => {
+      const cwd = dir('cwd-readonly');
+      fs.chmodSync(cwd, 0o555);
+      const child = spawn('/usr/bin/setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, path.join(fixturesDir, 'http-app.mjs')], {
+        cwd,
+        env: { ...process.env, FIXTURE_OPTIONS: JSON.stringify({ port: 0, host: '127.0.0.1', monitor: false, noWorkers: 1 }) },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const code = await new Promise<number | null>((resolve) => child.once('exit', (exitCode) => resolve(exitCode)));
+      expect(stderr).toContain(`option pids: cannot create or write the pid-file directory ${path.join(fs.realpathSync(cwd), 'pids')} (EACCES`);
+      expect(stderr).toContain('(ERR_CLUSTER2_PIDS_UNWRITABLE)');
+      expect(code).toBe(1);
+      expect(fs.readdirSync(cwd)).toEqual([]);
+    },
+  );
 });

@@ -44,14 +44,17 @@ async function spawnStranger(): Promise<ChildProcess> {
 function writeStale(pid: number, extra: object = { startTime: processIdentity(process.pid)!.startTime, command: 'node app.js' }): void {
   fs.mkdirSync(pidsDir, { recursive: true });
   fs.writeFileSync(path.join(pidsDir, 'master.pid'), `${pid}\n`);
-  fs.writeFileSync(path.join(pidsDir, 'master.json'), JSON.stringify({ pid, ports: [3000], host: '127.0.0.1', monitor: null, startedAt: Date.now() - 60_000, ...extra }));
+  fs.writeFileSync(
+    path.join(pidsDir, 'master.json'),
+    JSON.stringify({ pid, ports: [3000], host: '127.0.0.1', monitor: null, startedAt: Date.now() - 60_000, ...extra }),
+  );
 }
 
 /** Runs the control script (fixtures/control.mjs) asynchronously; it exits 4 with `code: message` when the call rejects. */
 function control(action: string): Promise<{ status: number; stdout: string }> {
   return new Promise((resolve, reject) => {
     execFile(process.execPath, [path.join(fixturesDir, 'control.mjs'), action, pidsDir], { timeout: 20_000 }, (error, stdout) => {
-      if (error && typeof error.code !== 'number') reject(error);
+      if (error && typeof error.code !== 'number') reject(new Error(error.message, { cause: error }));
       else resolve({ status: error ? (error.code as number) : 0, stdout });
     });
   });

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Fixture, killAll, request, tempDir, until, type FixtureMessage } from './helpers.js';
+import { Fixture, killAll, request, tempDir, until } from './helpers.js';
 
 const running: Fixture[] = [];
 afterEach(() => killAll(running.splice(0)));
@@ -100,7 +100,10 @@ describe('rolling reload', () => {
     // Resolved after the last replacement, not before.
     expect(settled.time).toBeGreaterThanOrEqual(recycled.at(-1)!.time);
     // One at a time: each successor was forked only after the previous old worker was recycled.
-    const sequence = f.messages.slice(from).filter((m) => m.event === 'forked' || m.event === 'recycled').map((m) => m.event);
+    const sequence = f.messages
+      .slice(from)
+      .filter((m) => m.event === 'forked' || m.event === 'recycled')
+      .map((m) => m.event);
     expect(sequence).toEqual(Array.from({ length: NO_WORKERS }, () => ['forked', 'recycled']).flat());
 
     await until(() => before.every((pid) => f.pids('died', from).includes(pid)), 10_000, 'old workers to exit');
@@ -125,7 +128,12 @@ describe('rolling reload', () => {
     const from = f.messages.length;
     process.kill(f.pid, signal);
     await f.waitFor(signal);
-    await until(() => f.pids('recycled', from).length === NO_WORKERS, 30_000, `${NO_WORKERS} recycles`, () => f.stderr);
+    await until(
+      () => f.pids('recycled', from).length === NO_WORKERS,
+      30_000,
+      `${NO_WORKERS} recycles`,
+      () => f.stderr,
+    );
     await until(() => before.every((pid) => f.pids('died', from).includes(pid)), 10_000, 'old workers to exit');
     expect(f.pids('recycled', from).sort()).toEqual([...before].sort());
     for (const m of f.events('recycled')) expect(m.args![1]).toBe('reload');
@@ -169,14 +177,24 @@ describe('rolling reload', () => {
     const recycled = f.messages.slice(from).filter((m) => m.event === 'recycled');
     expect(recycled).toHaveLength(2 * NO_WORKERS);
     // Round one replaces the original workers, round two their successors.
-    expect(recycled.slice(0, NO_WORKERS).map((m) => m.args![0]).sort()).toEqual([...before].sort());
+    expect(
+      recycled
+        .slice(0, NO_WORKERS)
+        .map((m) => m.args![0])
+        .sort(),
+    ).toEqual([...before].sort());
     const firstRound = f.pids('listening', from).slice(0, NO_WORKERS);
-    expect(recycled.slice(NO_WORKERS).map((m) => m.args![0]).sort()).toEqual([...firstRound].sort());
+    expect(
+      recycled
+        .slice(NO_WORKERS)
+        .map((m) => m.args![0])
+        .sort(),
+    ).toEqual([...firstRound].sort());
     // The first call resolves after round one; the queued two together, after round two.
-    expect(settled[0]!.time).toBeGreaterThanOrEqual(recycled[NO_WORKERS - 1]!.time);
-    expect(settled[0]!.time).toBeLessThanOrEqual(recycled[NO_WORKERS]!.time);
-    expect(settled[1]!.time).toBeGreaterThanOrEqual(recycled.at(-1)!.time);
-    expect(settled[2]!.time).toBeGreaterThanOrEqual(recycled.at(-1)!.time);
+    expect(settled[0].time).toBeGreaterThanOrEqual(recycled[NO_WORKERS - 1]!.time);
+    expect(settled[0].time).toBeLessThanOrEqual(recycled[NO_WORKERS]!.time);
+    expect(settled[1].time).toBeGreaterThanOrEqual(recycled.at(-1)!.time);
+    expect(settled[2].time).toBeGreaterThanOrEqual(recycled.at(-1)!.time);
     expect(lowestCapacity(f, before, from).serving).toBe(NO_WORKERS);
     await until(() => f.workerPids().length === NO_WORKERS && f.pids('died', from).length === 2 * NO_WORKERS, 10_000, 'old workers to exit');
     expect(f.pids('forked', from)).toHaveLength(2 * NO_WORKERS);
@@ -237,7 +255,11 @@ describe('rolling reload', () => {
     expect(settled.event).toBe('called');
     expect(failures(outcomes)).toEqual([]);
     const readyAt = new Map(
-      fs.readFileSync(readyLog, 'utf8').trim().split('\n').map((line) => line.split(' ').map(Number) as [number, number]),
+      fs
+        .readFileSync(readyLog, 'utf8')
+        .trim()
+        .split('\n')
+        .map((line) => line.split(' ').map(Number) as [number, number]),
     );
     const successors = f.pids('listening', from);
     expect(successors).toHaveLength(NO_WORKERS);

@@ -63,10 +63,10 @@ describe('sticky slots (rendezvous hashing over worker slots)', () => {
     }
     expect(moved).toBeGreaterThan(2000);
     expect([...receivers.keys()].sort()).toEqual(['w0', 'w1', 'w3']);
-    for (const count of receivers.values()) expect(count).toBeGreaterThan(moved / 3 * 0.75);
+    for (const count of receivers.values()) expect(count).toBeGreaterThan((moved / 3) * 0.75);
   });
 
-  it('gives a successor its predecessor slot: exactly that slot\'s keys move to it, once it is eligible', () => {
+  it("gives a successor its predecessor slot: exactly that slot's keys move to it, once it is eligible", () => {
     const { slots } = slotsWith(4);
     const before = assignment(slots);
     const slot = slots.slotOf('w1')!;
@@ -122,7 +122,9 @@ describe('sticky option', () => {
     [{ sticky: { header: 'x forwarded' } }, /"sticky.header" must be an HTTP header name/],
     [{ sticky: true, scheduling: 'os' }, /option "sticky" must be false when option "scheduling" is "os"/],
   ])('rejects %j with ERR_CLUSTER2_INVALID_OPTION', (options, message) => {
-    expect(() => new Cluster(options as never)).toThrow(expect.objectContaining({ code: 'ERR_CLUSTER2_INVALID_OPTION', message: expect.stringMatching(message) }));
+    expect(() => new Cluster(options as never)).toThrow(
+      expect.objectContaining({ code: 'ERR_CLUSTER2_INVALID_OPTION', message: expect.stringMatching(message) }),
+    );
   });
 
   it('rejects an unknown key under sticky', () => {

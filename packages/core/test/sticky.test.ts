@@ -4,7 +4,7 @@ import https from 'node:https';
 import net from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Fixture, inFlightAtLeast, killAll, request, tempDir, until, type Answer } from './helpers.js';
+import { Fixture, inFlightAtLeast, killAll, request, tempDir, until } from './helpers.js';
 
 const running: Fixture[] = [];
 afterEach(() => killAll(running.splice(0)));
@@ -48,7 +48,7 @@ function exchange(port: number, parts: string[]): Promise<string> {
         if (!wait) socket.write(part);
         await new Promise((r) => setTimeout(r, wait ? Number(wait[1]) : 30));
       }
-    })();
+    })().catch((error: Error) => socket.destroy(error));
   });
 }
 
@@ -62,15 +62,16 @@ async function roundTrips(port: number, path: string, count: number): Promise<nu
   let received = '';
   socket.on('data', (chunk: string) => (received += chunk));
   // A chunked answer is whole at its last chunk.
-  const answered = () => new Promise<void>((resolve, reject) => {
-    const onData = () => received.endsWith('0\r\n\r\n') && done(resolve);
-    const onClose = () => done(() => reject(failure ?? new Error(`closed before the answer; got ${JSON.stringify(received)}`)));
-    const done = (settle: () => void) => {
-      socket.off('data', onData).off('close', onClose);
-      settle();
-    };
-    socket.on('data', onData).on('close', onClose);
-  });
+  const answered = () =>
+    new Promise<void>((resolve, reject) => {
+      const onData = () => received.endsWith('0\r\n\r\n') && done(resolve);
+      const onClose = () => done(() => reject(failure ?? new Error(`closed before the answer; got ${JSON.stringify(received)}`)));
+      const done = (settle: () => void) => {
+        socket.off('data', onData).off('close', onClose);
+        settle();
+      };
+      socket.on('data', onData).on('close', onClose);
+    });
   const durations: number[] = [];
   try {
     // One more than counted: the first also waits for the connect and the master's hand-off.
@@ -191,18 +192,48 @@ describe('sticky sessions', () => {
     ['{ header } (the master sees a TLS handshake, not a head, and keys on the address)', { header: HEADER }],
   ])('an https server works with %s: the worker does the handshake on the handed-over socket', async (_, sticky) => {
     const tls = tempDir('sticky-tls');
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-days', '1', '-keyout', path.join(tls, 'key.pem'), '-out', path.join(tls, 'cert.pem')], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-days',
+        '1',
+        '-keyout',
+        path.join(tls, 'key.pem'),
+        '-out',
+        path.join(tls, 'cert.pem'),
+      ],
+      { stdio: 'ignore' },
+    );
     const f = start({ sticky }, { FIXTURE_TLS: tls });
     const port = await f.ready();
-    const get = (body?: string) => new Promise<{ status: number; pid: number; body: string }>((resolve, reject) => {
-      const req = https.request({ host: '127.0.0.1', port, path: body ? '/echo' : '/', method: body ? 'POST' : 'GET', rejectUnauthorized: false, agent: false, headers: { [HEADER]: '192.0.2.1' } }, (res) => {
-        let text = '';
-        res.on('data', (chunk) => (text += chunk));
-        res.on('end', () => resolve({ status: res.statusCode!, pid: Number(res.headers['x-worker-pid']), body: text }));
+    const get = (body?: string) =>
+      new Promise<{ status: number; pid: number; body: string }>((resolve, reject) => {
+        const req = https.request(
+          {
+            host: '127.0.0.1',
+            port,
+            path: body ? '/echo' : '/',
+            method: body ? 'POST' : 'GET',
+            rejectUnauthorized: false,
+            agent: false,
+            headers: { [HEADER]: '192.0.2.1' },
+          },
+          (res) => {
+            let text = '';
+            res.on('data', (chunk) => (text += chunk));
+            res.on('end', () => resolve({ status: res.statusCode!, pid: Number(res.headers['x-worker-pid']), body: text }));
+          },
+        );
+        req.on('error', reject);
+        req.end(body);
       });
-      req.on('error', reject);
-      req.end(body);
-    });
     const answers = [];
     for (let i = 0; i < 10; i++) answers.push(await get(i % 2 ? 'tls body' : undefined));
     expect(answers.map((a) => a.status)).toEqual(Array(10).fill(200));
@@ -224,7 +255,11 @@ describe('sticky sessions', () => {
     // end, printed by ss as e.g. `timer:(keepalive,6.788ms,0)` (6 s 788 ms).
     const held = net.connect(port, '127.0.0.1');
     await new Promise((resolve) => held.once('connect', resolve));
-    await until(() => /timer:\(keepalive,[67][^,]*,/.test(execFileSync('ss', ['-tnoH', 'state', 'established', `( sport = :${port} )`], { encoding: 'utf8' })), 5000, 'a keepalive timer on the server side');
+    await until(
+      () => /timer:\(keepalive,[67][^,]*,/.test(execFileSync('ss', ['-tnoH', 'state', 'established', `( sport = :${port} )`], { encoding: 'utf8' })),
+      5000,
+      'a keepalive timer on the server side',
+    );
     held.destroy();
   });
 
@@ -235,7 +270,7 @@ describe('sticky sessions', () => {
     await f.waitFor('heartbeat', { where: inFlightAtLeast(20) });
     f.send('shutdown');
     const outcomes = await Promise.all(inFlight);
-    const failed = outcomes.filter((o) => o instanceof Error || (o as Answer).status !== 200);
+    const failed = outcomes.filter((o) => o instanceof Error || o.status !== 200);
     expect(failed).toEqual([]);
     await f.waitForExit();
     expect(f.exitCode).toBe(0);

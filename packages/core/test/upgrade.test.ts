@@ -116,7 +116,9 @@ describe('upgraded sockets', () => {
     await f.waitForExit(10_000);
     expect(f.exitCode).toBe(0);
     expect(client.received.endsWith('bye\n')).toBe(true);
-    expect(f.events('warning').map((m) => JSON.stringify(m.args))).toEqual([expect.stringContaining("a 'draining' listener threw: draining listener exploded")]);
+    expect(f.events('warning').map((m) => JSON.stringify(m.args))).toEqual([
+      expect.stringContaining("a 'draining' listener threw: draining listener exploded"),
+    ]);
   });
 
   it('an upgrade request nobody listens for is answered by the app as a plain request', async () => {

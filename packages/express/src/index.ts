@@ -1,12 +1,11 @@
 import http from 'node:http';
 import {
   Cluster,
-  Cluster2Error,
   createEcvResponder,
   ecvRequestOf,
   listenApp,
   markEcvMounted,
-  resolveOptions,
+  resolveMountOptions,
   servingContext,
   type AppOrBuilder,
   type ClusterOptions,
@@ -21,7 +20,7 @@ export { onDrained } from '@cluster2/core';
 export type Cluster2Options = MountOptions;
 
 declare global {
-  // eslint-disable-next-line @typescript-eslint/no-namespace
+  // eslint-disable-next-line @typescript-eslint/no-namespace -- Express types req through this global namespace: merging into it is the only way to add req.cluster2
   namespace Express {
     interface Request {
       /** The Cluster serving this worker (`delegate`, `subscribe`, `ready`, `ecv`, …); undefined when no Cluster listens in this process. */
@@ -30,21 +29,9 @@ declare global {
   }
 }
 
-const MOUNT_KEYS = ['ecv', 'timeout', 'idleGrace'];
 const kOptions = Symbol.for('cluster2.express.options');
 type Mountable = RequestHandler & { [kOptions]: Cluster2Options };
 type Raw = http.IncomingMessage & { originalUrl?: string; cluster2?: Cluster | undefined };
-
-/** Validates the mounting call's options (throws a `Cluster2Error` naming the option). */
-function mountOptions(options: Cluster2Options): Cluster2Options {
-  for (const key of Object.keys(options)) {
-    if (!MOUNT_KEYS.includes(key)) {
-      throw new Cluster2Error('ERR_CLUSTER2_UNKNOWN_OPTION', `unknown option "${key}" for cluster2(); it takes ${MOUNT_KEYS.join(', ')} (give every other option to listen())`);
-    }
-  }
-  resolveOptions({ ecv: options.ecv, timeout: options.timeout, idleGrace: options.idleGrace });
-  return { ...options };
-}
 
 /** ECV and `req.cluster2` on plain node objects, so that `listen()` can run it in front of the app as well. */
 function ecvHandler(options: Cluster2Options): (req: Raw, res: http.ServerResponse, next: (error?: unknown) => void) => void {
@@ -65,7 +52,7 @@ function ecvHandler(options: Cluster2Options): (req: Raw, res: http.ServerRespon
  * and sets `req.cluster2` to the serving Cluster. Mount it before your routes; mounting it twice is harmless.
  */
 export function cluster2(options: Cluster2Options = {}): RequestHandler {
-  const own = mountOptions(options);
+  const own = resolveMountOptions(options, 'cluster2()');
   const handler = ecvHandler(own);
   const middleware: RequestHandler = (req, res, next) => handler(req, res, next);
   return Object.assign(middleware, { [kOptions]: own }) satisfies Mountable;
@@ -89,7 +76,8 @@ export function listen(app: AppOrBuilder<Application>, options: ClusterOptions =
   return listenApp(app, options, {
     describe: 'an Express app',
     // An Express app is itself a function: its methods tell it from a builder.
-    isApp: (value): value is Application => typeof value === 'function' && typeof (value as Application).use === 'function' && typeof (value as Application).listen === 'function',
+    isApp: (value): value is Application =>
+      typeof value === 'function' && typeof (value as Application).use === 'function' && typeof (value as Application).listen === 'function',
     prepare: (express) => {
       const mount = mountedOptions(express);
       // Not mounted: answer ECV in front of the app, as if `cluster2()` were its first middleware.
@@ -97,7 +85,7 @@ export function listen(app: AppOrBuilder<Application>, options: ClusterOptions =
       return {
         mount: mount ?? {},
         server: () => {
-          const server = http.createServer(ecv ? (req, res) => ecv(req, res, () => express(req, res)) : express);
+          const server = http.createServer(ecv ? (req, res) => ecv(req, res, () => void express(req, res)) : express);
           markEcvMounted(server);
           return server;
         },

@@ -119,21 +119,30 @@ describe("the app's own behaviour is unaffected", () => {
 
 describe('options', () => {
   it('rejects an unknown option naming it', () => {
-    expect(() => cluster2({ port: 3000 } as Cluster2Options)).toThrow(expect.objectContaining({ code: 'ERR_CLUSTER2_UNKNOWN_OPTION', message: expect.stringContaining('"port"') }));
+    expect(() => cluster2({ port: 3000 } as Cluster2Options)).toThrow(
+      expect.objectContaining({ code: 'ERR_CLUSTER2_UNKNOWN_OPTION', message: expect.stringContaining('"port"') }),
+    );
   });
 
   it('rejects an invalid ECV option naming it', () => {
-    expect(() => cluster2({ ecv: { path: 'ecv' } })).toThrow(expect.objectContaining({ code: 'ERR_CLUSTER2_INVALID_OPTION', message: expect.stringContaining('ecv.path') }));
-    expect(() => cluster2({ idleGrace: -1 })).toThrow(expect.objectContaining({ code: 'ERR_CLUSTER2_INVALID_OPTION', message: expect.stringContaining('idleGrace') }));
+    expect(() => cluster2({ ecv: { path: 'ecv' } })).toThrow(
+      expect.objectContaining({ code: 'ERR_CLUSTER2_INVALID_OPTION', message: expect.stringContaining('ecv.path') }),
+    );
+    expect(() => cluster2({ idleGrace: -1 })).toThrow(
+      expect.objectContaining({ code: 'ERR_CLUSTER2_INVALID_OPTION', message: expect.stringContaining('idleGrace') }),
+    );
   });
 
-  it('does not touch the caller\'s options object', () => {
+  it("does not touch the caller's options object", () => {
     const options = Object.freeze({ ecv: Object.freeze({ control: true }) });
     expect(() => cluster2(options)).not.toThrow();
   });
 
   it('listen() refuses what is neither an Express app nor a function that builds one, naming what it takes', async () => {
-    await expect(listen({} as never)).rejects.toMatchObject({ code: 'ERR_CLUSTER2_INVALID_FACTORY', message: expect.stringContaining('listen() takes an Express app or a function that builds one') });
+    await expect(listen({} as never)).rejects.toMatchObject({
+      code: 'ERR_CLUSTER2_INVALID_FACTORY',
+      message: expect.stringContaining('listen() takes an Express app or a function that builds one'),
+    });
   });
 
   it('listen() refuses a function that builds no app, naming what it returned, before anything listens', async () => {
@@ -144,7 +153,10 @@ describe('options', () => {
       built++;
       return { not: 'an app' } as never;
     };
-    await expect(listen(build, options)).rejects.toMatchObject({ code: 'ERR_CLUSTER2_INVALID_FACTORY', message: expect.stringMatching(/must return an Express app .*got \[object Object\]/) });
+    await expect(listen(build, options)).rejects.toMatchObject({
+      code: 'ERR_CLUSTER2_INVALID_FACTORY',
+      message: expect.stringMatching(/must return an Express app .*got \[object Object\]/),
+    });
     expect(built).toBe(1);
   });
 });

@@ -1,17 +1,19 @@
 import {
   Cluster,
-  Cluster2Error,
+  assertMountedEcvPath,
   createEcvResponder,
+  DEFAULT_MOUNT,
   ecvRequestOf,
   listenApp,
   markEcvMounted,
   onDrained,
   onDraining,
-  resolveOptions,
+  resolveMountOptions,
   servingContext,
   type AppOrBuilder,
   type ClusterOptions,
   type EcvRoute,
+  type MountedEcv,
   type MountOptions,
 } from '@cluster2/core';
 import type http from 'node:http';
@@ -32,11 +34,10 @@ declare module 'fastify' {
   }
 }
 
-const MOUNT_KEYS = ['ecv', 'timeout', 'idleGrace'];
 /** Options fastify's `register()` itself reads: they may appear in any plugin's options. */
 const REGISTER_KEYS = ['prefix', 'logLevel', 'logSerializers'];
 const kMount = Symbol.for('cluster2.fastify.mount');
-type Mounted = FastifyInstance & { [kMount]?: { options: Cluster2PluginOptions; path: string } };
+type Mounted = FastifyInstance & { [kMount]?: MountedEcv };
 
 /** Each ECV route, the method it answers, and the methods that get its 405 (HEAD comes with GET). */
 const ROUTES: [suffix: string, route: EcvRoute, methods: HTTPMethods[]][] = [
@@ -46,21 +47,10 @@ const ROUTES: [suffix: string, route: EcvRoute, methods: HTTPMethods[]][] = [
   ['/disable', 'disable', ['POST', 'DELETE', 'GET', 'OPTIONS', 'PATCH', 'PUT']],
 ];
 
-function mountOptions(options: Record<string, unknown>): Cluster2PluginOptions {
-  for (const key of Object.keys(options)) {
-    if (!MOUNT_KEYS.includes(key) && !REGISTER_KEYS.includes(key)) {
-      throw new Cluster2Error('ERR_CLUSTER2_UNKNOWN_OPTION', `unknown option "${key}" for cluster2Plugin; it takes ${MOUNT_KEYS.join(', ')} (give every other option to listen())`);
-    }
-  }
-  const { ecv, timeout, idleGrace } = options as Cluster2PluginOptions;
-  resolveOptions({ ecv, timeout, idleGrace });
-  return { ecv, timeout, idleGrace };
-}
-
 const plugin: FastifyPluginAsync<Cluster2PluginOptions> = async (fastify, options) => {
   // Registered twice (say by the app and by listen()): the first registration serves.
   if (fastify.hasDecorator('cluster2')) return;
-  const own = mountOptions(options as Record<string, unknown>);
+  const own = resolveMountOptions(options, 'cluster2Plugin', REGISTER_KEYS);
   const responder = createEcvResponder(own.ecv);
   const path = responder.path;
   const cluster = () => servingContext()?.cluster as Cluster | undefined;
@@ -109,8 +99,7 @@ function closeWebSockets(fastify: FastifyInstance): void {
 export const cluster2Plugin = fp(plugin, { name: '@cluster2/fastify', fastify: '5.x' });
 export default cluster2Plugin;
 
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any instance, whatever its logger and type provider: unknown would reject an app typed with its own
 type AnyFastify = FastifyInstance<http.Server, any, any, any, any>;
 
 /**
@@ -126,16 +115,14 @@ type AnyFastify = FastifyInstance<http.Server, any, any, any, any>;
 export function listen(app: AppOrBuilder<AnyFastify>, options: ClusterOptions = {}): Promise<Cluster> {
   return listenApp(app, options, {
     describe: 'a Fastify instance',
-    isApp: (value): value is AnyFastify => typeof (value as AnyFastify | undefined)?.register === 'function' && typeof (value as AnyFastify).ready === 'function',
+    isApp: (value): value is AnyFastify =>
+      typeof (value as AnyFastify | undefined)?.register === 'function' && typeof (value as AnyFastify).ready === 'function',
     prepare: async (fastify) => {
       // Not awaited: awaiting a registration loads the plugins; ready() below loads them all at once.
       if (!fastify.hasDecorator('cluster2')) fastify.register(cluster2Plugin, { ecv: options.ecv, timeout: options.timeout, idleGrace: options.idleGrace });
       await fastify.ready();
-      const mount = (fastify as Mounted)[kMount] ?? { options: {}, path: '/ecv' };
-      // Routes cannot move once registered: a path given only to listen() must match the plugin's.
-      if (mount.options.ecv?.path === undefined && options.ecv?.path !== undefined && options.ecv.path !== mount.path) {
-        throw new Cluster2Error('ERR_CLUSTER2_INVALID_OPTION', `option "ecv.path" of listen() is "${options.ecv.path}" but cluster2Plugin serves ECV at "${mount.path}"; give ecv.path to the plugin`);
-      }
+      const mount = (fastify as Mounted)[kMount] ?? DEFAULT_MOUNT;
+      assertMountedEcvPath(mount, options, 'cluster2Plugin', 'the plugin');
       return {
         mount: mount.options,
         server: (cluster) => {

@@ -95,7 +95,7 @@ describe('ECV without a running cluster (standalone state)', () => {
     expect((await a.inject('/ecv')).statusCode).toBe(400);
   });
 
-  it('the default export is the plugin, as with fastify\'s own plugins', () => {
+  it("the default export is the plugin, as with fastify's own plugins", () => {
     expect(cluster2Default).toBe(cluster2Plugin);
     expect((cluster2Plugin as unknown as Record<symbol, unknown>)[Symbol.for('fastify.display-name')]).toBe('@cluster2/fastify');
   });
@@ -149,7 +149,7 @@ describe("the app's own behaviour is unaffected", () => {
     expect(missing.json()).toMatchObject({ statusCode: 404, message: 'Route GET:/nope not found' });
   });
 
-  it('closes cleanly: the app\'s onClose hooks run on app.close()', async () => {
+  it("closes cleanly: the app's onClose hooks run on app.close()", async () => {
     const a = await app();
     let closed = false;
     a.addHook('onClose', async () => {
@@ -201,13 +201,19 @@ describe('options', () => {
   it('rejects an unknown option naming it', async () => {
     const a = Fastify();
     apps.push(a);
-    await expect(a.register(cluster2Plugin, { port: 3000 } as Cluster2PluginOptions)).rejects.toMatchObject({ code: 'ERR_CLUSTER2_UNKNOWN_OPTION', message: expect.stringContaining('"port"') });
+    await expect(a.register(cluster2Plugin, { port: 3000 } as Cluster2PluginOptions)).rejects.toMatchObject({
+      code: 'ERR_CLUSTER2_UNKNOWN_OPTION',
+      message: expect.stringContaining('"port"'),
+    });
   });
 
   it('rejects an invalid ECV option naming it', async () => {
     const a = Fastify();
     apps.push(a);
-    await expect(a.register(cluster2Plugin, { ecv: { disabledStatus: 200 } })).rejects.toMatchObject({ code: 'ERR_CLUSTER2_INVALID_OPTION', message: expect.stringContaining('ecv.disabledStatus') });
+    await expect(a.register(cluster2Plugin, { ecv: { disabledStatus: 200 } })).rejects.toMatchObject({
+      code: 'ERR_CLUSTER2_INVALID_OPTION',
+      message: expect.stringContaining('ecv.disabledStatus'),
+    });
   });
 
   it('listen() refuses an ecv.path the registered plugin does not serve, before starting anything', async () => {
@@ -219,12 +225,15 @@ describe('options', () => {
   });
 
   it('listen() refuses what is neither a Fastify instance nor a function that builds one, naming what it takes', async () => {
-    await expect(listen('app' as never)).rejects.toMatchObject({ code: 'ERR_CLUSTER2_INVALID_FACTORY', message: expect.stringContaining('listen() takes a Fastify instance or a function that builds one') });
+    await expect(listen('app' as never)).rejects.toMatchObject({
+      code: 'ERR_CLUSTER2_INVALID_FACTORY',
+      message: expect.stringContaining('listen() takes a Fastify instance or a function that builds one'),
+    });
   });
 
   it('listen() builds and boots the app with the function it was given, before anything listens', async () => {
     // In-process settings, should a check ever let it through: no fork, no fixed port.
-    const options = { cluster: false, port: 0, pids: false, monitor: false , ecv: { path: '/health' } } as const;
+    const options = { cluster: false, port: 0, pids: false, monitor: false, ecv: { path: '/health' } } as const;
     let booted = 0;
     let built: FastifyInstance | undefined;
     const build = () => {

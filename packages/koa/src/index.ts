@@ -1,16 +1,17 @@
 import http from 'node:http';
 import {
   Cluster,
-  Cluster2Error,
+  assertMountedEcvPath,
   createEcvResponder,
   ecvRequestOf,
   listenApp,
   markEcvMounted,
-  resolveOptions,
+  resolveMountOptions,
   servingContext,
   type AppOrBuilder,
   type ClusterOptions,
   type EcvRoute,
+  type MountedEcv,
   type MountOptions,
 } from '@cluster2/core';
 import { Router, type RouterMiddleware } from '@koa/router';
@@ -29,11 +30,10 @@ declare module 'koa' {
   }
 }
 
-const MOUNT_KEYS = ['ecv', 'timeout', 'idleGrace'];
 const kMount = Symbol.for('cluster2.koa.mount');
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any app, whatever its state and context types: Koa<unknown, unknown> would reject an app typed with its own
 type AnyKoa = Koa<any, any>;
-type Mounted = AnyKoa & { [kMount]?: { options: Cluster2KoaOptions; path: string } };
+type Mounted = AnyKoa & { [kMount]?: MountedEcv };
 
 /** Each ECV route and the method it answers (HEAD comes with GET); `all` then answers the rest with 405. */
 const ROUTES: [suffix: string, route: EcvRoute, method: 'get' | 'post'][] = [
@@ -43,16 +43,6 @@ const ROUTES: [suffix: string, route: EcvRoute, method: 'get' | 'post'][] = [
   ['/disable', 'disable', 'post'],
 ];
 
-function mountOptions(options: Cluster2KoaOptions): Cluster2KoaOptions {
-  for (const key of Object.keys(options)) {
-    if (!MOUNT_KEYS.includes(key)) {
-      throw new Cluster2Error('ERR_CLUSTER2_UNKNOWN_OPTION', `unknown option "${key}" for cluster2Koa(); it takes ${MOUNT_KEYS.join(', ')} (give every other option to listen())`);
-    }
-  }
-  resolveOptions({ ecv: options.ecv, timeout: options.timeout, idleGrace: options.idleGrace });
-  return { ...options };
-}
-
 /**
  * Mounts cluster2 on a Koa app: `ctx.cluster2` (the serving Cluster) on every context, and the ECV
  * routes through @koa/router (`GET {path}` (+HEAD), `GET {path}/live`, `POST {path}/enable|disable`;
@@ -60,7 +50,7 @@ function mountOptions(options: Cluster2KoaOptions): Cluster2KoaOptions {
  */
 export function cluster2Koa<T extends AnyKoa>(app: T, options: Cluster2KoaOptions = {}): T {
   if ((app as Mounted)[kMount]) return app;
-  const own = mountOptions(options);
+  const own = resolveMountOptions(options, 'cluster2Koa()');
   const responder = createEcvResponder(own.ecv);
   const path = responder.path;
   (app as Mounted)[kMount] = { options: own, path };
@@ -81,10 +71,9 @@ export function cluster2Koa<T extends AnyKoa>(app: T, options: Cluster2KoaOption
   const routes = router.routes();
   // The router matches each of its routes' patterns against every request; a request outside the
   // ECV path (nearly all of them) skips it on one string comparison.
-  app.use((ctx, next) => (ctx.url.startsWith(path) ? routes(ctx, next) : next()));
+  app.use((ctx: Parameters<typeof routes>[0], next: Koa.Next): Promise<unknown> => (ctx.url.startsWith(path) ? routes(ctx, next) : next()));
   return app;
 }
-
 
 /**
  * Runs `app` clustered: `new Cluster(options).listen()` with `http.createServer(app.callback())`.
@@ -105,14 +94,13 @@ export function listen(app: AppOrBuilder<AnyKoa>, options: ClusterOptions = {}):
         koa.middleware.unshift(koa.middleware.pop()!);
       }
       const mount = (koa as Mounted)[kMount]!;
-      // Routes cannot move once registered: a path given only to listen() must match the mounted one.
-      if (mount.options.ecv?.path === undefined && options.ecv?.path !== undefined && options.ecv.path !== mount.path) {
-        throw new Cluster2Error('ERR_CLUSTER2_INVALID_OPTION', `option "ecv.path" of listen() is "${options.ecv.path}" but cluster2Koa() serves ECV at "${mount.path}"; give ecv.path to cluster2Koa()`);
-      }
+      assertMountedEcvPath(mount, options, 'cluster2Koa()', 'cluster2Koa()');
       return {
         mount: mount.options,
         server: () => {
-          const server = http.createServer(koa.callback());
+          const handle = koa.callback();
+          // Koa's handler answers its own errors; its promise carries nothing to wait for.
+          const server = http.createServer((req, res) => void handle(req, res));
           markEcvMounted(server);
           return server;
         },

@@ -128,11 +128,15 @@ describe("the app's own behaviour is unaffected", () => {
 
 describe('options', () => {
   it('rejects an unknown option naming it', () => {
-    expect(() => cluster2Koa(new Koa(), { port: 3000 } as Cluster2KoaOptions)).toThrow(expect.objectContaining({ code: 'ERR_CLUSTER2_UNKNOWN_OPTION', message: expect.stringContaining('"port"') }));
+    expect(() => cluster2Koa(new Koa(), { port: 3000 } as Cluster2KoaOptions)).toThrow(
+      expect.objectContaining({ code: 'ERR_CLUSTER2_UNKNOWN_OPTION', message: expect.stringContaining('"port"') }),
+    );
   });
 
   it('rejects an invalid ECV option naming it', () => {
-    expect(() => cluster2Koa(new Koa(), { ecv: { control: 'yes' as unknown as boolean } })).toThrow(expect.objectContaining({ code: 'ERR_CLUSTER2_INVALID_OPTION', message: expect.stringContaining('ecv.control') }));
+    expect(() => cluster2Koa(new Koa(), { ecv: { control: 'yes' as unknown as boolean } })).toThrow(
+      expect.objectContaining({ code: 'ERR_CLUSTER2_INVALID_OPTION', message: expect.stringContaining('ecv.control') }),
+    );
   });
 
   it('listen() refuses an ecv.path the mounted routes do not serve, before starting anything', async () => {
@@ -143,12 +147,15 @@ describe('options', () => {
   });
 
   it('listen() refuses what is neither a Koa app nor a function that builds one, naming what it takes', async () => {
-    await expect(listen(42 as never)).rejects.toMatchObject({ code: 'ERR_CLUSTER2_INVALID_FACTORY', message: expect.stringContaining('listen() takes a Koa app or a function that builds one') });
+    await expect(listen(42 as never)).rejects.toMatchObject({
+      code: 'ERR_CLUSTER2_INVALID_FACTORY',
+      message: expect.stringContaining('listen() takes a Koa app or a function that builds one'),
+    });
   });
 
   it('listen() builds the app with the function it was given and checks it like an app, before anything listens', async () => {
     // In-process settings, should a check ever let it through: no fork, no fixed port.
-    const options = { cluster: false, port: 0, pids: false, monitor: false , ecv: { path: '/health' } } as const;
+    const options = { cluster: false, port: 0, pids: false, monitor: false, ecv: { path: '/health' } } as const;
     let built = 0;
     const build = async () => {
       built++;
@@ -156,6 +163,9 @@ describe('options', () => {
     };
     await expect(listen(build, options)).rejects.toMatchObject({ code: 'ERR_CLUSTER2_INVALID_OPTION', message: expect.stringContaining('"/ecv"') });
     expect(built).toBe(1);
-    await expect(listen(async () => undefined as never, options)).rejects.toMatchObject({ code: 'ERR_CLUSTER2_INVALID_FACTORY', message: expect.stringContaining('got undefined') });
+    await expect(listen(async () => undefined as never, options)).rejects.toMatchObject({
+      code: 'ERR_CLUSTER2_INVALID_FACTORY',
+      message: expect.stringContaining('got undefined'),
+    });
   });
 });

@@ -30,7 +30,9 @@ export async function runReload(request: ReloadRequest, io: CliIo): Promise<numb
   const sentAt = Date.now();
   const master = await signalMaster(request.pids, 'SIGUSR2', false);
   if (!request.wait) {
-    io.stdout.write(request.json ? `${JSON.stringify({ command: 'reload', pid: master.pid, signal: 'SIGUSR2', waited: false })}\n` : `sent SIGUSR2 to master ${master.pid}\n`);
+    io.stdout.write(
+      request.json ? `${JSON.stringify({ command: 'reload', pid: master.pid, signal: 'SIGUSR2', waited: false })}\n` : `sent SIGUSR2 to master ${master.pid}\n`,
+    );
     return 0;
   }
   if (!request.json) io.stdout.write(`sent SIGUSR2 to master ${master.pid}; waiting for the reload to finish\n`);

@@ -9,7 +9,7 @@ const debug = debuglog('cluster2');
 /** Options of {@link createInProcessDelegation}. */
 export interface InProcessDelegationOptions {
   /** Reports dropped messages and failed sends (the Cluster's `warning` event). @default debuglog('cluster2') */
-  warn?(message: string, pid?: number): void;
+  warn?: (message: string, pid?: number) => void;
   /** Passed on to the router: the Cluster's own event names. @default [] */
   reservedEvents?: Iterable<string>;
   /** Passed on to the router and the client. @default 1048576 */

@@ -32,9 +32,9 @@ export interface DelegationRouterOptions {
   /** The Cluster: requests are emitted on it as `(message, { pid })`; master code answers by emitting `expect` on it. */
   emitter: EventEmitter;
   /** Sends a raw message to the worker with this pid; must ignore pids it does not know. May throw. */
-  send(pid: number, message: object): void;
+  send: (pid: number, message: object) => void;
   /** Reports a dropped message or a failed send (the Cluster's `warning` event). */
-  warn(message: string, pid?: number): void;
+  warn: (message: string, pid?: number) => void;
   /**
    * Event names a worker may not use as `delegate` or `expect` (the Cluster's own events, so a worker
    * cannot fake `died` or `listening`). `error`, `newListener` and `removeListener` are always reserved.
@@ -135,11 +135,8 @@ export class DelegationRouter implements PrimaryDelegation {
    * Registers the one typed handler for `event`. Throws `ERR_CLUSTER2_INVALID_ARGUMENT` for a bad
    * argument or when `event` already has a handler. Returns the function that unregisters it.
    */
-  handle<TPayload = any, TResult = unknown>(
-    event: string,
-    handler: DelegationHandler<TPayload, TResult>,
-    options: HandleOptions = {},
-  ): () => void {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- untyped, a payload is whatever the caller sent (as with EventEmitter); a type argument narrows it
+  handle<TPayload = any, TResult = unknown>(event: string, handler: DelegationHandler<TPayload, TResult>, options: HandleOptions = {}): () => void {
     const ttl = options?.ttl ?? 0;
     if (typeof event !== 'string' || event === '') throw invalid('handle(): "event" must be a non-empty string');
     if (typeof handler !== 'function') throw invalid(`handle("${event}"): the handler must be a function, got ${typeof handler}`);
@@ -155,7 +152,8 @@ export class DelegationRouter implements PrimaryDelegation {
   notify(event: string, data?: unknown): number {
     if (typeof event !== 'string' || event === '') throw invalid('notify(): "event" must be a non-empty string');
     const message = { type: NOTIFY_TYPE, event, data };
-    if (measureSize(message, this.#maxMessageSize) > this.#maxMessageSize) throw tooLarge(`notify("${event}")`, measureWholeSize(message), this.#maxMessageSize);
+    if (measureSize(message, this.#maxMessageSize) > this.#maxMessageSize)
+      throw tooLarge(`notify("${event}")`, measureWholeSize(message), this.#maxMessageSize);
     let sent = 0;
     for (const pid of this.#subscribers.of(event)) if (this.#trySend(pid, message)) sent++;
     return sent;

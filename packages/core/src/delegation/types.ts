@@ -26,10 +26,8 @@ export interface HandlerContext {
 }
 
 /** A master-side handler: its return value (or resolved value) is the worker's result; a throw rejects it. */
-export type DelegationHandler<TPayload = any, TResult = unknown> = (
-  payload: TPayload,
-  context: HandlerContext,
-) => TResult | Promise<TResult>;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- untyped, a payload is whatever the caller sent (as with EventEmitter); a type argument narrows it
+export type DelegationHandler<TPayload = any, TResult = unknown> = (payload: TPayload, context: HandlerContext) => TResult | Promise<TResult>;
 
 /** Options of `handle()`. */
 export interface HandleOptions {
@@ -56,11 +54,8 @@ export interface WorkerDelegation {
 /** What the master (or a single process) offers its workers. */
 export interface PrimaryDelegation {
   /** Registers the one handler for `event`; returns the function that unregisters it. */
-  handle<TPayload = any, TResult = unknown>(
-    event: string,
-    handler: DelegationHandler<TPayload, TResult>,
-    options?: HandleOptions,
-  ): () => void;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- untyped, a payload is whatever the caller sent (as with EventEmitter); a type argument narrows it
+  handle<TPayload = any, TResult = unknown>(event: string, handler: DelegationHandler<TPayload, TResult>, options?: HandleOptions): () => void;
   /** Sends `data` to every worker subscribed to `event`; returns how many workers it was sent to. */
   notify(event: string, data?: unknown): number;
 }

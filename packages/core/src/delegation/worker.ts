@@ -21,7 +21,7 @@ const debug = debuglog('cluster2');
 /** What the worker side of delegation needs from its surroundings. */
 export interface DelegationClientOptions {
   /** Sends a raw message to the master (`process.send` in a worker). May throw when the channel is closed. */
-  send(message: object): void;
+  send: (message: object) => void;
   /**
    * How much longer than the request's `timeout` the worker waits before giving up by itself, for a
    * master that never answers at all; normally the master's own timeout answer comes first (ms).
@@ -29,7 +29,7 @@ export interface DelegationClientOptions {
    */
   timeoutMargin?: number;
   /** Reports a notification listener that threw or a message that could not be sent. @default debuglog('cluster2') */
-  warn?(message: string): void;
+  warn?: (message: string) => void;
   /** A request larger than this (bytes, as JSON) is rejected before it is sent. @default 1048576 */
   maxMessageSize?: number;
 }
@@ -88,12 +88,15 @@ export class DelegationClient implements WorkerDelegation {
       return Promise.reject(tooLarge(`delegate("${event}")`, measureWholeSize(request), this.#maxMessageSize));
     }
     return new Promise<TResult>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        const message = `no answer to "${event}" within ${timeout} ms (the master did not answer at all)`;
-        this.#settle(requestId, new Cluster2Error('ERR_CLUSTER2_DELEGATE_TIMEOUT', message));
-      }, Math.min(timeout + this.#margin, MAX_DELEGATE_TIMEOUT));
+      const timer = setTimeout(
+        () => {
+          const message = `no answer to "${event}" within ${timeout} ms (the master did not answer at all)`;
+          this.#settle(requestId, new Cluster2Error('ERR_CLUSTER2_DELEGATE_TIMEOUT', message));
+        },
+        Math.min(timeout + this.#margin, MAX_DELEGATE_TIMEOUT),
+      );
       timer.unref();
-      this.#calls.set(requestId, { resolve: resolve as (value: unknown) => void, reject, timer });
+      this.#calls.set(requestId, { resolve, reject, timer });
       try {
         this.#send(request);
       } catch (error) {

@@ -18,13 +18,7 @@ export interface RouteGuard {
  * route needs it (401 without, 403 wrong); without one, read routes are open to whoever reaches
  * monHost and control routes follow core's loopback, Origin, Sec-Fetch-Site and Host rules.
  */
-export function authorize(
-  req: IncomingMessage,
-  guard: RouteGuard,
-  query: URLSearchParams,
-  token: string | undefined,
-  access: ControlAccess,
-): void {
+export function authorize(req: IncomingMessage, guard: RouteGuard, query: URLSearchParams, token: string | undefined, access: ControlAccess): void {
   const facts = access.controlRequestOf(req);
   let refusal: Refusal | undefined;
   if (guard.control) {

@@ -24,7 +24,22 @@ export const DASHBOARD_CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-const WORKER_COLUMNS = ['PID', 'ID', 'State', 'Uptime', 'RSS MiB', 'Heap MiB', 'CPU %', 'Loop ms', 'Conns', 'Upgraded', 'Requests', 'In flight', 'Restarts', ''];
+const WORKER_COLUMNS = [
+  'PID',
+  'ID',
+  'State',
+  'Uptime',
+  'RSS MiB',
+  'Heap MiB',
+  'CPU %',
+  'Loop ms',
+  'Conns',
+  'Upgraded',
+  'Requests',
+  'In flight',
+  'Restarts',
+  '',
+];
 
 const BODY = `
 <header class="top">

@@ -61,9 +61,7 @@ export async function readDependencies(appRoot: string): Promise<DependencyRepor
     ...ranges(manifest.dependencies).map(([name, wanted]) => ({ name, wanted, dev: false })),
     ...ranges(manifest.devDependencies).map(([name, wanted]) => ({ name, wanted, dev: true })),
   ];
-  const dependencies = await Promise.all(
-    declared.map(async (dep) => ({ ...dep, installed: await installedVersion(appRoot, dep.name) })),
-  );
+  const dependencies = await Promise.all(declared.map(async (dep) => ({ ...dep, installed: await installedVersion(appRoot, dep.name) })));
   dependencies.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : Number(a.dev) - Number(b.dev)));
   return { name: stringOrNull(manifest.name), version: stringOrNull(manifest.version), dependencies };
 }

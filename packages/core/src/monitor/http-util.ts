@@ -125,7 +125,13 @@ export function parseTarget(rawUrl: string | undefined): ParsedTarget {
   const rawPath = queryAt === -1 ? rawUrl : rawUrl.slice(0, queryAt);
   const rawQuery = queryAt === -1 ? '' : rawUrl.slice(queryAt + 1);
   try {
-    return { segments: rawPath.slice(1).split('/').map((s) => decodeURIComponent(s)), query: new URLSearchParams(rawQuery) };
+    return {
+      segments: rawPath
+        .slice(1)
+        .split('/')
+        .map((s) => decodeURIComponent(s)),
+      query: new URLSearchParams(rawQuery),
+    };
   } catch {
     throw new HttpError(400, 'BAD_REQUEST', 'malformed percent-encoding in the request path');
   }

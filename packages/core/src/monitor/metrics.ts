@@ -88,7 +88,12 @@ export class MonitorMetrics {
     });
     this.#requests = new Counter({ name: 'cluster2_requests_total', help: 'Requests received by all workers, dead ones included.', registers });
     this.#connections = new Counter({ name: 'cluster2_connections_total', help: 'Connections accepted by all workers, dead ones included.', registers });
-    this.#restarts = new Counter({ name: 'cluster2_restarts_total', help: "Worker replacements by reason ('crash' for unexpected deaths).", labelNames: ['reason'], registers });
+    this.#restarts = new Counter({
+      name: 'cluster2_restarts_total',
+      help: "Worker replacements by reason ('crash' for unexpected deaths).",
+      labelNames: ['reason'],
+      registers,
+    });
     this.#idleCloses = new Counter({
       name: 'cluster2_idle_timeouts_total',
       help: 'Idle keep-alive sockets the workers closed at `timeout`, dead workers included.',

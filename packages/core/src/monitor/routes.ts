@@ -4,17 +4,7 @@ import type { ControlAccess } from '../access.js';
 import { authorize, type RouteGuard } from './auth.js';
 import { DASHBOARD_CSP, DASHBOARD_HTML } from './dashboard-html.js';
 import { readDependencies } from './deps.js';
-import {
-  HttpError,
-  checkDeclaredLength,
-  notFound,
-  parseTarget,
-  readBody,
-  sendEmpty,
-  sendError,
-  sendJson,
-  sendText,
-} from './http-util.js';
+import { HttpError, checkDeclaredLength, notFound, parseTarget, readBody, sendEmpty, sendError, sendJson, sendText } from './http-util.js';
 import { listLogs, MAX_TAIL_LINES, readLogTail } from './logs.js';
 import type { MonitorMetrics } from './metrics.js';
 import type { MonitorSource } from './source.js';
@@ -59,11 +49,13 @@ const CONTROL = { control: true };
 
 const DASHBOARD_HEADERS = { 'content-security-policy': DASHBOARD_CSP, 'referrer-policy': 'no-referrer' };
 
-const setEcv = (enabled: boolean): Handler => async (ctx, { res }) => {
-  // 204 only once the source has applied it on every worker (the documented promise: applied before the answer).
-  await (enabled ? ctx.source.enable() : ctx.source.disable());
-  sendEmpty(res, 204);
-};
+const setEcv =
+  (enabled: boolean): Handler =>
+  async (ctx, { res }) => {
+    // 204 only once the source has applied it on every worker (the documented promise: applied before the answer).
+    await (enabled ? ctx.source.enable() : ctx.source.disable());
+    sendEmpty(res, 204);
+  };
 
 const ROUTES: Route[] = [
   route('/', { GET: (_ctx, { res }) => sendText(res, 200, DASHBOARD_HTML, 'text/html; charset=utf-8', DASHBOARD_HEADERS) }, { tokenInQuery: true }),

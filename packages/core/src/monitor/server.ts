@@ -156,7 +156,11 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
   const packet = (error as { rawPacket?: unknown }).rawPacket;
   const line = Buffer.isBuffer(packet) ? packet.subarray(0, 8).toString('latin1') : '';
   const json = /^[A-Z]+ /.test(line) && !line.startsWith('HEAD ');
-  const body = json ? JSON.stringify({ error: { code: status === 400 ? 'BAD_REQUEST' : status === 431 ? 'HEADERS_TOO_LARGE' : 'REQUEST_TIMEOUT', message: STATUS_CODES[status] } }) : '';
+  const body = json
+    ? JSON.stringify({
+        error: { code: status === 400 ? 'BAD_REQUEST' : status === 431 ? 'HEADERS_TOO_LARGE' : 'REQUEST_TIMEOUT', message: STATUS_CODES[status] },
+      })
+    : '';
   debug('monitor: client error %s', error.code);
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${json ? 'content-type: application/json; charset=utf-8\r\n' : ''}` +
