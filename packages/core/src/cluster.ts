@@ -52,6 +52,7 @@ type Listener<E extends keyof ClusterEvents> = (...args: ClusterEvents[E]) => vo
  * cluster2's own events are typed; any other string is a raw 0.4 delegation event or answer
  * (`c.on('config-read', …)`, `c.emit('config', …)`), so the emitter stays open to them.
  */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- the typed overloads of the class's own EventEmitter methods: the merge declares no member the class lacks
 export interface Cluster {
   on<E extends keyof ClusterEvents>(event: E, listener: Listener<E>): this;
   on(event: string, listener: (...args: any[]) => void): this;
@@ -63,6 +64,7 @@ export interface Cluster {
   emit(event: string, ...args: any[]): boolean;
 }
 
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- see the interface above
 export class Cluster extends EventEmitter implements WorkerDelegation, PrimaryDelegation {
   /** The validated, frozen options. */
   readonly options: ResolvedOptions;

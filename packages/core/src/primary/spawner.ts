@@ -184,7 +184,7 @@ function reportEarlyDeath(record: WorkerRecord, code: number | null, signal: str
     record.markDead(new Cluster2Error('ERR_CLUSTER2_WORKER_GONE', `worker ${record.pid} failed to start: ${why}${tail ? `; its last stderr lines:\n${tail}` : ''}`));
   };
   const limit = setTimeout(report, STDERR_DRAIN_LIMIT);
-  record.stderr.ended.then(() => {
+  void record.stderr.ended.then(() => {
     clearTimeout(limit);
     report();
   });

@@ -55,8 +55,27 @@ export interface RoleHost {
 
 /** The events cluster2 emits itself: delegation never treats them as raw 0.4 events. */
 export const OWN_EVENTS = [
-  'forked', 'listening', 'died', 'recycled', 'heartbeat', 'warning', 'disabled', 'enabled', 'giveup',
-  'forkFailed', 'reloadFailed', 'shutdown', 'draining', 'stopped', 'error', 'SIGINT', 'SIGTERM', 'SIGUSR2', 'SIGHUP', 'SIGQUIT', 'SIGKILL',
+  'forked',
+  'listening',
+  'died',
+  'recycled',
+  'heartbeat',
+  'warning',
+  'disabled',
+  'enabled',
+  'giveup',
+  'forkFailed',
+  'reloadFailed',
+  'shutdown',
+  'draining',
+  'stopped',
+  'error',
+  'SIGINT',
+  'SIGTERM',
+  'SIGUSR2',
+  'SIGHUP',
+  'SIGQUIT',
+  'SIGKILL',
 ] as const;
 
 export function exitProcess(code: number): void {

@@ -224,5 +224,4 @@ export class SingleProcess extends EventEmitter implements MonitorSource {
     this.#eventLog.add({ type: 'warning', pid: process.pid, message });
     process.nextTick(() => this.#host.emit('warning', { pid: process.pid, message }));
   }
-
 }

@@ -58,7 +58,7 @@ export async function fatalOnStartError(starting: Promise<number[]>, reporter: E
       process.stderr.write(`cluster2: ${(error as Error).message} (${(error as Cluster2Error).code})\n`);
       exitProcess(exitCode);
     } else if (reporter.listenerCount('error') > 0) {
-      process.nextTick(() => reporter.emit('error', error as Error));
+      process.nextTick(() => reporter.emit('error', error));
     }
     throw error;
   }
