@@ -6,11 +6,6 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  // TEMPORARY: these files are being restructured on another branch; they are linted (and
-  // formatted) again once that lands. Keep this list in step with .prettierignore.
-  {
-    ignores: ['packages/core/src/primary/**', 'packages/core/src/worker/**', 'packages/core/src/ipc/**'],
-  },
   {
     ignores: ['**/dist/**', '**/node_modules/**', '**/.turbo/**', 'test-e2e/artifacts/**', 'bench/.pm2/**', '**/reports/**'],
   },

@@ -4,7 +4,7 @@ import type { Cluster2Error } from './errors.js';
 import { resolveOptions, type ClusterOptions, type ResolvedOptions } from './options.js';
 import type { ClusterStatus, RecycleReason, WorkerStatus, ClusterTotals } from './status.js';
 import type { ServerFactory } from './worker/factory.js';
-import type { EcvSnapshot } from './ecv/state.js';
+import type { EcvSnapshot } from './status.js';
 import type { DelegateOptions, DelegationHandler, HandleOptions, PrimaryDelegation, WorkerDelegation } from './delegation/types.js';
 import { truncateMessage } from './ipc/size.js';
 import { ControlRole } from './roles/control.js';

@@ -12,10 +12,21 @@ export {
   type StickyOptions,
 } from './options.js';
 export type { ServerFactory, ServerOrServers } from './worker/factory.js';
-export type { ClusterStatus, ClusterTotals, EcvStatus, LifecycleEvent, MasterState, RecycleReason, WorkerState, WorkerStats, WorkerStatus } from './status.js';
+export type {
+  ClusterStatus,
+  ClusterTotals,
+  EcvSnapshot,
+  EcvStatus,
+  LifecycleEvent,
+  MasterState,
+  RecycleReason,
+  WorkerState,
+  WorkerStats,
+  WorkerStatus,
+} from './status.js';
 export { answerEcv, ecvRequestOf, matchEcvRoute, type EcvAnswer, type EcvRequest, type EcvRoute } from './ecv/handler.js';
 export { isLoopbackAddress as isLoopback } from './access.js';
-export type { EcvHost, EcvSnapshot } from './ecv/state.js';
+export type { EcvHost } from './ecv/state.js';
 export { createEcvResponder, markEcvMounted, type EcvResponder } from './ecv/responder.js';
 export { onDrained, onDraining, servingContext, type DrainedHook, type DrainingHook, type ServingContext } from './context.js';
 export type { DelegateOptions, DelegationHandler, HandleOptions, HandlerContext, PrimaryDelegation, WorkerDelegation } from './delegation/types.js';

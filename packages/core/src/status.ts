@@ -79,6 +79,13 @@ export interface ClusterTotals {
 
 export type MasterState = 'starting' | 'running' | 'reloading' | 'shutting-down' | 'stopping' | 'gave-up';
 
+/** What crosses IPC: the cluster-wide ECV switch and when it last changed. */
+export interface EcvSnapshot {
+  enabled: boolean;
+  /** `Date#toString()` of the last change. */
+  since: string;
+}
+
 export interface EcvStatus {
   state: 'enabled' | 'disabled';
   /** `Date#toString()` of the last change (initially the master's start). */

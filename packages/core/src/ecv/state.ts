@@ -1,12 +1,5 @@
 import type { ResolvedEcvOptions } from '../options.js';
-import type { EcvStatus } from '../status.js';
-
-/** What crosses IPC: the cluster-wide ECV switch and when it last changed. */
-export interface EcvSnapshot {
-  enabled: boolean;
-  /** `Date#toString()` of the last change. */
-  since: string;
-}
+import type { EcvSnapshot, EcvStatus } from '../status.js';
 
 /** The one ECV switch of the cluster, held by the master. */
 export class EcvState {

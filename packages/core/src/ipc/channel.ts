@@ -35,12 +35,15 @@ export interface Kind<Data = undefined, Reply = void> {
 }
 
 /** The kinds one side of a channel understands, by name: an interface whose every member is a Kind. */
-export type Protocol<T> = { [K in keyof T]: Kind<any, any> };
+export type Protocol<T> = { [K in keyof T]: Kind<unknown, unknown> };
 
-/** A protocol that accepts any kind: for channels whose two sides are not typed. */
-export type AnyProtocol = { [kind: string]: Kind<any, any> };
+/** A protocol that accepts any kind, its data unknown: for a channel whose two sides are not typed. */
+export type AnyProtocol = Record<string, Kind<unknown, unknown>>;
 
-export type Handler<K extends Kind<any, any> = Kind<any, any>> = (data: K['data'], handle: unknown) => K['reply'] | Promise<K['reply']>;
+export type Handler<K extends Kind<unknown, unknown>> = (data: K['data'], handle: unknown) => K['reply'] | Promise<K['reply']>;
+
+/** A handler as the table holds it: each takes its own kind's data, checked where `handle()` registers it. */
+type StoredHandler = (data: never, handle: unknown) => unknown;
 
 interface PendingCall {
   resolve(value: unknown): void;
@@ -65,8 +68,7 @@ export function isEnvelope(message: unknown): message is Envelope {
  */
 export class Channel<In extends Protocol<In> = AnyProtocol, Out extends Protocol<Out> = AnyProtocol> {
   readonly #endpoint: Endpoint;
-  // `any`: each handler takes its own kind's data; `handle()` is where the types are checked.
-  readonly #handlers = new Map<string, (data: any, handle: unknown) => unknown>();
+  readonly #handlers = new Map<string, StoredHandler>();
   readonly #pending = new Map<number, PendingCall>();
   #seq = 0;
   #closedWith: Error | undefined;
@@ -105,7 +107,7 @@ export class Channel<In extends Protocol<In> = AnyProtocol, Out extends Protocol
         reject(new Cluster2Error('ERR_CLUSTER2_IPC_TIMEOUT', `no reply to "${kind}" within ${timeoutMs} ms`));
       }, timeoutMs);
       timer.unref();
-      this.#pending.set(seq, { resolve: resolve as (value: unknown) => void, reject, timer });
+      this.#pending.set(seq, { resolve: resolve, reject, timer });
       this.#write({ [ENVELOPE_KEY]: 1, kind, data, seq });
     });
   }
@@ -128,12 +130,12 @@ export class Channel<In extends Protocol<In> = AnyProtocol, Out extends Protocol
       return true;
     }
     if (message.seq === undefined) {
-      runSafely(handler, message.data, handle);
+      runSafely(() => handler(message.data as never, handle));
       return true;
     }
     const seq = message.seq;
     Promise.resolve()
-      .then(() => handler(message.data, handle))
+      .then(() => handler(message.data as never, handle))
       .then(
         (result) => this.#reply(seq, result),
         (error: unknown) => this.#reply(seq, undefined, error),
@@ -181,9 +183,9 @@ export class Channel<In extends Protocol<In> = AnyProtocol, Out extends Protocol
   }
 }
 
-function runSafely(handler: (data: unknown, handle: unknown) => unknown, data: unknown, handle: unknown): void {
+function runSafely(run: () => unknown): void {
   try {
-    const result = handler(data, handle);
+    const result = run();
     if (result instanceof Promise) result.catch(() => {});
   } catch {
     // One-way messages have nobody to report to; handlers log their own failures.
@@ -192,10 +194,8 @@ function runSafely(handler: (data: unknown, handle: unknown) => unknown, data: u
 
 /** Two endpoints joined in one process, for `cluster: false`: what one sends, the other dispatches on a later tick. */
 export function localPair<A extends Protocol<A> = AnyProtocol, B extends Protocol<B> = AnyProtocol>(): [Channel<A, B>, Channel<B, A>] {
-  let a: Channel<A, B>;
-  let b: Channel<B, A>;
   // No process boundary to pass a socket across: `cluster: false` never hands one over.
-  a = new Channel({ send: (message, _handle, sent) => setImmediate(() => (b.dispatch(structuredClone(message)), sent?.(null))) });
-  b = new Channel({ send: (message, _handle, sent) => setImmediate(() => (a.dispatch(structuredClone(message)), sent?.(null))) });
+  const a: Channel<A, B> = new Channel({ send: (message, _handle, sent) => setImmediate(() => (b.dispatch(structuredClone(message)), sent?.(null))) });
+  const b: Channel<B, A> = new Channel({ send: (message, _handle, sent) => setImmediate(() => (a.dispatch(structuredClone(message)), sent?.(null))) });
   return [a, b];
 }

@@ -1,10 +1,23 @@
 // The messages a worker and its master exchange, by kind: what each carries and what a call to it
 // answers. Both ends type their Channel with these, so a kind or a payload that one side changes
 // and the other does not is a compile error, not a message that goes unanswered.
-import type { EcvSnapshot } from '../ecv/state.js';
-import type { RecycleReason, WorkerStats } from '../status.js';
-import type { Kind } from './channel.js';
-import type { STICKY_CLOSED, STICKY_CONNECTION, StickyConnection } from './sticky-wire.js';
+import type { EcvSnapshot, RecycleReason, WorkerStats } from '../status.js';
+import type { Channel, Kind } from './channel.js';
+
+/**
+ * Sticky sessions: the master accepts a connection and sends its socket to the chosen worker as
+ * the handle of this message, with the bytes it already read.
+ */
+export const STICKY_CONNECTION = 'sticky:connection';
+/** Worker → master: this worker takes no more sticky connections (it drains). */
+export const STICKY_CLOSED = 'sticky:closed';
+
+export interface StickyHandOff {
+  /** Index of the app port (and of the factory's server) the connection arrived on. */
+  server: number;
+  /** Bytes the master read looking for the sticky header (base64): they come first. */
+  head?: string;
+}
 
 /** What a worker sends its master. */
 export interface WorkerToMaster {
@@ -14,7 +27,7 @@ export interface WorkerToMaster {
   /** It reached a limit (maxRequests, maxAge, …) and asks for a successor. */
   recycle: Kind<{ reason: RecycleReason }>;
   warning: Kind<{ message: string }>;
-  /** `cluster.shutdown()`, `stop()`, `reload()` called in a worker: the master acts for it. */
+  /** `shutdown()`, `stop()`, `reload()` called in a worker: the master acts for it. */
   shutdown: Kind;
   stop: Kind;
   reload: Kind<undefined, void>;
@@ -32,5 +45,10 @@ export interface MasterToWorker {
   /** The cluster-wide ECV switch changed; the reply confirms it is applied. */
   ecv: Kind<EcvSnapshot, void>;
   /** A sticky session's connection; its socket comes as the message's handle. */
-  [STICKY_CONNECTION]: Kind<StickyConnection['data']>;
+  [STICKY_CONNECTION]: Kind<StickyHandOff>;
 }
+
+/** The master's end of one worker's channel. */
+export type MasterChannel = Channel<WorkerToMaster, MasterToWorker>;
+/** A worker's end of its channel to the master (or, with `cluster: false`, to the in-process master duties). */
+export type WorkerChannel = Channel<MasterToWorker, WorkerToMaster>;

@@ -111,4 +111,3 @@ export function truncateMessage(message: string): string {
 }
 
 const TRUNCATED = /… \(\d+ characters, truncated\)$/;
-

@@ -1,5 +1,6 @@
 import type { MasterContext } from './master-context.js';
-import { EcvState, type EcvSnapshot } from '../ecv/state.js';
+import { EcvState } from '../ecv/state.js';
+import type { EcvSnapshot } from '../status.js';
 import type { WorkerRecord } from './workers.js';
 
 /** How long the master waits for one worker to acknowledge a switch change, ms. */

@@ -23,7 +23,7 @@ export class EventLog {
   }
 
   add(event: Omit<LifecycleEvent, 'time'>): void {
-    const entry = { time: Date.now(), ...event } as LifecycleEvent;
+    const entry = { time: Date.now(), ...event };
     if (entry.message !== undefined) entry.message = truncateMessage(entry.message);
     const ring = entry.type === 'warning' ? this.#warnings : this.#lifecycle;
     ring.push(entry);

@@ -1,4 +1,3 @@
-import type { ChildProcess } from 'node:child_process';
 import type { Worker } from 'node:cluster';
 import { debuglog } from 'node:util';
 
@@ -55,17 +54,17 @@ const offered = new WeakMap<object, number>();
  * does nothing.
  */
 export function repairHandlePassing(worker: Worker): void {
-  const proc = worker.process as ChildProcess;
+  const proc = worker.process;
   const inTransit: Array<{ newconn: number | undefined; handle: object }> = [];
-  const send = proc.send;
-  proc.send = function (this: ChildProcess, message: unknown, handle?: unknown, ...rest: unknown[]) {
+  const send = proc.send.bind(proc) as (...args: unknown[]) => boolean;
+  proc.send = function (message: unknown, handle?: unknown, ...rest: unknown[]) {
     if (typeof handle === 'object' && handle !== null) {
       const m = message as ClusterMessage | null;
       const newconn = m?.cmd === 'NODE_CLUSTER' && m.act === 'newconn' && typeof m.seq === 'number' ? m.seq : undefined;
       inTransit.push({ newconn, handle });
     }
-    return (send as (...args: unknown[]) => boolean).call(this, message, handle, ...rest);
-  } as ChildProcess['send'];
+    return send(message, handle, ...rest);
+  };
   proc.prependListener('internalMessage', (message: unknown) => {
     const cmd = (message as { cmd?: unknown } | null)?.cmd;
     if (cmd === 'NODE_HANDLE_ACK') {
@@ -77,7 +76,7 @@ export function repairHandlePassing(worker: Worker): void {
     debug('worker %d could not take a connection (NACK; %s)', proc.pid, pending ? `resend ${pending.retransmissions}` : 'bare handle');
     if (pending) {
       const wrapped = pending.message;
-      if (wrapped?.cmd === 'NODE_HANDLE' && typeof wrapped.msg === 'object' && wrapped.msg !== null) pending.message = wrapped.msg as Wrapped;
+      if (wrapped?.cmd === 'NODE_HANDLE' && typeof wrapped.msg === 'object' && wrapped.msg !== null) pending.message = wrapped.msg;
       // Node's listener, next, resends it, or gives it up (closes it) after the last resend.
       if (pending.retransmissions === MAX_HANDLE_RETRANSMISSIONS) inTransit.shift();
       return;

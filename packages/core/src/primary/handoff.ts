@@ -1,4 +1,3 @@
-import type { ChildProcess } from 'node:child_process';
 import type { Worker } from 'node:cluster';
 
 interface ClusterMessage {
@@ -24,13 +23,13 @@ function isClusterMessage(message: unknown): message is ClusterMessage {
  * `seq`, `ack`, `accepted`), stable since Node 0.12; with another shape it does nothing.
  */
 export function rescueHandoffs(worker: Worker): void {
-  const proc = worker.process as ChildProcess;
+  const proc = worker.process;
   const unacknowledged = new Set<number>();
-  const send = proc.send;
-  proc.send = function (this: ChildProcess, message: unknown, ...rest: unknown[]) {
+  const send = proc.send.bind(proc) as (...args: unknown[]) => boolean;
+  proc.send = function (message: unknown, ...rest: unknown[]) {
     if (isClusterMessage(message) && message.act === 'newconn' && typeof message.seq === 'number') unacknowledged.add(message.seq);
-    return (send as (...args: unknown[]) => boolean).call(this, message, ...rest);
-  } as ChildProcess['send'];
+    return send(message, ...rest);
+  };
   proc.on('internalMessage', (message: unknown) => {
     if (isClusterMessage(message) && typeof message.ack === 'number') unacknowledged.delete(message.ack);
   });

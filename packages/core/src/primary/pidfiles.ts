@@ -147,7 +147,7 @@ export function isAlive(pid: number): boolean {
 function readJson(dir: string): Partial<MasterInfo> | undefined {
   try {
     const parsed = JSON.parse(fs.readFileSync(path.join(dir, MASTER_JSON), 'utf8')) as unknown;
-    return typeof parsed === 'object' && parsed !== null ? (parsed as Partial<MasterInfo>) : undefined;
+    return typeof parsed === 'object' && parsed !== null ? parsed : undefined;
   } catch {
     return undefined;
   }
@@ -176,13 +176,19 @@ export function inspectMaster(dir: string): MasterRecord {
     if (pid === undefined) return { running: false, reason: `no ${MASTER_PID} in ${absolute}` };
     const pidFile = path.join(absolute, MASTER_PID);
     if (!validPid(pid) || !isAlive(pid)) return { running: false, reason: `${pidFile} names pid ${pid}, which is not alive` };
-    return { running: false, reason: `stale pid file ${pidFile}: pid ${pid} is alive, but there is no ${MASTER_JSON} to verify it is the master that wrote the file` };
+    return {
+      running: false,
+      reason: `stale pid file ${pidFile}: pid ${pid} is alive, but there is no ${MASTER_JSON} to verify it is the master that wrote the file`,
+    };
   }
   const info: MasterInfo = { ports: [], host: '', monitor: null, startedAt: 0, ...json, pid: json.pid };
   const { pid } = info;
   if (!isAlive(pid)) return { running: false, reason: `${jsonFile} names pid ${pid}, which is not alive` };
   if (info.startTime === undefined) {
-    return { running: false, reason: `stale pid file ${jsonFile}: it records no start time (an older cluster2 wrote it), so pid ${pid} cannot be verified as its master` };
+    return {
+      running: false,
+      reason: `stale pid file ${jsonFile}: it records no start time (an older cluster2 wrote it), so pid ${pid} cannot be verified as its master`,
+    };
   }
   // A master that recorded no start time ran where none can be read: the live pid is all there is.
   if (info.startTime === null) return { running: true, info };

@@ -24,7 +24,10 @@ export class PressureCounters {
   /** An accept that failed on the master's own listener `server` ('monitor', 'sticky'): EMFILE, ENFILE, … */
   acceptError(server: string, error: NodeJS.ErrnoException): void {
     this.#acceptErrors[server] = (this.#acceptErrors[server] ?? 0) + 1;
-    this.#once(`accept:${server}:${error.code}`, `${server} listener: accept failed (${error.code ?? error.message}); it keeps listening, counted in pressure.acceptErrors`);
+    this.#once(
+      `accept:${server}:${error.code}`,
+      `${server} listener: accept failed (${error.code ?? error.message}); it keeps listening, counted in pressure.acceptErrors`,
+    );
   }
 
   status(): PressureStatus {

@@ -45,7 +45,10 @@ function boot(): { id: string; btimeMs: number } | null {
  * everything after the LAST `)` is space-separated.
  */
 export function parseProcStat(stat: string): { state: string; startTicks: string } | undefined {
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).trim().split(' ');
+  const fields = stat
+    .slice(stat.lastIndexOf(')') + 2)
+    .trim()
+    .split(' ');
   // fields[0] is field 3 (state); field 22 (starttime) is fields[19].
   const startTicks = fields[19];
   if (fields[0] === undefined || startTicks === undefined || !/^\d+$/.test(startTicks)) return undefined;
@@ -63,7 +66,10 @@ function fromProc(pid: number, bootInfo: { id: string; btimeMs: number }): Proce
   }
   const parsed = parseProcStat(stat);
   if (!parsed) return undefined;
-  const command = cmdline.split('\0').filter((part) => part !== '').join(' ');
+  const command = cmdline
+    .split('\0')
+    .filter((part) => part !== '')
+    .join(' ');
   return {
     startTime: `proc:${bootInfo.id}:${parsed.startTicks}`,
     started: new Date(bootInfo.btimeMs + (Number(parsed.startTicks) * 1000) / USER_HZ).toISOString(),

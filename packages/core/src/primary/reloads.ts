@@ -83,10 +83,12 @@ export class Reloads {
       });
       return this.#reloading;
     }
-    this.#pendingReload ??= this.#reloading.catch(() => {}).then(() => {
-      this.#pendingReload = undefined;
-      return this.reload();
-    });
+    this.#pendingReload ??= this.#reloading
+      .catch(() => {})
+      .then(() => {
+        this.#pendingReload = undefined;
+        return this.reload();
+      });
     return this.#pendingReload;
   }
 

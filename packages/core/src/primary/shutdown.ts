@@ -78,10 +78,13 @@ export class Shutdown {
         } else record.channel.send('drain', { delay: options.shutdownDelay });
         record.moveTo('draining');
       }
-      const deadline = setTimeout(() => {
-        this.#context.warn(`shutdownTimeout (${options.shutdownTimeout} ms) passed; killing the workers still running`);
-        this.killAll();
-      }, options.shutdownDelay + options.shutdownTimeout + 1000);
+      const deadline = setTimeout(
+        () => {
+          this.#context.warn(`shutdownTimeout (${options.shutdownTimeout} ms) passed; killing the workers still running`);
+          this.killAll();
+        },
+        options.shutdownDelay + options.shutdownTimeout + 1000,
+      );
       deadline.unref();
       await exited;
       clearTimeout(deadline);

@@ -88,7 +88,10 @@ export class Spawner {
       worker.process.kill('SIGKILL');
     }, STARTUP_TIMEOUT);
     startTimer.unref();
-    record.listening.then(() => clearTimeout(startTimer), () => clearTimeout(startTimer));
+    record.listening.then(
+      () => clearTimeout(startTimer),
+      () => clearTimeout(startTimer),
+    );
     return Promise.resolve(record);
   }
 
@@ -181,7 +184,9 @@ function reportEarlyDeath(record: WorkerRecord, code: number | null, signal: str
   const why = record.killedBecause ?? `it exited with ${signal ? `signal ${signal}` : `code ${code}`} before it listened`;
   const report = () => {
     const tail = record.stderr.lines();
-    record.markDead(new Cluster2Error('ERR_CLUSTER2_WORKER_GONE', `worker ${record.pid} failed to start: ${why}${tail ? `; its last stderr lines:\n${tail}` : ''}`));
+    record.markDead(
+      new Cluster2Error('ERR_CLUSTER2_WORKER_GONE', `worker ${record.pid} failed to start: ${why}${tail ? `; its last stderr lines:\n${tail}` : ''}`),
+    );
   };
   const limit = setTimeout(report, STDERR_DRAIN_LIMIT);
   void record.stderr.ended.then(() => {

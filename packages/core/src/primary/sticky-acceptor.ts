@@ -2,7 +2,7 @@ import net from 'node:net';
 import { debuglog } from 'node:util';
 import { Cluster2Error } from '../errors.js';
 import type { ResolvedLimits } from '../options.js';
-import { STICKY_CONNECTION, type StickyConnection } from '../ipc/sticky-wire.js';
+import { STICKY_CONNECTION, type MasterChannel } from '../ipc/messages.js';
 import type { PressureCounters } from './pressure.js';
 import { StickySlots } from './sticky.js';
 
@@ -20,10 +20,11 @@ export const HANDOFFS_IN_FLIGHT = 4;
 const TLS_HANDSHAKE = 0x16;
 const HEAD_END = Buffer.from('\r\n\r\n');
 
-/** What the acceptor needs of a worker: to send it a socket. */
+/** What the acceptor needs of a worker: to know it is there and to send it a socket. */
 export interface StickyTarget {
   readonly pid: number;
-  readonly worker: { isConnected(): boolean; send(message: object, handle: net.Socket, callback: (error: Error | null) => void): boolean };
+  readonly worker: { isConnected(): boolean };
+  readonly channel: Pick<MasterChannel, 'send'>;
 }
 
 /** The sticky key (`header`, or the address when undefined) and the bounds on what the master holds. */
@@ -76,7 +77,8 @@ export class StickyAcceptor<W extends StickyTarget> {
       const server = net.createServer({ pauseOnConnect: true }, (socket) => this.#accept(socket, index));
       await new Promise<void>((resolve, reject) => {
         server.once('error', (error: NodeJS.ErrnoException) =>
-          reject(new Cluster2Error('ERR_CLUSTER2_PORT_IN_USE', `cannot listen on ${host}:${port}: ${error.message}`, { cause: error })));
+          reject(new Cluster2Error('ERR_CLUSTER2_PORT_IN_USE', `cannot listen on ${host}:${port}: ${error.message}`, { cause: error })),
+        );
         server.listen({ port, host, exclusive: true }, () => resolve());
       });
       // After listening, 'error' means a failed accept (EMFILE, ENFILE): libuv keeps the listener
@@ -141,7 +143,8 @@ export class StickyAcceptor<W extends StickyTarget> {
       this.#route({ socket, server, key: socket.remoteAddress ?? '', head: undefined });
       return;
     }
-    this.#peek(socket, this.#config.header).then(({ key, head }) => {
+    // #peek never rejects: a client that goes quiet or away settles it with what was read.
+    void this.#peek(socket, this.#config.header).then(({ key, head }) => {
       // The address only when the header is missing: getpeername is a syscall per connection.
       if (!socket.destroyed) this.#route({ socket, server, key: key ?? socket.remoteAddress ?? '', head });
     });
@@ -220,24 +223,15 @@ export class StickyAcceptor<W extends StickyTarget> {
   }
 
   #send(target: W, sending: Set<Waiting>, entry: Waiting): void {
-    const message: StickyConnection = {
-      cluster2: 1,
-      kind: STICKY_CONNECTION,
-      data: { server: entry.server, head: entry.head?.toString('base64') },
-    };
     sending.add(entry);
-    const done = (error: Error | null) => {
+    const sent = (error: Error | null) => {
       // The socket may already be detached from the master: closing it is all that is left.
       if (error) debug('sticky hand-off to worker %d failed: %s', target.pid, error.message);
       if (error) entry.socket.destroy();
       this.#held.delete(entry.socket);
       if (sending.delete(entry)) this.#next(target, sending);
     };
-    try {
-      target.worker.send(message, entry.socket, done);
-    } catch (error) {
-      done(error as Error);
-    }
+    target.channel.send(STICKY_CONNECTION, { server: entry.server, head: entry.head?.toString('base64') }, entry.socket, sent);
   }
 
   /** A hand-off to `target` was written: send the next one queued for it, skipping clients that left. */

@@ -7,7 +7,7 @@ import type { ClusterStatus, MasterState, RecycleReason, RefusedReason } from '.
 import { portsOf, type ResolvedOptions } from '../options.js';
 import type { WorkerStats } from '../status.js';
 import { truncateMessage } from '../ipc/size.js';
-import { STICKY_CLOSED } from '../ipc/sticky-wire.js';
+import { STICKY_CLOSED } from '../ipc/messages.js';
 import { EcvBroadcast } from './ecv-broadcast.js';
 import type { EcvState } from '../ecv/state.js';
 import { EventLog } from './event-log.js';
@@ -195,16 +195,16 @@ export class Supervisor extends EventEmitter implements MonitorSource {
     const { worker, channel } = record;
     channel
       .handle('listening', () => this.#onListening(record))
-      .handle('heartbeat', (stats: WorkerStats) => this.#onHeartbeat(record, stats))
-      .handle('recycle', ({ reason }: { reason: RecycleReason }) => this.recycle(record.pid, reason).catch(() => {}))
-      .handle('warning', ({ message }: { message: string }) => this.#warn(message, record.pid))
+      .handle('heartbeat', (stats) => this.#onHeartbeat(record, stats))
+      .handle('recycle', ({ reason }) => this.recycle(record.pid, reason).catch(() => {}))
+      .handle('warning', ({ message }) => this.#warn(message, record.pid))
       .handle('shutdown', () => void this.shutdown())
       .handle('stop', () => void this.stop())
       .handle('reload', () => this.reload())
       // A draining worker's last word before it exits: by now node:cluster no longer routes it connections.
       .handle('drained', () => true)
       .handle(STICKY_CLOSED, () => this.#sticky.intakeClosed(record))
-      .handle('ecv:set', ({ enabled }: { enabled: boolean }) => (enabled ? this.enable() : this.disable()))
+      .handle('ecv:set', ({ enabled }) => (enabled ? this.enable() : this.disable()))
       .handle('ecv:get', () => this.#ecv.synced(record));
     worker.on('message', (message: unknown) => {
       if (!channel.dispatch(message)) this.#host.onForeignMessage(record.pid, message);

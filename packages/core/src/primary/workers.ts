@@ -1,5 +1,6 @@
 import type { Worker } from 'node:cluster';
 import { Channel } from '../ipc/channel.js';
+import type { MasterChannel } from '../ipc/messages.js';
 import type { ClusterTotals, WorkerState, WorkerStatus } from '../status.js';
 import type { WorkerStats } from '../status.js';
 import { StderrTail } from './stderr-tail.js';
@@ -10,7 +11,7 @@ export interface WorkerRecord {
   readonly worker: Worker;
   readonly pid: number;
   readonly id: number;
-  readonly channel: Channel;
+  readonly channel: MasterChannel;
   readonly startedAt: number;
   /** Changed only through moveTo(). */
   readonly state: WorkerState;
@@ -56,7 +57,12 @@ export function createWorkerRecord(worker: Worker, restarts: number): WorkerReco
     worker,
     pid,
     id: worker.id,
-    channel: new Channel({ send: (message) => worker.isConnected() && worker.send(message as object, undefined, () => {}) }),
+    channel: new Channel({
+      send(message, handle, sent = ignoreSendError) {
+        if (worker.isConnected()) worker.send(message as object, handle, sent);
+        else sent(new Error(`worker ${pid} is disconnected`));
+      },
+    }),
     startedAt: Date.now(),
     get state() {
       return state;
@@ -80,7 +86,15 @@ export function createWorkerRecord(worker: Worker, restarts: number): WorkerReco
 }
 
 const ZERO_TOTALS: ClusterTotals = Object.freeze({
-  workers: 0, rss: 0, heapUsed: 0, connections: 0, totalConnections: 0, requests: 0, inFlight: 0, upgraded: 0, idleCloses: 0,
+  workers: 0,
+  rss: 0,
+  heapUsed: 0,
+  connections: 0,
+  totalConnections: 0,
+  requests: 0,
+  inFlight: 0,
+  upgraded: 0,
+  idleCloses: 0,
 });
 
 /** Every worker the master knows, plus the counts of the dead so totals stay monotonic. */
@@ -152,3 +166,6 @@ export class WorkerTable {
     return totals;
   }
 }
+
+// A message to a worker that is going away is lost with it; its exit is handled where it is watched.
+function ignoreSendError(): void {}

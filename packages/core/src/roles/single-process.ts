@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { Cluster2Error } from '../errors.js';
 import type { EcvHost } from '../ecv/state.js';
-import { localPair, type Channel } from '../ipc/channel.js';
+import { localPair } from '../ipc/channel.js';
+import type { MasterChannel, MasterToWorker, WorkerToMaster } from '../ipc/messages.js';
 import type { MonitorSource } from '../monitor/source.js';
 import type { ClusterStatus, RefusedReason } from '../status.js';
 import { portsOf, type ResolvedOptions } from '../options.js';
@@ -61,7 +62,7 @@ export class SingleProcess extends EventEmitter implements MonitorSource {
   async start(factory: ServerFactory, beforeListen: (ports: number[]) => Promise<void> = async () => {}): Promise<number[]> {
     for (const port of portsOf(this.#options.port)) this.#ports.push(await claimPort(port, this.#options.host));
     await beforeListen(this.#ports);
-    const [master, worker] = localPair();
+    const [master, worker] = localPair<WorkerToMaster, MasterToWorker>();
     this.#wire(master);
     this.#runtime = new WorkerRuntime(this.#options, this.#ports, worker, {
       emit: (event, ...args) => this.#host.emit(event, ...args),
@@ -96,20 +97,20 @@ export class SingleProcess extends EventEmitter implements MonitorSource {
     return this.#runtime?.draining ?? false;
   }
 
-  #wire(master: Channel): void {
+  #wire(master: MasterChannel): void {
     master
       .handle('listening', () => this.#eventLog.add({ type: 'listening', pid: process.pid }))
-      .handle('heartbeat', (stats: WorkerStats) => {
+      .handle('heartbeat', (stats) => {
         this.#stats = stats;
         this.#host.emit('heartbeat', { pid: process.pid, workers: this.status().workers, totals: this.status().totals });
         this.emit('heartbeat', this.status());
       })
-      .handle('recycle', ({ reason }: { reason: string }) => {
+      .handle('recycle', ({ reason }) => {
         if (this.#warnedRecycle) return;
         this.#warnedRecycle = true;
         this.#warn(`${reason} reached, but cluster: false has no second process to recycle into; carrying on`);
       })
-      .handle('warning', ({ message }: { message: string }) => this.#warn(message));
+      .handle('warning', ({ message }) => this.#warn(message));
   }
 
   ready(): void {

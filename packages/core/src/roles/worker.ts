@@ -2,7 +2,7 @@ import { Cluster2Error } from '../errors.js';
 import { setServingContext } from '../context.js';
 import type { DelegateOptions } from '../delegation/types.js';
 import { DelegationClient } from '../delegation/worker.js';
-import type { EcvSnapshot } from '../ecv/state.js';
+import type { EcvSnapshot } from '../status.js';
 import type { ServerFactory } from '../worker/factory.js';
 import { WorkerSide } from '../worker/worker-side.js';
 import { signalThroughPidFiles } from './control.js';

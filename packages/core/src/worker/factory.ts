@@ -7,9 +7,7 @@ export type ServerOrServers = net.Server | net.Server[];
  * Makes the server(s) a worker listens with. Two styles are accepted:
  * the seed's `(cb) => cb(server)`, and a factory that returns the server(s) or a promise of them.
  */
-export type ServerFactory =
-  | ((handOver: (server: ServerOrServers) => void) => unknown)
-  | (() => ServerOrServers | Promise<ServerOrServers>);
+export type ServerFactory = ((handOver: (server: ServerOrServers) => void) => unknown) | (() => ServerOrServers | Promise<ServerOrServers>);
 
 /** How long a factory may take to hand over its server(s) before the worker fails, ms. */
 export const FACTORY_TIMEOUT = 30_000;
@@ -59,7 +57,7 @@ export function callFactory(factory: ServerFactory, timeoutMs = FACTORY_TIMEOUT)
       settle(new Cluster2Error('ERR_CLUSTER2_FACTORY_FAILED', `the listen() factory failed: ${(error as Error)?.message ?? String(error)}`, { cause: error }));
     let returned: unknown;
     try {
-      returned = (factory as (cb: (server: ServerOrServers) => void) => unknown)((server) => settle(server));
+      returned = factory((server) => settle(server));
     } catch (error) {
       return failed(error);
     }

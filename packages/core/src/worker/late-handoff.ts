@@ -40,7 +40,7 @@ export function claimLateHandoffs(serverFor: (port: number) => net.Server | unde
 function serve(handle: unknown, serverFor: (port: number) => net.Server | undefined): boolean {
   // `handle` wraps an accepted connection, as in node:net's own accept path (untyped there too).
   const options = { handle, readable: true, writable: true };
-  const socket = new net.Socket(options as net.SocketConstructorOpts);
+  const socket = new net.Socket(options);
   const server = socket.localPort === undefined ? undefined : serverFor(socket.localPort);
   if (server === undefined) {
     socket.destroy();

@@ -1,6 +1,6 @@
 import type net from 'node:net';
 import { debuglog } from 'node:util';
-import type { Channel } from '../ipc/channel.js';
+import type { WorkerChannel } from '../ipc/messages.js';
 import { truncateMessage } from '../ipc/size.js';
 import type { RecycleReason, WorkerStats } from '../status.js';
 import type { ResolvedOptions } from '../options.js';
@@ -38,7 +38,7 @@ export class WorkerRuntime {
   #phase: WorkerState = 'starting';
   readonly traffic: Traffic;
   readonly #options: ResolvedOptions;
-  readonly #channel: Channel;
+  readonly #channel: WorkerChannel;
   readonly #host: RuntimeHost;
   readonly #ports: readonly number[];
   readonly #sampler = new StatsSampler((message) => this.#report(message));
@@ -57,7 +57,7 @@ export class WorkerRuntime {
   /** With sticky sessions the master accepts and hands connections over: the servers never listen. */
   readonly #stickyIntake: StickyIntake | undefined;
 
-  constructor(options: ResolvedOptions, ports: readonly number[], channel: Channel, host: RuntimeHost) {
+  constructor(options: ResolvedOptions, ports: readonly number[], channel: WorkerChannel, host: RuntimeHost) {
     this.#options = options;
     this.#ports = ports;
     this.#channel = channel;
@@ -85,7 +85,7 @@ export class WorkerRuntime {
       },
     });
     this.#stickyIntake = options.cluster && options.sticky ? new StickyIntake(channel) : undefined;
-    channel.handle('drain', (data: { delay?: number } | undefined) => this.drain('master', data?.delay ?? 0));
+    channel.handle('drain', ({ delay }) => this.drain('master', delay));
   }
 
   /** This worker's lifecycle state, as the master's record of it sees it too. */
@@ -105,11 +105,6 @@ export class WorkerRuntime {
     this.#phase = checkWorkerMove(process.pid, this.#phase, next);
   }
 
-  /** Takes the connections the master hands over (sticky sessions), if this worker gets them that way. */
-  get stickyIntake(): StickyIntake | undefined {
-    return this.#stickyIntake;
-  }
-
   /** The servers the factory handed over (after start). */
   get servers(): readonly net.Server[] {
     return this.#servers;
@@ -125,9 +120,7 @@ export class WorkerRuntime {
     // With readySignal the worker listens only once the app says it has warmed up: a listening
     // worker gets connections at once (node:cluster hands them out on listen), warm or not.
     await this.#ready;
-    const ports = this.#stickyIntake
-      ? this.#stickyIntake.open(this.#servers, this.#ports)
-      : await listenAll(this.#servers, this.#ports, this.#options.host);
+    const ports = this.#stickyIntake ? this.#stickyIntake.open(this.#servers, this.#ports) : await listenAll(this.#servers, this.#ports, this.#options.host);
     this.#heartbeat = setInterval(() => this.#beat(), this.#options.heartbeatInterval).unref();
     if (this.#limits.maxAge !== undefined) {
       setTimeout(() => this.#askRecycle('maxAge'), this.#limits.maxAge).unref();

@@ -1,7 +1,6 @@
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import type { WorkerStats } from '../status.js';
 
-
 export interface TrafficCounters {
   connections: number;
   totalConnections: number;

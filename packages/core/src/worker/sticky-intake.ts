@@ -1,7 +1,6 @@
 import net from 'node:net';
 import { Cluster2Error } from '../errors.js';
-import type { Channel } from '../ipc/channel.js';
-import { isStickyConnection, STICKY_CLOSED } from '../ipc/sticky-wire.js';
+import { STICKY_CLOSED, STICKY_CONNECTION, type StickyHandOff, type WorkerChannel } from '../ipc/messages.js';
 import { serveHandedOver } from './handed-over.js';
 
 /**
@@ -12,12 +11,13 @@ import { serveHandedOver } from './handed-over.js';
  * back in front of the stream with `unshift()` before the server sees it.
  */
 export class StickyIntake {
-  readonly #channel: Channel;
+  readonly #channel: WorkerChannel;
   #servers: readonly net.Server[] = [];
   #closed = false;
 
-  constructor(channel: Channel) {
+  constructor(channel: WorkerChannel) {
     this.#channel = channel;
+    channel.handle(STICKY_CONNECTION, (handOff, handle) => this.#receive(handOff, handle));
   }
 
   /** Takes the servers in place of listening; resolves with the ports they serve (the master's). */
@@ -32,25 +32,20 @@ export class StickyIntake {
     return [...ports];
   }
 
-  /**
-   * Feeds one IPC message and its handle; returns false when it is not a sticky connection, so the
-   * caller dispatches it on. Must run before any other dispatch: only this one looks at the handle.
-   */
-  receive(message: unknown, handle: unknown): boolean {
-    if (!isStickyConnection(message)) return false;
+  /** One connection from the master: its socket came as the message's handle. */
+  #receive(handOff: StickyHandOff, handle: unknown): void {
     const socket = asSocket(handle);
     // No handle: the client left while its hand-off waited in the master's queue.
-    if (socket === undefined) return true;
-    const server = this.#servers[message.data.server];
+    if (socket === undefined) return;
+    const server = this.#servers[handOff.server];
     if (server === undefined || socket.destroyed) {
       socket.destroy();
-      return true;
+      return;
     }
-    if (message.data.head) socket.unshift(Buffer.from(message.data.head, 'base64'));
+    if (handOff.head) socket.unshift(Buffer.from(handOff.head, 'base64'));
     // A connection sent just before the master learnt that this worker drains is still served:
     // the drain answers it with `Connection: close` and ends it like any other socket.
     serveHandedOver(server, socket);
-    return true;
   }
 
   /** Tells the master to route no more connections here (the drain began). */

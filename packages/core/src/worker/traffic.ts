@@ -84,6 +84,7 @@ export class Traffic {
 
   constructor(options: TrafficOptions) {
     this.#options = options;
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the listener's own `this` is the response, so the Traffic it reports to is named
     const traffic = this;
     this.#onResponseClose = function () {
       traffic.#responseClosed(this);

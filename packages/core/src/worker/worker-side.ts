@@ -3,9 +3,10 @@ import { debuglog } from 'node:util';
 import { Cluster2Error } from '../errors.js';
 import type { EcvHost } from '../ecv/state.js';
 import { Channel } from '../ipc/channel.js';
+import type { WorkerChannel } from '../ipc/messages.js';
 import type { ResolvedOptions } from '../options.js';
 import { ENV_ECV, ENV_PORTS } from '../ipc/env.js';
-import type { EcvSnapshot } from '../ecv/state.js';
+import type { EcvSnapshot } from '../status.js';
 import { portsOf } from '../options.js';
 import type { ServerFactory } from './factory.js';
 import { WorkerRuntime, type RuntimeHost } from './runtime.js';
@@ -19,7 +20,7 @@ const CALL_TIMEOUT = 10_000;
 
 /** A worker process of a cluster: its runtime plus the link to the master. */
 export class WorkerSide {
-  readonly channel: Channel;
+  readonly channel: WorkerChannel;
   readonly runtime: WorkerRuntime;
   readonly ecvHost: EcvHost;
   #ecv: EcvSnapshot;
@@ -41,7 +42,7 @@ export class WorkerSide {
     this.#ecv = readEnvJson<EcvSnapshot>(ENV_ECV) ?? { enabled: true, since: new Date().toString() };
     const ports = readEnvJson<number[]>(ENV_PORTS) ?? [...portsOf(options.port)];
     this.runtime = new WorkerRuntime(options, ports, this.channel, host);
-    this.channel.handle('ecv', (snapshot: EcvSnapshot) => {
+    this.channel.handle('ecv', (snapshot) => {
       this.#ecv = snapshot;
     });
     // Master-to-worker messages travel in order, so whichever of a push and the start-up answer
@@ -56,10 +57,10 @@ export class WorkerSide {
   }
 
   async start(factory: ServerFactory): Promise<number[]> {
+    // One dispatcher: cluster2's own messages (a sticky connection with its socket among them),
+    // then delegation's. The app's own messages pass by both.
     process.on('message', (message, handle) => {
-      // A sticky connection carries its socket as the handle, which only the intake looks at.
-      if (this.runtime.stickyIntake?.receive(message, handle)) return;
-      if (!this.channel.dispatch(message)) this.#delegation.onMessage(message);
+      if (!this.channel.dispatch(message, handle)) this.#delegation.onMessage(message);
     });
     // Ctrl-C reaches the whole process group; the master decides what happens to workers.
     process.on('SIGINT', () => {});
