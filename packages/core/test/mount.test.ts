@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { assertMountedEcvPath, DEFAULT_MOUNT, resolveMountOptions, withMountOptions } from '../src/mount.js';
+import { assertMountedEcvPath, DEFAULT_MOUNT, resolveMountOptions, withMountOptions } from '../src/adapter-kit/mount.js';
 
 describe('resolveMountOptions', () => {
   it('returns only the options given, validated', () => {

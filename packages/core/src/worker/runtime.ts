@@ -6,7 +6,7 @@ import type { RecycleReason, WorkerStats } from '../status.js';
 import type { ResolvedOptions } from '../options.js';
 import { callFactory, listenAll, type ServerFactory } from './factory.js';
 import { runDrainedHooks, runDrainingHooks } from '../context.js';
-import { isEcvMounted } from '../ecv/responder.js';
+import { isEcvMounted } from '../ecv/mounted.js';
 import { StatsSampler } from './stats.js';
 import { StickyIntake } from './sticky-intake.js';
 import { claimLateHandoffs } from './late-handoff.js';

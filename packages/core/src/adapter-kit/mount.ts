@@ -1,5 +1,5 @@
-import { Cluster2Error } from './errors.js';
-import { DEFAULTS, resolveOptions, type ClusterOptions, type EcvOptions } from './options.js';
+import { Cluster2Error } from '../errors.js';
+import { DEFAULTS, resolveOptions, type ClusterOptions, type EcvOptions } from '../options.js';
 
 /**
  * The per-worker options a framework adapter's mounting call takes (`app.use(cluster2(opts))`,

@@ -1,8 +1,7 @@
-import type net from 'node:net';
 import { servingContext } from '../context.js';
 import { resolveOptions, type EcvOptions } from '../options.js';
-import { EcvState, type EcvHost } from './state.js';
-import { answerEcv, matchEcvRoute, type EcvAnswer, type EcvRequest, type EcvRoute } from './handler.js';
+import { EcvState, type EcvHost } from '../ecv/state.js';
+import { answerEcv, matchEcvRoute, type EcvAnswer, type EcvRequest, type EcvRoute } from '../ecv/handler.js';
 
 /** ECV for framework adapters: match a URL, answer a route. */
 export interface EcvResponder {
@@ -48,15 +47,4 @@ export function createEcvResponder(ecv: EcvOptions = {}, monToken?: string): Ecv
     match: (url) => matchEcvRoute(url, current().options.path),
     answer: (route, request) => answerEcv(route, request, current()),
   };
-}
-
-const kEcvMounted = Symbol.for('cluster2.ecvMounted');
-
-/** Tells core that a framework adapter serves ECV on this server, so core's plain-http ECV stays out of the way. */
-export function markEcvMounted(server: net.Server): void {
-  (server as net.Server & { [kEcvMounted]?: boolean })[kEcvMounted] = true;
-}
-
-export function isEcvMounted(server: net.Server): boolean {
-  return (server as net.Server & { [kEcvMounted]?: boolean })[kEcvMounted] === true;
 }

@@ -1,9 +1,9 @@
 import nodeCluster from 'node:cluster';
-import { Cluster } from './cluster.js';
-import { Cluster2Error } from './errors.js';
+import { Cluster } from '../cluster.js';
+import { Cluster2Error } from '../errors.js';
 import { withMountOptions, type MountOptions } from './mount.js';
-import { resolveOptions, type ClusterOptions } from './options.js';
-import type { ServerOrServers } from './worker/factory.js';
+import { resolveOptions, type ClusterOptions } from '../options.js';
+import type { ServerOrServers } from '../worker/factory.js';
 
 /** What a framework adapter's `listen()` takes: the app, or a function that builds it (called only where the app serves). */
 export type AppOrBuilder<App> = App | (() => App | Promise<App>);
