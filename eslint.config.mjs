@@ -40,6 +40,9 @@ export default tseslint.config(
     },
     rules: {
       'no-empty': ['error', { allowEmptyCatch: true }],
+      // One import per module (a type-only import beside a value import is fine): two imports
+      // of one module are what a move leaves behind.
+      'no-duplicate-imports': ['error', { allowSeparateTypeImports: true }],
       // A `let` that a callback reads before its one assignment (a router wired up before the
       // child process it sends to exists) stays `let`: as a `const`, that read would throw.
       'prefer-const': ['error', { ignoreReadBeforeAssign: true }],

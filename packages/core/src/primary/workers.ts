@@ -1,8 +1,7 @@
 import type { Worker } from 'node:cluster';
 import { Channel } from '../ipc/channel.js';
 import type { MasterChannel } from '../ipc/messages.js';
-import type { ClusterTotals, WorkerState, WorkerStatus } from '../status.js';
-import type { WorkerStats } from '../status.js';
+import type { ClusterTotals, WorkerState, WorkerStatus, WorkerStats } from '../status.js';
 import { StderrTail } from './stderr-tail.js';
 import { checkWorkerMove } from '../worker-state.js';
 

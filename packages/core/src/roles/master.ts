@@ -1,8 +1,7 @@
 import { Cluster2Error } from '../errors.js';
 import type { DelegationRouter } from '../delegation/primary.js';
 import type { DelegationHandler, HandleOptions } from '../delegation/types.js';
-import type { ClusterStatus } from '../status.js';
-import type { EcvSnapshot } from '../status.js';
+import type { ClusterStatus, EcvSnapshot } from '../status.js';
 import { Supervisor } from '../primary/supervisor.js';
 import { delegateInMaster, exitProcess, type ClusterRole, type MonitorAddress, type RoleHost } from './role.js';
 import { beforeServing, fatalOnStartError } from './start-up.js';

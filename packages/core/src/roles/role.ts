@@ -1,9 +1,8 @@
 import type { EventEmitter } from 'node:events';
 import { Cluster2Error } from '../errors.js';
 import type { DelegateOptions, DelegationHandler, HandleOptions } from '../delegation/types.js';
-import type { ClusterStatus } from '../status.js';
+import type { ClusterStatus, EcvSnapshot } from '../status.js';
 import type { ResolvedOptions } from '../options.js';
-import type { EcvSnapshot } from '../status.js';
 import type { ServerFactory } from '../worker/factory.js';
 
 /** Where a Cluster object runs. */

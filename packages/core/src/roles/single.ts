@@ -1,8 +1,7 @@
 import { setServingContext } from '../context.js';
 import { createInProcessDelegation, type InProcessDelegation } from '../delegation/local.js';
 import type { DelegateOptions, DelegationHandler, HandleOptions } from '../delegation/types.js';
-import type { ClusterStatus } from '../status.js';
-import type { EcvSnapshot } from '../status.js';
+import type { ClusterStatus, EcvSnapshot } from '../status.js';
 import type { ServerFactory } from '../worker/factory.js';
 import { signalThroughPidFiles } from './control.js';
 import { checkListen, ecvNeedsListen, exitProcess, OWN_EVENTS, type ClusterRole, type MonitorAddress, type RoleHost } from './role.js';
