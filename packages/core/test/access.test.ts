@@ -34,6 +34,8 @@ describe('tokenMatches', () => {
     expect(tokenMatches('s3cret', 's3cre')).toBe(false);
     expect(tokenMatches('s3cret!', 's3cret')).toBe(false);
     expect(tokenMatches('', 's3cret')).toBe(false);
+    // Same length, one character off (a length-only or prefix check would accept these).
+    for (const given of ['x3cret', 's3Xret', 's3creT', 'S3CRET', '000000']) expect({ given, ok: tokenMatches(given, 's3cret') }).toEqual({ given, ok: false });
   });
 });
 
@@ -81,6 +83,9 @@ describe('refuseControl (the one guard of ECV control and the monitor)', () => {
   it('refuseToken: 401 when none is presented, 403 when wrong, undefined when right', () => {
     expect(refuseToken(undefined, 's3cret')?.status).toBe(401);
     expect(refuseToken('s3cre', 's3cret')?.status).toBe(403);
+    expect(refuseToken('s3creT', 's3cret')).toMatchObject({ status: 403, code: 'FORBIDDEN', message: 'wrong monitor token' });
+    expect(refuseToken('s3cret!', 's3cret')?.status).toBe(403);
+    expect(refuseToken('', 's3cret')?.status).toBe(403);
     expect(refuseToken('s3cret', 's3cret')).toBeUndefined();
   });
 });
