@@ -1,10 +1,10 @@
 // Coalescing and the ttl cache hand one run's result to every identical request, so "identical"
 // must be exact: a sloppy comparison (none at all, or JSON text, which makes NaN equal null and
-// a Date equal its ISO string) would hand callers each other's results.
+// a Date equal its ISO string) would hand callers each other's results. In-process (cluster: false)
+// here; across real workers in delegation-cluster.test.ts.
 import { isDeepStrictEqual } from 'node:util';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Cluster } from '../src/index.js';
-import { Fixture, killAll, request } from './helpers.js';
 
 /** Payloads that JSON.stringify (with sorted keys) cannot all tell apart, in-process. */
 const IN_PROCESS_PAYLOADS: unknown[] = [
@@ -28,9 +28,6 @@ const IN_PROCESS_PAYLOADS: unknown[] = [
   [1, undefined],
   null,
 ];
-
-/** Distinct once they have crossed IPC as JSON (as a worker's delegate() does). */
-const JSON_PAYLOADS: unknown[] = [null, 1, '1', [1], {}, [], { n: null }, { n: 1 }, { n: '1' }, { n: [1] }, { n: {} }, { n: true }, { n: 'true' }, { m: 1 }];
 
 function expectEachOwn(results: unknown[], payloads: unknown[]): void {
   const mismatches = results.flatMap((result, i) => (isDeepStrictEqual(result, payloads[i % payloads.length]) ? [] : [{ i, result, payload: payloads[i % payloads.length] }]));
@@ -63,37 +60,5 @@ describe('delegation coalescing compares payloads exactly (cluster: false)', () 
     expect(await c.delegate('echo', { a: 1, b: 2 })).toEqual({ a: 1, b: 2 });
     expect(await c.delegate('echo', { b: 2, a: 1 })).toEqual({ a: 1, b: 2 });
     expect(runs).toHaveLength(IN_PROCESS_PAYLOADS.length + 1);
-  });
-});
-
-describe('delegation coalescing compares payloads exactly (across real workers)', () => {
-  const running: Fixture[] = [];
-  afterEach(() => killAll(running.splice(0)));
-
-  const echo = (port: number, payload: unknown) =>
-    request(port, `/delegate?event=echo&payload=${encodeURIComponent(JSON.stringify(payload))}&timeout=10000`, { headers: { connection: 'close' } }).then((a) => {
-      expect(a.status).toBe(200);
-      return (JSON.parse(a.body) as { result: { echo: unknown; run: number } }).result;
-    });
-
-  it('concurrent requests from 2 workers with distinct payloads each get their own, live and from the ttl cache', async () => {
-    const f = new Fixture('delegation-app.mjs', { port: 0, host: '127.0.0.1', monitor: false, pids: false, noWorkers: 2 });
-    running.push(f);
-    const port = await f.ready();
-    const asked = [...JSON_PAYLOADS, ...JSON_PAYLOADS];
-    const live = await Promise.all(asked.map((payload) => echo(port, payload)));
-    expectEachOwn(
-      live.map((r) => r.echo),
-      asked,
-    );
-    // One run per distinct payload: the second of each pair joined the first (or hit its cache).
-    expect(new Set(live.map((r) => r.run)).size).toBe(JSON_PAYLOADS.length);
-    const cached = await Promise.all(asked.map((payload) => echo(port, payload)));
-    expectEachOwn(
-      cached.map((r) => r.echo),
-      asked,
-    );
-    // The same runs answered: from the cache, matched to the right payload.
-    expect(cached.map((r) => r.run)).toEqual(live.map((r) => r.run));
   });
 });
