@@ -22,6 +22,12 @@ export interface HAProxyOptions {
   fall: number;
   /** Consecutive good checks before it is UP again. */
   rise: number;
+  /**
+   * How long one check may take (`timeout check`), ms. @default 1000. Raise it where the test is
+   * not about how fast a server is taken out: on starved CPUs a healthy server's ECV answer can
+   * take longer, and FALL such checks mark it DOWN (503 for everyone behind a single server).
+   */
+  checkTimeout?: number;
   /** `http-check disable-on-404`: a 404 puts a server in NOLB (soft drain) instead of DOWN. */
   disableOn404?: boolean;
   /**
@@ -52,7 +58,7 @@ defaults
     timeout connect 2s
     timeout client 30s
     timeout server 30s
-    timeout check 1s
+    timeout check ${options.checkTimeout ?? 1000}ms
     timeout http-keep-alive 10s
 
 frontend fe

@@ -8,6 +8,14 @@ afterEach(() => killAll(running.splice(0)));
 const NO_WORKERS = 4;
 const DURATION = 30_000;
 const EVERY = 2000;
+/**
+ * Kill → replacement listening, ms. The master's part is small (notice the death, fork at once:
+ * 34–404 ms and 0–11 ms measured); the rest is the replacement's start-up, which is CPU: 0.5–0.7 s
+ * on idle cores, up to 2.5 s (2.8 s in all) with both cores busy with other work.
+ */
+const RECOVERY_BOUND = 5000;
+/** Death → fork of the replacement, ms: no backoff for isolated kills (0–11 ms measured). */
+const RESPAWN_BOUND = 1000;
 
 interface Kill {
   victim: number;
@@ -55,7 +63,7 @@ function explainedBy(o: Outcome, kill: Kill): boolean {
 }
 
 describe('chaos', () => {
-  it(`a random worker SIGKILLed every ${EVERY / 1000} s for ${DURATION / 1000} s under load: the master survives, noWorkers is back within 1 s, and only requests in flight on the killed worker fail`, async () => {
+  it(`a random worker SIGKILLed every ${EVERY / 1000} s for ${DURATION / 1000} s under load: the master survives, replaces each victim at once (noWorkers back within ${RECOVERY_BOUND / 1000} s), and only requests in flight on the killed worker fail`, async () => {
     const f = new Fixture(
       {
         noWorkers: NO_WORKERS,
@@ -80,6 +88,9 @@ describe('chaos', () => {
     while (Date.now() - started < DURATION) {
       const next = started + (shots.length + 1) * EVERY;
       await new Promise((resolve) => setTimeout(resolve, Math.max(0, next - Date.now())));
+      // Each kill is an isolated failure whose recovery is measured: on starved CPUs a replacement
+      // can take longer than EVERY, and a kill before it listens would measure two at once.
+      await until(() => f.workerPids().length === NO_WORKERS, 10_000, 'noWorkers before the next kill');
       const candidates = f.workerPids();
       const victim = candidates[Math.floor(Math.random() * candidates.length)]!;
       const beat = f.events('heartbeat').at(-1);
@@ -88,6 +99,8 @@ describe('chaos', () => {
       process.kill(victim, 'SIGKILL');
       shots.push({ victim, at, heartbeatInFlight });
     }
+    // Waiting for full strength must not thin the chaos out to a few kills.
+    expect(shots.length).toBeGreaterThanOrEqual(10);
     // Every kill recovered, then a quiet tail with load and no kills.
     await until(() => f.workerPids().length === NO_WORKERS && f.pids('died').length === shots.length, 5000, 'the last replacement');
     const lastKillAt = shots.at(-1)!.at;
@@ -114,7 +127,9 @@ describe('chaos', () => {
       const fork = f.messages.find((m) => m.event === 'forked' && m.time >= k.diedAt);
       return fork ? `${k.diedAt - k.at}/${fork.time - k.diedAt}/${k.recoveredAt - fork.time}` : '?';
     });
-    for (const [i, ms] of recoveries.entries()) expect(ms, `kill ${i}: ${breakdown[i]}`).toBeLessThanOrEqual(1000);
+    const respawns = kills.map((k) => f.messages.find((m) => m.event === 'forked' && m.time >= k.diedAt)!.time - k.diedAt);
+    for (const [i, ms] of respawns.entries()) expect(ms, `kill ${i}: ${breakdown[i]}`).toBeLessThanOrEqual(RESPAWN_BOUND);
+    for (const [i, ms] of recoveries.entries()) expect(ms, `kill ${i}: ${breakdown[i]}`).toBeLessThanOrEqual(RECOVERY_BOUND);
 
     const failed = outcomes.filter((o) => !o.ok);
     const counts = tally(outcomes);

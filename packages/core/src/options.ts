@@ -380,7 +380,8 @@ function resolveLimits(value: unknown): ResolvedLimits {
 function resolveLogger(value: unknown): Logger | undefined {
   if (value === undefined) return undefined;
   const levels = ['debug', 'info', 'warn', 'error'] as const;
-  if (!isPlainObject(value) && typeof value !== 'object') invalid('logger', 'a pino-compatible logger', value);
+  // null is an object too, and reading its methods would throw a TypeError instead of this error.
+  if (typeof value !== 'object' || value === null) invalid('logger', 'a pino-compatible logger', value);
   for (const level of levels) {
     if (typeof (value as Record<string, unknown>)[level] !== 'function') {
       invalid('logger', `a pino-compatible logger with a ${level}() method`, value);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { bearerToken, isLoopbackAddress, refuseControl, refuseToken, tokenMatches, type ControlRequest } from '../src/access.js';
+import type { IncomingMessage } from 'node:http';
+import { bearerToken, controlRequestOf, isLoopbackAddress, refuseControl, refuseToken, tokenMatches, type ControlRequest } from '../src/access.js';
 
 describe('isLoopbackAddress', () => {
   it.each(['127.0.0.1', '127.255.0.9', '::1', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.1', '::FFFF:127.1.2.3'])('accepts %s', (address) => {
@@ -23,9 +24,12 @@ describe('bearerToken', () => {
     expect(bearerToken(header)).toBe(token);
   });
 
-  it.each([undefined, '', 'Bearer', 'Bearer ', 'Basic czNjcmV0', 'Bearer two words', 's3cret'])('%j → undefined', (header) => {
-    expect(bearerToken(header)).toBeUndefined();
-  });
+  it.each([undefined, '', 'Bearer', 'Bearer ', 'Basic czNjcmV0', 'Bearer two words', 's3cret', 'NotBearer s3cret', 'X-Bearer s3cret'])(
+    '%j → undefined',
+    (header) => {
+      expect(bearerToken(header)).toBeUndefined();
+    },
+  );
 });
 
 describe('tokenMatches', () => {
@@ -34,6 +38,8 @@ describe('tokenMatches', () => {
     expect(tokenMatches('s3cret', 's3cre')).toBe(false);
     expect(tokenMatches('s3cret!', 's3cret')).toBe(false);
     expect(tokenMatches('', 's3cret')).toBe(false);
+    // Same length, one character off (a length-only or prefix check would accept these).
+    for (const given of ['x3cret', 's3Xret', 's3creT', 'S3CRET', '000000']) expect({ given, ok: tokenMatches(given, 's3cret') }).toEqual({ given, ok: false });
   });
 });
 
@@ -87,6 +93,41 @@ describe('refuseControl (the one guard of ECV control and the monitor)', () => {
   it('refuseToken: 401 when none is presented, 403 when wrong, undefined when right', () => {
     expect(refuseToken(undefined, 's3cret')?.status).toBe(401);
     expect(refuseToken('s3cre', 's3cret')?.status).toBe(403);
+    expect(refuseToken('s3creT', 's3cret')).toMatchObject({ status: 403, code: 'FORBIDDEN', message: 'wrong monitor token' });
+    expect(refuseToken('s3cret!', 's3cret')?.status).toBe(403);
+    expect(refuseToken('', 's3cret')?.status).toBe(403);
     expect(refuseToken('s3cret', 's3cret')).toBeUndefined();
+  });
+});
+
+describe('refuseControl messages say what to change', () => {
+  const base: ControlRequest = { remoteAddress: '127.0.0.1', authorization: undefined, host: '127.0.0.1:3000', origin: undefined, secFetchSite: undefined };
+  it.each<[Partial<ControlRequest>, string]>([
+    [{ origin: 'http://evil.com' }, 'cross-origin control requests are refused'],
+    [{ remoteAddress: '10.0.0.5' }, 'control actions are allowed from loopback only (set monToken to allow remote callers)'],
+    [{ host: 'evil.example' }, 'control actions need Host to be localhost or an IP address'],
+    [{ host: 'localhost:9' }, ''],
+  ])('%j → %j', (change, message) => {
+    const refusal = refuseControl({ ...base, ...change }, undefined);
+    if (message === '') expect(refusal).toBeUndefined();
+    else expect(refusal).toEqual({ status: 403, code: 'FORBIDDEN', message, headers: {} });
+  });
+});
+
+describe('controlRequestOf', () => {
+  it('reads the peer and the four headers, joining a repeated header', () => {
+    const req = {
+      socket: { remoteAddress: '::1' },
+      headers: { authorization: 'Bearer t', host: 'localhost:1', origin: 'http://localhost:1', 'sec-fetch-site': ['same-origin', 'none'] },
+    } as unknown as IncomingMessage;
+    expect(controlRequestOf(req)).toEqual({
+      remoteAddress: '::1',
+      authorization: 'Bearer t',
+      host: 'localhost:1',
+      origin: 'http://localhost:1',
+      secFetchSite: 'same-origin, none',
+    });
+    const bare = { socket: { remoteAddress: undefined }, headers: {} } as unknown as IncomingMessage;
+    expect(controlRequestOf(bare)).toEqual({ remoteAddress: undefined, authorization: undefined, host: undefined, origin: undefined, secFetchSite: undefined });
   });
 });

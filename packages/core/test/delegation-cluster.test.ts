@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { isDeepStrictEqual } from 'node:util';
 import { Fixture, killAll, request, until } from './helpers.js';
 
 const running: Fixture[] = [];
@@ -66,5 +67,27 @@ describe('delegation across real workers', () => {
       'both workers to answer',
     );
     for (const value of seen.values()) expect(value).toEqual({ version: 2 });
+  });
+
+  it('concurrent requests from 2 workers with distinct payloads each get their own, live and from the ttl cache', async () => {
+    // Payloads JSON tells apart (node's IPC sends JSON); the in-process suite covers those it cannot.
+    const payloads: unknown[] = [null, 1, '1', [1], {}, [], { n: null }, { n: 1 }, { n: '1' }, { n: [1] }, { n: {} }, { n: true }, { n: 'true' }, { m: 1 }];
+    const asked = [...payloads, ...payloads];
+    const port = await start().ready();
+    const echo = async (payload: unknown) => {
+      const answer = await delegate(port, 'echo', payload, 10_000);
+      expect(answer.status).toBe(200);
+      return answer.json.result as { echo: unknown; run: number };
+    };
+    const own = (results: Array<{ echo: unknown }>) =>
+      results.flatMap((r, i) => (isDeepStrictEqual(r.echo, asked[i]) ? [] : [{ i, got: r.echo, asked: asked[i] }]));
+    const live = await Promise.all(asked.map(echo));
+    expect(own(live)).toEqual([]);
+    // One run per distinct payload: the second of each pair joined the first (or hit its cache).
+    expect(new Set(live.map((r) => r.run)).size).toBe(payloads.length);
+    const cached = await Promise.all(asked.map(echo));
+    expect(own(cached)).toEqual([]);
+    // The same runs answered: from the cache, matched to the right payload.
+    expect(cached.map((r) => r.run)).toEqual(live.map((r) => r.run));
   });
 });

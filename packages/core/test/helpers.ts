@@ -19,8 +19,12 @@ export const fixturesDir = path.join(path.dirname(fileURLToPath(import.meta.url)
 
 /** A fixture master from test/fixtures running as a child process, with the events it reported. */
 export class Fixture extends BaseFixture {
+  /**
+   * `options` go over loopback defaults with OS-chosen ports (port 0, monPort 0): a fixture that
+   * forgot them would take the library defaults 3000/3001 and fail whenever anything else holds them.
+   */
   constructor(script: string, options: object, env: Record<string, string> = {}, cwd?: string, detached = false) {
-    super(path.join(fixturesDir, script), options, { env, cwd, detached });
+    super(path.join(fixturesDir, script), { port: 0, host: '127.0.0.1', monPort: 0, ...options }, { env, cwd, detached });
   }
 
   /** Resolves with the app port once the master reported that every worker listens. */

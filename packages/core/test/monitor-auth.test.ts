@@ -76,6 +76,21 @@ describe('control authorisation', () => {
     expect(t.source.calls).toEqual([]);
   });
 
+  it('with a token: a wrong token of the same length is refused like any other → 403 (a length-only check would let it through)', async () => {
+    t = await startTestMonitor({ token: 's3cret' });
+    // Each differs from 's3cret' in one character only: first, middle, last, and letter case.
+    for (const token of ['x3cret', 's3Xret', 's3creT', 'S3CRET', '000000']) {
+      expect(token).toHaveLength(6);
+      const res = await fetch(`${t.base}/api/reload`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+      expect({ token, status: res.status, code: await errorCode(res) }).toEqual({ token, status: 403, code: 'FORBIDDEN' });
+      expect({ token, status: (await fetch(`${t.base}/?token=${token}`)).status }).toEqual({ token, status: 403 });
+    }
+    expect(t.source.calls).toEqual([]);
+    // The right one still goes through: the refusals above were about the token, not the route.
+    expect((await fetch(`${t.base}/api/reload`, { method: 'POST', headers: { authorization: 'Bearer s3cret' } })).status).toBe(202);
+    expect(t.source.calls).toEqual(['reload']);
+  });
+
   it('with a token: the right token → 204 / 202', async () => {
     t = await startTestMonitor({ token: 's3cret' });
     const headers = { authorization: 'Bearer s3cret' };

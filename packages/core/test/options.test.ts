@@ -150,4 +150,66 @@ describe('options', () => {
   it('derives maxHeartbeatDelay from heartbeatInterval', () => {
     expect(resolveOptions({ heartbeatInterval: 100 }).maxHeartbeatDelay).toBe(300);
   });
+
+  it.each<[string, unknown, RegExp]>([
+    ['logger', 'pino', /"logger" must be a pino-compatible logger; received "pino"/],
+    ['logger', null, /"logger" must be a pino-compatible logger; received null/],
+    ['logger', () => {}, /"logger" must be a pino-compatible logger.*; received a function/],
+    ['logger', { debug() {}, info() {}, warn() {} }, /"logger" must be a pino-compatible logger with a error\(\) method/],
+    ['ecv', ['x', 1], /"ecv" must be an object; received \["x", 1\]/],
+    ['port', { at: 80 }, /"port" must be .*; received \{"at":80\}/],
+    ['limits', null, /"limits" must be an object; received null/],
+    ['noWorkers', 1025, /"noWorkers" must be an integer from 1 to 1024; received 1025/],
+    ['monToken', 'tab\there', /"monToken" must be a string without whitespace/],
+    ['pids', '', /"pids" must be a directory path or false; received ""/],
+    ['scheduling', 'OS', /"scheduling" must be "round-robin" or "os"; received "OS"/],
+    ['sticky', { header: 'bad header' }, /"sticky.header" must be an HTTP header name/],
+    ['options', 'x', /./],
+  ])('names the option and what it received: %s = %j', (name, value, message) => {
+    const error = name === 'options' ? codeOf(value) : codeOf({ [name]: value });
+    expect(error.code).toBe('ERR_CLUSTER2_INVALID_OPTION');
+    expect(error.message).toMatch(name === 'options' ? /option "options" must be an object; received "x"/ : message);
+  });
+
+  it('describes a value it cannot print as JSON as "an object"', () => {
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    expect(codeOf({ port: cyclic }).message).toMatch(/received an object$/);
+  });
+
+  it('accepts the edges of what is valid', () => {
+    expect(resolveOptions({ noWorkers: 1024 }).noWorkers).toBe(1024);
+    expect(resolveOptions({ restart: { minDelay: 500, maxDelay: 500 } }).restart).toMatchObject({ minDelay: 500, maxDelay: 500 });
+    expect(resolveOptions({ scheduling: 'os' }).scheduling).toBe('os');
+    expect(resolveOptions({ pids: false }).pids).toBe(false);
+    expect(resolveOptions({ pids: 'run' }).pids).toBe('run');
+    expect(resolveOptions({ monToken: 'n0-whitespace' }).monToken).toBe('n0-whitespace');
+    expect(resolveOptions({ ecv: { monitor: '/status' } }).ecv.monitor).toBe('/status');
+    expect(resolveOptions({ sticky: true }).sticky).toEqual({ header: undefined });
+    expect(resolveOptions({ sticky: false }).sticky).toBe(false);
+    expect(resolveOptions({ sticky: { header: 'X-Forwarded-For' } }).sticky).toEqual({ header: 'x-forwarded-for' });
+    // With the monitor off, or on an OS-chosen port, monPort may equal the app port.
+    expect(resolveOptions({ port: 0, monPort: 0 }).monPort).toBe(0);
+  });
+
+  it('refuses an ecv.monitor path without a leading slash, sticky with scheduling "os", and a maxDelay under minDelay', () => {
+    expect(codeOf({ ecv: { monitor: 'status/' } }).message).toMatch(/"ecv.monitor" must be a path starting with/);
+    expect(codeOf({ sticky: true, scheduling: 'os' }).message).toMatch(/"sticky" must be false when option "scheduling" is "os"/);
+    expect(codeOf({ restart: { minDelay: 500, maxDelay: 499 } }).message).toMatch(/"restart.maxDelay" must be at least restart.minDelay \(500\)/);
+  });
+
+  it('documents its defaults in DEFAULTS (the values the docs list)', () => {
+    expect(DEFAULTS).toMatchObject({
+      pids: './pids',
+      logs: './logs',
+      readySignal: false,
+      ecv: { path: '/ecv', control: false, timeout: 2000, disabledStatus: 400 },
+    });
+    expect(resolveOptions({})).toMatchObject({
+      pids: './pids',
+      logs: './logs',
+      readySignal: false,
+      ecv: { path: '/ecv', control: false, monitor: undefined, validator: undefined },
+    });
+  });
 });

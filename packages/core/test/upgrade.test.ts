@@ -9,7 +9,11 @@ const fixtures: Fixture[] = [];
 afterEach(() => killAll(fixtures.splice(0)));
 
 function start(options: object, mode: string, env: Record<string, string> = {}): Fixture {
-  const f = new Fixture('upgrade-app.mjs', { pids: false, monitor: false, noWorkers: 1, ...options }, { FIXTURE_MODE: mode, ...env });
+  const f = new Fixture(
+    'upgrade-app.mjs',
+    { port: 0, host: '127.0.0.1', pids: false, monitor: false, noWorkers: 1, ...options },
+    { FIXTURE_MODE: mode, ...env },
+  );
   fixtures.push(f);
   return f;
 }
@@ -92,6 +96,40 @@ describe('upgraded sockets', () => {
       expect(client.ended).toBe(true);
       expect(client.error).toBeUndefined();
     }
+    expect(f.events('warning')).toEqual([]);
+  });
+
+  it('are told \'draining\' ("bye" after their echoes) when their worker is recycled for maxRequests, long before shutdownTimeout, and a successor serves', async () => {
+    // Regression: a limit recycle must announce 'draining' as shutdown and reload do; without it
+    // every WebSocket/SSE client is cut only at shutdownTimeout (20 s here) on each recycle.
+    const f = start({ shutdownTimeout: 20_000, maxRequests: 4 }, 'close-on-draining');
+    const port = await f.ready();
+    const clients = await Promise.all([upgrade(port), upgrade(port)]);
+    const first = clients[0].received.match(/x-worker-pid: (\d+)/)![1];
+    for (const client of clients) client.socket.write('ping\n');
+    await until(() => clients.every((c) => c.received.endsWith('ping\n')), 5000, 'both echoes');
+    // maxRequests 4 is jittered up to +25 %: at most 5 plain requests reach the limit.
+    let recycleAskedAt = 0;
+    for (let i = 0; i < 8 && f.events('recycled').length === 0; i++) {
+      recycleAskedAt = Date.now();
+      expect((await request(port, '/', { headers: { connection: 'close' } })).status).toBe(200);
+      if (i >= 4) await f.waitFor('recycled', { timeout: 5000 });
+    }
+    expect(f.events('recycled').map((m) => m.args)).toEqual([[Number(first), 'maxRequests']]);
+    await until(() => clients.every((c) => c.closedAt !== undefined), 10_000, 'the upgraded sockets to be closed');
+    for (const client of clients) {
+      // In order: the 101, the echo, then the app's goodbye; ended cleanly, not destroyed.
+      expect(client.received.slice(client.received.indexOf('\r\n\r\n') + 4)).toBe('ping\nbye\n');
+      expect(client.ended).toBe(true);
+      expect(client.error).toBeUndefined();
+      // Measured 160–390 ms after the request that hit the limit (the successor is forked and
+      // listening first); 5 s leaves room for starved CPUs and is
+      // still a quarter of shutdownTimeout.
+      expect(client.closedAt! - recycleAskedAt).toBeLessThan(5000);
+    }
+    const successor = await request(port, '/', { headers: { connection: 'close' } });
+    expect(successor.status).toBe(200);
+    expect(successor.headers['x-worker-pid']).not.toBe(first);
     expect(f.events('warning')).toEqual([]);
   });
 
