@@ -18,9 +18,11 @@ interface Started {
 }
 
 /** A host that records every call, in order, and leaves each successor's start to the test. */
-function fakeHost() {
+function fakeHost({ holdRetired = false } = {}) {
   const log: string[] = [];
   const started: Started[] = [];
+  /** With holdRetired, each retired worker's intake stays open until the test closes it. */
+  const retired: Array<{ record: WorkerRecord; closeIntake(): void }> = [];
   const host: RecyclerHost = {
     startSuccessor(old) {
       log.push(`start ${old.pid}`);
@@ -30,9 +32,11 @@ function fakeHost() {
     },
     retire(old, reason: RecycleReason) {
       log.push(`retire ${old.pid} ${reason}`);
+      if (!holdRetired) return Promise.resolve();
+      return new Promise<void>((resolve) => retired.push({ record: old, closeIntake: resolve }));
     },
   };
-  return { host, log, started };
+  return { host, log, started, retired };
 }
 
 const turn = () => new Promise((resolve) => setImmediate(resolve));
@@ -139,6 +143,31 @@ describe('Recycler', () => {
     started[0]!.listen();
     await under;
     expect(log).toEqual(['start 1', 'retire 1 maxAge']);
+    expect(recycler.busy).toBe(false);
+  });
+
+  it('ends a recycle only once the retired worker takes no new connections, and starts the next one after it', async () => {
+    const { host, log, started, retired } = fakeHost({ holdRetired: true });
+    const recycler = new Recycler(host);
+    const [a, b] = [worker(1), worker(2)];
+    let firstDone = false;
+    const first = recycler.request(a, 'reload').then(() => (firstDone = true));
+    const second = recycler.request(b, 'reload');
+    await turn();
+    started[0]!.listen();
+    await turn();
+    await turn();
+    // Retired, but its listeners not yet closed: node:cluster could still hand it a connection.
+    expect(log).toEqual(['start 1', 'retire 1 reload']);
+    expect(firstDone).toBe(false);
+    retired[0]!.closeIntake();
+    await first;
+    await turn();
+    expect(log).toEqual(['start 1', 'retire 1 reload', 'start 2']);
+    started[1]!.listen();
+    await turn();
+    retired[1]!.closeIntake();
+    await second;
     expect(recycler.busy).toBe(false);
   });
 });

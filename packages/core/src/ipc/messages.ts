@@ -9,8 +9,12 @@ import type { Channel, Kind } from './channel.js';
  * the handle of this message, with the bytes it already read.
  */
 export const STICKY_CONNECTION = 'sticky:connection';
-/** Worker → master: this worker takes no more sticky connections (it drains). */
-export const STICKY_CLOSED = 'sticky:closed';
+/**
+ * Worker → master: this worker takes no new connections any more (it drains). Its listeners are
+ * closed, and node:cluster's primary, which reads the same pipe, learnt that first, so it routes
+ * it none; with sticky sessions, the master must send it none.
+ */
+export const INTAKE_CLOSED = 'intake:closed';
 
 export interface StickyHandOff {
   /** Index of the app port (and of the factory's server) the connection arrived on. */
@@ -33,7 +37,7 @@ export interface WorkerToMaster {
   reload: Kind<undefined, void>;
   /** Its drain is over; the reply tells it the master no longer routes it connections. */
   drained: Kind<undefined, true>;
-  [STICKY_CLOSED]: Kind;
+  [INTAKE_CLOSED]: Kind;
   'ecv:set': Kind<{ enabled: boolean }, void>;
   'ecv:get': Kind<undefined, EcvSnapshot>;
 }

@@ -4,8 +4,11 @@ import type { WorkerRecord } from './workers.js';
 export interface RecyclerHost {
   /** Forks a successor and resolves once it listens; rejects when it cannot start. */
   startSuccessor(old: WorkerRecord): Promise<WorkerRecord>;
-  /** Takes the old worker out of rotation and drains it (the successor already listens). */
-  retire(old: WorkerRecord, reason: RecycleReason): void;
+  /**
+   * Takes the old worker out of rotation and drains it (the successor already listens); resolves
+   * once it takes no new connections, so a recycle or a reload ends when only successors get them.
+   */
+  retire(old: WorkerRecord, reason: RecycleReason): Promise<void>;
 }
 
 interface Job {
@@ -70,7 +73,7 @@ export class Recycler {
         // A worker that died or started draining meanwhile needs no replacement by us.
         if (job.record.state === 'listening') {
           await this.#host.startSuccessor(job.record);
-          if (job.record.state === 'listening') this.#host.retire(job.record, job.reason);
+          if (job.record.state === 'listening') await this.#host.retire(job.record, job.reason);
         }
         job.resolve();
       } catch (error) {

@@ -143,7 +143,7 @@ export class Reloads {
     return successor;
   }
 
-  #retire(old: WorkerRecord, reason: RecycleReason): void {
+  #retire(old: WorkerRecord, reason: RecycleReason): Promise<void> {
     const { options, restarts, eventLog } = this.#context;
     old.planned = true;
     old.moveTo('draining');
@@ -153,10 +153,12 @@ export class Reloads {
     if (reason === 'heartbeat') {
       // Its event loop is wedged: it could not drain.
       old.worker.process.kill('SIGKILL');
-      return;
+    } else {
+      old.channel.send('drain', { delay: 0 });
+      this.#killLater(old, options.shutdownTimeout + 1000);
     }
-    old.channel.send('drain', { delay: 0 });
-    this.#killLater(old, options.shutdownTimeout + 1000);
+    // Its exit closes the intake too, so a worker that never says so still ends the wait.
+    return old.whenIntakeClosed;
   }
 
   #killLater(record: WorkerRecord, ms: number): void {

@@ -74,7 +74,7 @@ export class Shutdown {
         // A worker still loading may not hear IPC yet; it serves nothing, so a signal is enough.
         if (record.state === 'starting') {
           record.worker.process.kill('SIGTERM');
-          record.stickyClosed = true;
+          record.markIntakeClosed();
         } else record.channel.send('drain', { delay: options.shutdownDelay });
         record.moveTo('draining');
       }

@@ -137,6 +137,7 @@ export class Spawner {
     const context = this.#context;
     const wasStarting = record.state === 'starting';
     record.moveTo('dead');
+    record.markIntakeClosed();
     record.channel.close(new Cluster2Error('ERR_CLUSTER2_WORKER_GONE', `worker ${record.pid} exited`));
     if (wasStarting) reportEarlyDeath(record, code, signal);
     context.table.remove(record.pid);

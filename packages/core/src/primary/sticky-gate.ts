@@ -41,9 +41,9 @@ export class StickyGate {
     this.closeOnceDrained();
   }
 
-  /** The worker said it takes no more sticky connections (it drains). */
+  /** The worker said it takes no new connections (it drains). */
   intakeClosed(record: WorkerRecord): void {
-    record.stickyClosed = true;
+    record.markIntakeClosed();
     this.closeOnceDrained();
   }
 
@@ -67,7 +67,7 @@ export class StickyGate {
    * keep their listeners until then). Never a starting one, nor one that said it drains.
    */
   #takesConnections(record: WorkerRecord): boolean {
-    if (record.stickyClosed) return false;
+    if (record.intakeClosed) return false;
     return record.state === 'listening' || (this.#context.state.windingDown && record.state === 'draining');
   }
 }

@@ -6,7 +6,7 @@ import type { MonitorSource } from '../monitor/source.js';
 import type { ClusterStatus, MasterState, RecycleReason, RefusedReason, WorkerStats } from '../status.js';
 import { portsOf, type ResolvedOptions } from '../options.js';
 import { truncateMessage } from '../ipc/size.js';
-import { STICKY_CLOSED } from '../ipc/messages.js';
+import { INTAKE_CLOSED } from '../ipc/messages.js';
 import { EcvBroadcast } from './ecv-broadcast.js';
 import type { EcvState } from '../ecv/state.js';
 import { EventLog } from './event-log.js';
@@ -202,7 +202,7 @@ export class Supervisor extends EventEmitter implements MonitorSource {
       .handle('reload', () => this.reload())
       // A draining worker's last word before it exits: by now node:cluster no longer routes it connections.
       .handle('drained', () => true)
-      .handle(STICKY_CLOSED, () => this.#sticky.intakeClosed(record))
+      .handle(INTAKE_CLOSED, () => this.#sticky.intakeClosed(record))
       .handle('ecv:set', ({ enabled }) => (enabled ? this.enable() : this.disable()))
       .handle('ecv:get', () => this.#ecv.synced(record));
     worker.on('message', (message: unknown) => {

@@ -25,8 +25,11 @@ export interface WorkerRecord {
    * its modules has no IPC listener yet and would lose a push: it reads the switch itself.
    */
   ecvSynced: boolean;
-  /** It told the master it takes no more sticky connections (it drains). */
-  stickyClosed: boolean;
+  /** It takes no new connections: it said so (its drain closed its listeners), or it is gone. */
+  readonly intakeClosed: boolean;
+  /** Resolves once `intakeClosed`. */
+  readonly whenIntakeClosed: Promise<void>;
+  markIntakeClosed(): void;
   /** Replacements in this slot before this worker. */
   restarts: number;
   lastHeartbeat: number | undefined;
@@ -50,6 +53,14 @@ export function createWorkerRecord(worker: Worker, restarts: number): WorkerReco
   });
   // The first caller to await it decides what a rejection means; unawaited ones must not crash.
   listening.catch(() => {});
+  let intakeClosed = false;
+  let markIntakeClosed!: () => void;
+  const whenIntakeClosed = new Promise<void>((resolve) => {
+    markIntakeClosed = () => {
+      intakeClosed = true;
+      resolve();
+    };
+  });
   const pid = worker.process.pid!;
   let state: WorkerState = 'starting';
   return {
@@ -72,7 +83,11 @@ export function createWorkerRecord(worker: Worker, restarts: number): WorkerReco
     planned: false,
     predecessor: undefined,
     ecvSynced: false,
-    stickyClosed: false,
+    get intakeClosed() {
+      return intakeClosed;
+    },
+    whenIntakeClosed,
+    markIntakeClosed,
     restarts,
     lastHeartbeat: undefined,
     stats: undefined,

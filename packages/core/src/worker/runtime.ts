@@ -1,6 +1,6 @@
 import type net from 'node:net';
 import { debuglog } from 'node:util';
-import type { WorkerChannel } from '../ipc/messages.js';
+import { INTAKE_CLOSED, type WorkerChannel } from '../ipc/messages.js';
 import { truncateMessage } from '../ipc/size.js';
 import type { RecycleReason, WorkerStats } from '../status.js';
 import type { ResolvedOptions } from '../options.js';
@@ -160,10 +160,13 @@ export class WorkerRuntime {
       this.traffic.destroyAll();
     }, this.#options.shutdownTimeout);
     deadline.unref();
-    this.#stickyIntake?.close();
     // drain() closes the listeners at once; from then on this worker takes node:cluster's late
     // hand-offs itself (worker/late-handoff.ts), installed in the same tick so none slips past.
     const drained = this.traffic.drain();
+    // After the close: node:cluster's primary reads it first on the same pipe, so once the master
+    // hears this no new connection comes here (with sticky sessions, the master sends none), and
+    // a recycle or reload may count this worker out.
+    this.#channel.send(INTAKE_CLOSED);
     if (this.#takesRoundRobinHandoffs()) {
       claimLateHandoffs((port) => this.#servers[this.#servedPorts.indexOf(port)]);
     }

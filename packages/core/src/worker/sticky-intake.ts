@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { Cluster2Error } from '../errors.js';
-import { STICKY_CLOSED, STICKY_CONNECTION, type StickyHandOff, type WorkerChannel } from '../ipc/messages.js';
+import { STICKY_CONNECTION, type StickyHandOff, type WorkerChannel } from '../ipc/messages.js';
 import { serveHandedOver } from './handed-over.js';
 
 /**
@@ -11,12 +11,9 @@ import { serveHandedOver } from './handed-over.js';
  * back in front of the stream with `unshift()` before the server sees it.
  */
 export class StickyIntake {
-  readonly #channel: WorkerChannel;
   #servers: readonly net.Server[] = [];
-  #closed = false;
 
   constructor(channel: WorkerChannel) {
-    this.#channel = channel;
     channel.handle(STICKY_CONNECTION, (handOff, handle) => this.#receive(handOff, handle));
   }
 
@@ -46,13 +43,6 @@ export class StickyIntake {
     // A connection sent just before the master learnt that this worker drains is still served:
     // the drain answers it with `Connection: close` and ends it like any other socket.
     serveHandedOver(server, socket);
-  }
-
-  /** Tells the master to route no more connections here (the drain began). */
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#channel.send(STICKY_CLOSED);
   }
 }
 
