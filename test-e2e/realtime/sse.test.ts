@@ -1,5 +1,5 @@
 // Event streams end in `draining`, so a reload does not wait for them and browsers' EventSource
-// reconnects to a successor. Regression test for issue 12 (4): an open text/event-stream
+// reconnects to a successor. Regression test: an open text/event-stream
 // response kept its old worker alive until shutdownTimeout, then the transfer was cut.
 import { EventSource } from 'eventsource';
 import { afterEach, describe, expect, it } from 'vitest';

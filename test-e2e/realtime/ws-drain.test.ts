@@ -1,5 +1,5 @@
 // The `draining` hook lets the app close its WebSockets with 1001 Going Away, and the drain waits
-// for them. Regression tests for issue 12 (2): SIGTERM with 4 open WebSockets gave every client
+// for them. Regression tests: SIGTERM with 4 open WebSockets gave every client
 // 1006 about 1 s later, and nothing let the app send a close frame first.
 import { afterEach, describe, expect, it } from 'vitest';
 import { Fixture, killAll, openWebSocket, until } from './harness.js';

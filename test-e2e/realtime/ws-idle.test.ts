@@ -1,6 +1,6 @@
 // Upgraded sockets leave HTTP accounting: the idle timeout (`timeout`) must not close a WebSocket,
 // active or idle, while a plain keep-alive HTTP socket next to it is still closed at `timeout`.
-// Regression test for issue 12 (1): a ws client sending every 500 ms got 1006 at 3.1 s with timeout 3000.
+// Regression test: a ws client sending every 500 ms got 1006 at 3.1 s with timeout 3000.
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { wsText } from '../support/ws-text.js';

@@ -108,7 +108,7 @@ function ecvPath(): string {
   return base + tail;
 }
 
-/** What a worker answers: ECV per SPEC (control on, monToken set), else the app's 404. */
+/** What a worker answers: ECV as documented (control on, monToken set), else the app's 404. */
 function expectFromApp(method: string, target: string, headers: Record<string, string>): { expect: number[]; valid: boolean } {
   // The parser reads the method first, then the target and headers.
   if (!KNOWN_METHODS.includes(method)) return { expect: [400], valid: false };
@@ -157,7 +157,7 @@ function monitorPath(): string {
   ]);
 }
 
-/** The monitor's routes (SPEC "Monitor"); `/api/events` (a stream) is never generated. */
+/** The monitor's routes (docs/monitor.md); `/api/events` (a stream) is never generated. */
 const MONITOR_ROUTES: { segments: string[]; method: 'GET' | 'POST'; kind?: 'log' | 'ecv' | 'reload' | 'restart' }[] = [
   { segments: [''], method: 'GET' },
   { segments: ['api', 'status'], method: 'GET' },
@@ -183,7 +183,7 @@ function expectAuthorized(headers: Record<string, string>): { expect: number[]; 
   return undefined;
 }
 
-/** What the monitor answers, per SPEC's table (413, 404, 405, 401/403 on every route, then the route's own answer). */
+/** What the monitor answers, per the documented table (413, 404, 405, 401/403 on every route, then the route's own answer). */
 function expectFromMonitor(method: string, target: string, headers: Record<string, string>, body: Buffer | undefined): { expect: number[]; valid: boolean } {
   if (!KNOWN_METHODS.includes(method)) return { expect: [400], valid: false };
   if (headers['x-huge'] || target.length > 16_000) return { expect: [431], valid: false };
@@ -360,7 +360,7 @@ describe('bad input to a running cluster', () => {
       }
     }
 
-    // Every answer is the one SPEC prescribes (4xx for bad input, 2xx/204 for the valid requests).
+    // Every answer is the one the docs prescribe (4xx for bad input, 2xx/204 for the valid requests).
     const wrong = results.filter((r) => r.status === undefined || !r.probe.expect.includes(r.status));
     const describe = (r: Result) =>
       `${r.probe.target} ${r.probe.method} ${r.probe.path.slice(0, 80)} auth=${r.probe.headers.authorization ?? '-'} body=${r.probe.body?.length ?? 0} → ${r.status ?? r.error} (wanted ${r.probe.expect.join('/')}) ${r.body.slice(0, 100)}`;

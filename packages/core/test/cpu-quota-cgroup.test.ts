@@ -6,7 +6,7 @@ import { reportQuota } from './cpu-quota-support.js';
 
 // A real cgroup with a CPU quota, created by the test (root only), with the fixture started inside
 // it: no CLUSTER2_CGROUP_ROOT, cluster2 reads /sys/fs/cgroup as in production. Each layout runs
-// where this machine can do it; otherwise the test is skipped and says why.
+// where the host allows it; otherwise the test is skipped and says why.
 const CGROUP = '/sys/fs/cgroup';
 const PERIOD = 100_000;
 const cpus = os.availableParallelism();
@@ -60,7 +60,7 @@ function v1Parent(): { dir: string } | { reason: string } {
   if (process.getuid?.() !== 0) return { reason: 'needs root to create a cgroup' };
   if (cpus < 2) return { reason: 'one CPU: no quota can lower the default below 1' };
   const mount = ['cpu,cpuacct', 'cpu', 'cpuacct,cpu'].map((name) => path.join(CGROUP, name)).find((dir) => fs.existsSync(path.join(dir, 'cpu.cfs_quota_us')));
-  if (mount === undefined) return { reason: `no cgroup v1 cpu hierarchy under ${CGROUP} (this machine uses cgroup v2 for cpu)` };
+  if (mount === undefined) return { reason: `no cgroup v1 cpu hierarchy under ${CGROUP} (the host uses cgroup v2 for cpu)` };
   try {
     fs.accessSync(mount, fs.constants.W_OK);
   } catch (error) {

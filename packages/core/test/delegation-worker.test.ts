@@ -153,7 +153,7 @@ describe('single process (cluster: false)', () => {
     expect(heard).toEqual([{ version: 2 }]);
   });
 
-  // Regression (issue 13): the subscription reached the in-process router on a later turn
+  // Regression: the subscription reached the in-process router on a later turn
   // (setImmediate), so a notify() in the same tick found no subscriber and fn was never called.
   it('delivers a notify() made in the same tick as subscribe() (in-process subscription arrived a turn late)', async () => {
     const c = new Cluster({ cluster: false, monitor: false, pids: false });
