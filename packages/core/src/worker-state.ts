@@ -1,8 +1,6 @@
 import { Cluster2Error } from './errors.js';
 import type { WorkerState } from './status.js';
 
-export type { WorkerState } from './status.js';
-
 /**
  * Where a worker may go from each state, seen from the master (its record) or from the worker
  * itself (its runtime). A worker drains once it is told to (a shutdown tells workers that already

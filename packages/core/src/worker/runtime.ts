@@ -2,7 +2,7 @@ import type net from 'node:net';
 import { debuglog } from 'node:util';
 import { INTAKE_CLOSED, type WorkerChannel } from '../ipc/messages.js';
 import { truncateMessage } from '../ipc/size.js';
-import type { RecycleReason, WorkerStats } from '../status.js';
+import type { RecycleReason, WorkerStats, WorkerState } from '../status.js';
 import type { ResolvedOptions } from '../options.js';
 import { callFactory, listenAll, type ServerFactory } from './factory.js';
 import { runDrainedHooks, runDrainingHooks } from '../context.js';
@@ -11,7 +11,7 @@ import { StatsSampler } from './stats.js';
 import { StickyIntake } from './sticky-intake.js';
 import { claimLateHandoffs } from './late-handoff.js';
 import { Traffic, isHttpServer, type RequestInterceptor } from './traffic.js';
-import { checkWorkerMove, isDrainingState, type WorkerState } from '../worker-state.js';
+import { checkWorkerMove, isDrainingState } from '../worker-state.js';
 
 const debug = debuglog('cluster2');
 
