@@ -1,11 +1,11 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import http from 'node:http';
 import https from 'node:https';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Fixture, fixturesDir, holdUntilReleased, inFlightAtLeast, isAlive, killAll, request, tempDir, until } from './helpers.js';
+import { Fixture, fixturesDir, selfSignedCertDir, holdUntilReleased, inFlightAtLeast, isAlive, killAll, request, tempDir, until } from './helpers.js';
 
 const running: Fixture[] = [];
 afterEach(() => killAll(running.splice(0)));
@@ -418,26 +418,7 @@ describe('sockets', () => {
   });
 
   it('serves https: the app, ECV with a self-fetched monitor path, and a drain that ends idle TLS sockets cleanly', async () => {
-    const tls = tempDir('lifecycle');
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-subj',
-        '/CN=127.0.0.1',
-        '-days',
-        '1',
-        '-keyout',
-        path.join(tls, 'key.pem'),
-        '-out',
-        path.join(tls, 'cert.pem'),
-      ],
-      { stdio: 'ignore' },
-    );
+    const tls = selfSignedCertDir('lifecycle');
     const f = start({ noWorkers: 2, ecv: { monitor: '/' } }, { FIXTURE_MODE: 'https', FIXTURE_TLS: tls });
     const port = await f.ready();
     const agent = new https.Agent({ keepAlive: true, rejectUnauthorized: false });

@@ -2,9 +2,8 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import https from 'node:https';
 import net from 'node:net';
-import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Fixture, inFlightAtLeast, killAll, request, tempDir, until } from './helpers.js';
+import { Fixture, inFlightAtLeast, killAll, request, selfSignedCertDir, until } from './helpers.js';
 
 const running: Fixture[] = [];
 afterEach(() => killAll(running.splice(0)));
@@ -191,26 +190,7 @@ describe('sticky sessions', () => {
     ['sticky: true', true],
     ['{ header } (the master sees a TLS handshake, not a head, and keys on the address)', { header: HEADER }],
   ])('an https server works with %s: the worker does the handshake on the handed-over socket', async (_, sticky) => {
-    const tls = tempDir('sticky-tls');
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-subj',
-        '/CN=127.0.0.1',
-        '-days',
-        '1',
-        '-keyout',
-        path.join(tls, 'key.pem'),
-        '-out',
-        path.join(tls, 'cert.pem'),
-      ],
-      { stdio: 'ignore' },
-    );
+    const tls = selfSignedCertDir('sticky-tls');
     const f = start({ sticky }, { FIXTURE_TLS: tls });
     const port = await f.ready();
     const get = (body?: string) =>
