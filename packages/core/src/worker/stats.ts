@@ -1,14 +1,8 @@
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import type { WorkerStats } from '../status.js';
 
-export interface TrafficCounters {
-  connections: number;
-  totalConnections: number;
-  requests: number;
-  inFlight: number;
-  upgraded: number;
-  idleCloses: number;
-}
+/** The figures of a heartbeat that the traffic accounting counts (the rest are the process's own). */
+export type TrafficCounters = Pick<WorkerStats, 'connections' | 'totalConnections' | 'requests' | 'inFlight' | 'upgraded' | 'idleCloses'>;
 
 /** Sampling interval of the event-loop delay histogram, ms. */
 const LOOP_RESOLUTION_MS = 10;
