@@ -83,6 +83,11 @@ export interface ClusterOptions {
   maxMemory?: number;
   /** Graceful shutdown waits this long for in-flight work, then kills (ms). @default 30000 */
   shutdownTimeout?: number;
+  /**
+   * A worker that does not listen (or, with `readySignal`, call `ready()`) within this long after it
+   * was forked fails to start: it is killed and counted as a death (ms). @default 30000
+   */
+  startTimeout?: number;
   /** Time between worker stats reports (ms). @default 5000 */
   heartbeatInterval?: number;
   /** A worker silent this long is replaced (ms). @default 3 × heartbeatInterval */
@@ -179,6 +184,7 @@ export interface ResolvedOptions {
   readonly maxAge: number | undefined;
   readonly maxMemory: number | undefined;
   readonly shutdownTimeout: number;
+  readonly startTimeout: number;
   readonly heartbeatInterval: number;
   readonly maxHeartbeatDelay: number;
   readonly idleGrace: number;
@@ -205,6 +211,7 @@ export const DEFAULTS = Object.freeze({
   readySignal: false,
   timeout: 30_000,
   shutdownTimeout: 30_000,
+  startTimeout: 30_000,
   heartbeatInterval: 5000,
   idleGrace: 250,
   shutdownDelay: 0,
@@ -236,6 +243,7 @@ const TOP_LEVEL_KEYS = new Set<string>([
   'maxAge',
   'maxMemory',
   'shutdownTimeout',
+  'startTimeout',
   'heartbeatInterval',
   'maxHeartbeatDelay',
   'idleGrace',
@@ -426,6 +434,7 @@ export function resolveOptions(input: ClusterOptions = {}): ResolvedOptions {
     maxAge: optionalInteger('maxAge', o.maxAge, 1, MAX_MS),
     maxMemory: optionalInteger('maxMemory', o.maxMemory, 1),
     shutdownTimeout: has('shutdownTimeout') ? integer('shutdownTimeout', o.shutdownTimeout, 1, MAX_MS) : DEFAULTS.shutdownTimeout,
+    startTimeout: has('startTimeout') ? integer('startTimeout', o.startTimeout, 1, MAX_MS) : DEFAULTS.startTimeout,
     heartbeatInterval,
     maxHeartbeatDelay: has('maxHeartbeatDelay') ? integer('maxHeartbeatDelay', o.maxHeartbeatDelay, heartbeatInterval + 1, MAX_MS) : 3 * heartbeatInterval,
     idleGrace: has('idleGrace') ? integer('idleGrace', o.idleGrace, 0, MAX_MS) : DEFAULTS.idleGrace,

@@ -36,6 +36,7 @@ const INVALID: Array<[string, unknown, RegExp]> = [
   ['maxMemory', 0.5, /"maxMemory"/],
   ['maxAge', 2 ** 31, /"maxAge" must be an integer from 1 to 2147483647/],
   ['shutdownTimeout', 0, /"shutdownTimeout"/],
+  ['startTimeout', 0, /"startTimeout" must be an integer from 1 to 2147483647; received 0/],
   ['heartbeatInterval', 5, /"heartbeatInterval" must be an integer from 10/],
   ['maxHeartbeatDelay', 100, /"maxHeartbeatDelay" must be an integer from 5001/],
   ['idleGrace', -1, /"idleGrace"/],

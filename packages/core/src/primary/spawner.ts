@@ -2,7 +2,6 @@ import cluster, { type Worker } from 'node:cluster';
 import { debuglog } from 'node:util';
 import { Cluster2Error } from '../errors.js';
 import { ENV_ECV, ENV_PORTS } from '../ipc/env.js';
-import { FACTORY_TIMEOUT } from '../worker/factory.js';
 import { RestartPolicy } from './backoff.js';
 import type { EcvBroadcast } from './ecv-broadcast.js';
 import { repairHandlePassing } from './handle-passing.js';
@@ -13,8 +12,11 @@ import { createWorkerRecord, type WorkerRecord } from './workers.js';
 
 const debug = debuglog('cluster2');
 
-/** A successor that neither listens nor dies within this long is killed and counts as failed, ms. */
-export const STARTUP_TIMEOUT = FACTORY_TIMEOUT + 5000;
+/**
+ * A worker that neither listens nor dies within startTimeout plus this long is killed and counts as
+ * failed, ms. The worker gives up at startTimeout itself, saying why; this catches one that cannot.
+ */
+const STARTUP_GRACE = 5000;
 /** How long a dead worker's last stderr bytes may take to arrive after its exit, ms. */
 const STDERR_DRAIN_LIMIT = 500;
 
@@ -81,12 +83,13 @@ export class Spawner {
     worker.on('exit', (code: number | null, signal: string | null) => this.#onExit(record, code, signal));
     context.eventLog.add({ type: 'forked', pid: record.pid });
     context.emitSoon('forked', record.pid);
-    // A start that outlives STARTUP_TIMEOUT is a failed start: kill it so its death is counted.
+    // A start that outlives startTimeout is a failed start: kill it so its death is counted.
+    const startLimit = context.options.startTimeout + STARTUP_GRACE;
     const startTimer = setTimeout(() => {
       if (record.state !== 'starting') return;
-      record.killedBecause = `it did not ${context.options.readySignal ? 'call ready()' : 'listen'} within ${STARTUP_TIMEOUT} ms`;
+      record.killedBecause = `it did not ${context.options.readySignal ? 'call ready()' : 'listen'} within ${startLimit} ms`;
       worker.process.kill('SIGKILL');
-    }, STARTUP_TIMEOUT);
+    }, startLimit);
     startTimer.unref();
     record.listening.then(
       () => clearTimeout(startTimer),

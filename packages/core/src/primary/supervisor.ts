@@ -23,7 +23,6 @@ import { StickyGate } from './sticky-gate.js';
 import { WorkerTable, type WorkerRecord } from './workers.js';
 
 export type { SupervisorHost } from './master-context.js';
-export { STARTUP_TIMEOUT } from './spawner.js';
 export { STOP_KILL_DELAY } from './shutdown.js';
 
 const debug = debuglog('cluster2');

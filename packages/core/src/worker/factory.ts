@@ -9,9 +9,6 @@ export type ServerOrServers = net.Server | net.Server[];
  */
 export type ServerFactory = ((handOver: (server: ServerOrServers) => void) => unknown) | (() => ServerOrServers | Promise<ServerOrServers>);
 
-/** How long a factory may take to hand over its server(s) before the worker fails, ms. */
-export const FACTORY_TIMEOUT = 30_000;
-
 function isServer(value: unknown): value is net.Server {
   return value instanceof net.Server;
 }
@@ -35,8 +32,8 @@ function notAServer(value: unknown): Cluster2Error {
   );
 }
 
-/** Runs the factory in either style and resolves with its servers. */
-export function callFactory(factory: ServerFactory, timeoutMs = FACTORY_TIMEOUT): Promise<net.Server[]> {
+/** Runs the factory in either style and resolves with its servers; fails after `timeoutMs` (option startTimeout). */
+export function callFactory(factory: ServerFactory, timeoutMs: number): Promise<net.Server[]> {
   if (typeof factory !== 'function') return Promise.reject(notAServer(factory));
   return new Promise<net.Server[]>((resolve, reject) => {
     let settled = false;

@@ -112,7 +112,7 @@ export class WorkerRuntime {
 
   /** Runs the factory, listens, and tells the master once ready. Rejects if the app cannot start. */
   async start(factory: ServerFactory, interceptor?: RequestInterceptor): Promise<number[]> {
-    this.#servers = await callFactory(factory);
+    this.#servers = await callFactory(factory, this.#options.startTimeout);
     for (const server of this.#servers) {
       // Adapters serve ECV as routes of their framework; plain http servers get core's.
       this.traffic.attach(server, isHttpServer(server) && !isEcvMounted(server) ? interceptor : undefined);
