@@ -1,6 +1,7 @@
 import nodeCluster from 'node:cluster';
 import { EventEmitter } from 'node:events';
-import type { Cluster2Error } from './errors.js';
+import { Cluster2Error } from './errors.js';
+import { resolveAppEntry, type RunOptions } from './app-entry.js';
 import { resolveOptions, type ClusterOptions, type ResolvedOptions } from './options.js';
 import type { ClusterStatus, RecycleReason, WorkerStatus, ClusterTotals, EcvSnapshot } from './status.js';
 import type { ServerFactory } from './worker/factory.js';
@@ -108,6 +109,24 @@ export class Cluster extends EventEmitter implements WorkerDelegation, PrimaryDe
    */
   async listen(factory: ServerFactory): Promise<number[]> {
     return this.#role.listen(factory);
+  }
+
+  /**
+   * Serves an unmodified app, as `cluster2 start` does. In the master: forks the workers and
+   * resolves with the ports the first one listens on. In a worker: runs `script` as
+   * `node script ...args` would, and adopts every server the app listens on (traffic accounting,
+   * graceful drain, recycling; ECV routes with `ecv: true`). The same script calls it in both, like
+   * listen(). Throws ERR_CLUSTER2_ENTRY_NOT_FOUND for a missing file, and rejects the `sticky`
+   * option: the master would have to accept on ports only the app knows.
+   */
+  async run(script: string, options?: RunOptions): Promise<number[]> {
+    if (this.options.sticky !== false) {
+      throw new Cluster2Error(
+        'ERR_CLUSTER2_INVALID_OPTION',
+        'option "sticky" needs listen(factory): with run() the app picks its ports, and the master cannot accept on them',
+      );
+    }
+    return this.#role.run(resolveAppEntry(script, options));
   }
 
   /**

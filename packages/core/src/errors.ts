@@ -51,6 +51,10 @@ export const ErrorCodes = Object.freeze({
   ERR_CLUSTER2_TOO_MANY_PENDING: 'ERR_CLUSTER2_TOO_MANY_PENDING',
   /** A bug in cluster2 itself: a master or worker state change its transition table forbids. */
   ERR_CLUSTER2_INTERNAL: 'ERR_CLUSTER2_INTERNAL',
+  /** The app entry given to `run()` or `cluster2 start` does not exist (or is not a file). */
+  ERR_CLUSTER2_ENTRY_NOT_FOUND: 'ERR_CLUSTER2_ENTRY_NOT_FOUND',
+  /** The app entry cannot run on this node: TypeScript on a node that does not strip types, without a loader in `nodeArgs`. */
+  ERR_CLUSTER2_ENTRY_NOT_RUNNABLE: 'ERR_CLUSTER2_ENTRY_NOT_RUNNABLE',
 });
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -1,4 +1,5 @@
 export { Cluster, type ClusterEvents, type Role } from './cluster.js';
+export type { RunOptions } from './app-entry.js';
 export { Cluster2Error, ErrorCodes, type ErrorCode, type SerializedError } from './errors.js';
 export {
   DEFAULTS,

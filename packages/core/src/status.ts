@@ -50,6 +50,8 @@ export interface WorkerStatus extends Partial<WorkerStats> {
   pid: number;
   /** node:cluster's worker id (1, 2, …; never reused). */
   id: number;
+  /** Its stable index, 0 to noWorkers − 1: a replacement (respawn, recycle, reload) takes its predecessor's. The worker sees it as NODE_APP_INSTANCE and CLUSTER2_WORKER_ID. */
+  instance: number;
   state: WorkerState;
   /** ms since epoch. */
   startedAt: number;

@@ -14,6 +14,7 @@ export function makeWorker(pid: number, id: number, extra: Partial<WorkerStatus>
   return {
     pid,
     id,
+    instance: id - 1,
     state: 'listening',
     startedAt: Date.now() - 60_000,
     restarts: 0,

@@ -4,7 +4,6 @@ import type { RecycleReason, ReloadStatus } from '../status.js';
 import type { MasterContext } from './master-context.js';
 import { Recycler } from './recycler.js';
 import type { Spawner } from './spawner.js';
-import type { StickyGate } from './sticky-gate.js';
 import type { WorkerRecord } from './workers.js';
 
 const debug = debuglog('cluster2');
@@ -16,7 +15,6 @@ const debug = debuglog('cluster2');
 export class Reloads {
   readonly #context: MasterContext;
   readonly #spawner: Spawner;
-  readonly #sticky: StickyGate;
   readonly #recycler: Recycler;
   /** The last reload's outcome, for status, the pids directory and `cluster2 reload`. */
   #lastReload: ReloadStatus | undefined;
@@ -24,10 +22,9 @@ export class Reloads {
   /** A reload asked for while one runs: at most one waits. */
   #pendingReload: Promise<void> | undefined;
 
-  constructor(context: MasterContext, spawner: Spawner, sticky: StickyGate) {
+  constructor(context: MasterContext, spawner: Spawner) {
     this.#context = context;
     this.#spawner = spawner;
-    this.#sticky = sticky;
     this.#recycler = new Recycler({
       startSuccessor: (old) => this.#startSuccessor(old),
       retire: (old, reason) => this.#retire(old, reason),
@@ -134,7 +131,7 @@ export class Reloads {
   async #startSuccessor(old: WorkerRecord): Promise<WorkerRecord> {
     let successor: WorkerRecord;
     try {
-      successor = await this.#spawner.fork(old.restarts + 1, this.#sticky.slotOf(old));
+      successor = await this.#spawner.fork(old.restarts + 1, old.instance);
       successor.predecessor = old;
       await successor.listening;
     } catch (error) {

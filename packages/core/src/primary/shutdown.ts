@@ -97,6 +97,10 @@ export class Shutdown {
       clearTimeout(escalate);
     }
     await this.#cleanUp();
+    // With no worker left to wait for, everything above ran as microtasks: the events emitted on
+    // the next tick ('giveup', the reason a start failed) would be lost to the exit. A turn of the
+    // loop delivers them first.
+    await new Promise((resolve) => setImmediate(resolve));
     eventLog.add({ type: 'stopped' });
     host.emit('stopped');
     host.exit(code);

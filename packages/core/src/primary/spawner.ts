@@ -25,6 +25,8 @@ export interface SpawnerLinks {
   readonly ports: () => readonly number[];
   readonly ecv: EcvBroadcast;
   readonly sticky: StickyGate;
+  /** Environment every worker gets over the master's (run()'s `env`). */
+  readonly workerEnv: Readonly<Record<string, string>>;
   /** Routes the new worker's messages. */
   wire(record: WorkerRecord): void;
   /** True while a successor for `record` is being started (it takes the dead worker's place). */
@@ -52,17 +54,22 @@ export class Spawner {
   }
 
   /**
-   * Forks a worker into `slot` (sticky sessions' slot to take over). Rejects with
-   * ERR_CLUSTER2_FORK_FAILED when the OS starts no process (EMFILE, EAGAIN, …): node:cluster then
-   * hands back a worker without a pid that never exits, which must never enter the table.
+   * Forks a worker as `instance` (its predecessor's, when it replaces one; by default the lowest
+   * index no live worker holds). Rejects with ERR_CLUSTER2_FORK_FAILED when the OS starts no
+   * process (EMFILE, EAGAIN, …): node:cluster then hands back a worker without a pid that never
+   * exits, which must never enter the table.
    */
-  fork(restarts: number, slot?: number): Promise<WorkerRecord> {
+  fork(restarts: number, instance = this.#freeInstance()): Promise<WorkerRecord> {
     const context = this.#context;
     let worker: Worker;
     try {
       worker = cluster.fork({
+        ...this.#links.workerEnv,
         [ENV_PORTS]: JSON.stringify(this.#links.ports()),
         [ENV_ECV]: JSON.stringify(this.#links.ecv.snapshot()),
+        // PM2's name for it (apps use it to run a cron in instance 0 only), and ours.
+        NODE_APP_INSTANCE: String(instance),
+        CLUSTER2_WORKER_ID: String(instance),
       });
     } catch (error) {
       return Promise.reject(this.#forkFailed(error as Error));
@@ -75,9 +82,10 @@ export class Spawner {
     this.#forkFailures = 0;
     rescueHandoffs(worker);
     repairHandlePassing(worker);
-    const record = createWorkerRecord(worker, restarts);
+    const record = createWorkerRecord(worker, restarts, instance);
     context.table.add(record);
-    this.#links.sticky.place(record, slot);
+    // Sticky sessions hash over the same indexes: a successor keeps its predecessor's clients.
+    this.#links.sticky.place(record, instance);
     context.pidFiles?.writeWorker(record.pid);
     this.#links.wire(record);
     worker.on('exit', (code: number | null, signal: string | null) => this.#onExit(record, code, signal));
@@ -103,13 +111,21 @@ export class Spawner {
    * backoff until one starts, so the cluster is back to full strength once the pressure ends; it
    * is not a death of the app and never counts toward the give-up.
    */
-  fill(restarts: number, slot?: number): void {
-    this.fork(restarts, slot).catch(() => {
+  fill(restarts: number, instance?: number): void {
+    this.fork(restarts, instance).catch(() => {
       if (this.#context.state.windingDown) return;
       this.#forkFailures++;
       const { minDelay, maxDelay } = this.#context.options.restart;
-      this.#later(Math.min(maxDelay, minDelay * 2 ** (this.#forkFailures - 1)), () => this.fill(restarts, slot));
+      this.#later(Math.min(maxDelay, minDelay * 2 ** (this.#forkFailures - 1)), () => this.fill(restarts, instance));
     });
+  }
+
+  /** The lowest index no worker in the table holds (table order is fork order, so start-up fills 0, 1, 2, …). */
+  #freeInstance(): number {
+    const held = new Set(this.#context.table.all().map((record) => record.instance));
+    let instance = 0;
+    while (held.has(instance)) instance++;
+    return instance;
   }
 
   /** The master stops: no respawn is pending any more. */
@@ -142,20 +158,25 @@ export class Spawner {
     record.moveTo('dead');
     record.markIntakeClosed();
     record.channel.close(new Cluster2Error('ERR_CLUSTER2_WORKER_GONE', `worker ${record.pid} exited`));
-    if (wasStarting) reportEarlyDeath(record, code, signal);
     context.table.remove(record.pid);
-    const slot = this.#links.sticky.slotOf(record);
     this.#links.sticky.forget(record);
     context.pidFiles?.removeWorker(record.pid);
     context.host.onWorkerExit(record.pid);
     context.eventLog.add({ type: 'died', pid: record.pid, code, signal });
     context.emitSoon('died', record.pid, code, signal);
     debug('worker %d exited code=%s signal=%s planned=%s', record.pid, code, signal, record.planned);
-    if (record.planned || context.state.windingDown) return;
-    this.#onCrash(record, wasStarting, slot);
+    if (!wasStarting) {
+      if (!record.planned && !context.state.windingDown) this.#onCrash(record, false);
+      return;
+    }
+    // A failed start is reported first (its last stderr lines may still be in the pipe), so that a
+    // give-up or a respawn that follows comes after the reason.
+    void reportEarlyDeath(record, code, signal, (message, pid) => context.warn(message, pid)).then(() => {
+      if (!record.planned && !context.state.windingDown) this.#onCrash(record, true);
+    });
   }
 
-  #onCrash(record: WorkerRecord, wasStarting: boolean, slot: number | undefined): void {
+  #onCrash(record: WorkerRecord, wasStarting: boolean): void {
     // A successor that failed to start while its predecessor still serves is a failed deploy,
     // reported by its recycle or reload. The serving generation is not crashing: counting it would
     // let a few broken deploys in a row give up and take the healthy workers down with it.
@@ -172,7 +193,7 @@ export class Spawner {
     if (this.#links.isReplacing(record)) return;
     const respawn = () => {
       if (this.#context.state.windingDown) return;
-      this.fill(record.restarts + 1, slot);
+      this.fill(record.restarts + 1, record.instance);
     };
     // The first death in a window is replaced at once: a timer, even of 0 ms, costs a loop turn.
     if (verdict.delay === 0) return respawn();
@@ -181,22 +202,27 @@ export class Spawner {
 }
 
 /**
- * Rejects `record.listening` with why it never listened, its last stderr lines included: they
- * may still be in the pipe when the exit is seen, so wait (briefly) for its end.
+ * Rejects `record.listening` with why it never listened, its last stderr lines included (they
+ * may still be in the pipe when the exit is seen, so wait briefly for its end), and says it as a
+ * warning unless the worker was a successor, whose reload or recycle reports it.
  */
-function reportEarlyDeath(record: WorkerRecord, code: number | null, signal: string | null): void {
+function reportEarlyDeath(record: WorkerRecord, code: number | null, signal: string | null, warn: (message: string, pid: number) => void): Promise<void> {
   const why = record.killedBecause ?? `it exited with ${signal ? `signal ${signal}` : `code ${code}`} before it listened`;
   const report = () => {
     const tail = record.stderr.lines();
-    record.markDead(
-      new Cluster2Error('ERR_CLUSTER2_WORKER_GONE', `worker ${record.pid} failed to start: ${why}${tail ? `; its last stderr lines:\n${tail}` : ''}`),
+    const error = new Cluster2Error(
+      'ERR_CLUSTER2_WORKER_GONE',
+      `worker ${record.pid} failed to start: ${why}${tail ? `; its last stderr lines:\n${tail}` : ''}`,
     );
+    record.markDead(error);
+    // A successor's failure is its reload's or recycle's to report; any other start says it here.
+    if (!record.predecessor) warn(error.message, record.pid);
   };
-  const limit = setTimeout(report, STDERR_DRAIN_LIMIT);
-  void record.stderr.ended.then(() => {
-    clearTimeout(limit);
-    report();
+  const drained = new Promise<void>((resolve) => {
+    setTimeout(resolve, STDERR_DRAIN_LIMIT).unref();
+    void record.stderr.ended.then(resolve);
   });
+  return drained.then(report);
 }
 
 /** The error node:cluster emits (on the next tick) for a worker whose process never started. */

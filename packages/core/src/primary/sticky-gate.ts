@@ -26,10 +26,6 @@ export class StickyGate {
     this.#acceptor?.slots.place(record, slot);
   }
 
-  slotOf(record: WorkerRecord): number | undefined {
-    return this.#acceptor?.slots.slotOf(record);
-  }
-
   /** A worker listens: connections waiting for one may go now. */
   flush(): void {
     this.#acceptor?.flush();

@@ -21,6 +21,7 @@ import { installSignals } from './signals.js';
 import { Spawner } from './spawner.js';
 import { StickyGate } from './sticky-gate.js';
 import { WorkerTable, type WorkerRecord } from './workers.js';
+import type { AppEntry } from '../app-entry.js';
 
 export type { SupervisorHost } from './master-context.js';
 export { STOP_KILL_DELAY } from './shutdown.js';
@@ -48,14 +49,22 @@ export class Supervisor extends EventEmitter implements MonitorSource {
   readonly #reloads: Reloads;
   readonly #shutdown: Shutdown;
   #ports: number[] = [];
+  readonly #app: AppEntry | undefined;
+  /** Where the monitor listens, as the pid file names it (rewritten once an app's ports are known). */
+  #monitorAddress: { host: string; port: number } | null = null;
   #ticker: NodeJS.Timeout | undefined;
   #removeSignals: (() => void) | undefined;
   /** Settles `start()`: once `noWorkers` listen, or on give-up. */
   #startup: { resolve(): void; reject(error: Error): void } | undefined;
 
-  constructor(options: ResolvedOptions, host: SupervisorHost) {
+  /**
+   * With `app`, workers run that entry (cluster.run(), `cluster2 start`) and the app picks its
+   * ports; without, they run this process's own script, which listens through a factory.
+   */
+  constructor(options: ResolvedOptions, app: AppEntry | undefined, host: SupervisorHost) {
     super();
     this.#options = options;
+    this.#app = app;
     this.#host = host;
     this.#context = {
       options,
@@ -75,11 +84,12 @@ export class Supervisor extends EventEmitter implements MonitorSource {
       ports: () => this.#ports,
       ecv: this.#ecv,
       sticky: this.#sticky,
+      workerEnv: app?.env ?? {},
       wire: (record) => this.#wire(record),
       isReplacing: (record) => reloads!.isReplacing(record),
       giveUp: (reason) => this.#giveUp(reason),
     });
-    this.#reloads = reloads = new Reloads(this.#context, this.#spawner, this.#sticky);
+    this.#reloads = reloads = new Reloads(this.#context, this.#spawner);
     this.#shutdown = new Shutdown(this.#context, {
       spawner: this.#spawner,
       reloads: this.#reloads,
@@ -114,13 +124,16 @@ export class Supervisor extends EventEmitter implements MonitorSource {
   async start(beforeFork: (ports: number[]) => Promise<void> = async () => {}): Promise<number[]> {
     const { host } = this.#options;
     this.#ports = [];
-    for (const port of portsOf(this.#options.port)) this.#ports.push(await claimPort(port, host));
-    await this.#sticky.listen(this.#ports, host);
+    // An app entry listens on ports of its own choosing: they are known once its first worker listens.
+    if (!this.#app) {
+      for (const port of portsOf(this.#options.port)) this.#ports.push(await claimPort(port, host));
+      await this.#sticky.listen(this.#ports, host);
+    }
     await beforeFork(this.#ports);
     cluster.schedulingPolicy = this.#options.scheduling === 'os' ? cluster.SCHED_NONE : cluster.SCHED_RR;
     // stderr comes through the master (unchanged) so the death of a worker that never listened
     // can be reported with its last lines: a broken deploy's SyntaxError is only there.
-    cluster.setupPrimary({ stdio: ['inherit', 'inherit', 'pipe', 'ipc'] });
+    cluster.setupPrimary({ stdio: ['inherit', 'inherit', 'pipe', 'ipc'], ...(this.#app && { execArgv: [...process.execArgv, ...this.#app.nodeArgs] }) });
     // With workers' stderr passing through here, a reader of ours that went away (EPIPE) would
     // otherwise be an uncaught 'error' that takes the master, and every worker, down.
     process.stderr.on('error', onStderrError);
@@ -146,6 +159,7 @@ export class Supervisor extends EventEmitter implements MonitorSource {
   }
 
   writePidFiles(monitor: { host: string; port: number } | null): void {
+    this.#monitorAddress = monitor;
     const { pidFiles } = this.#context;
     pidFiles?.writeMaster({
       pid: process.pid,
@@ -192,7 +206,7 @@ export class Supervisor extends EventEmitter implements MonitorSource {
   #wire(record: WorkerRecord): void {
     const { worker, channel } = record;
     channel
-      .handle('listening', () => this.#onListening(record))
+      .handle('listening', ({ ports }) => this.#onListening(record, ports))
       .handle('heartbeat', (stats) => this.#onHeartbeat(record, stats))
       .handle('recycle', ({ reason }) => this.recycle(record.pid, reason).catch(() => {}))
       .handle('warning', ({ message }) => this.#warn(message, record.pid))
@@ -211,8 +225,12 @@ export class Supervisor extends EventEmitter implements MonitorSource {
     worker.on('error', (error: Error) => debug('worker %d ipc error: %s', record.pid, error.message));
   }
 
-  #onListening(record: WorkerRecord): void {
+  #onListening(record: WorkerRecord, ports: number[]): void {
     if (record.state !== 'starting') return;
+    if (this.#app && this.#ports.length === 0 && ports.length > 0) {
+      this.#ports = [...ports];
+      this.writePidFiles(this.#monitorAddress);
+    }
     record.moveTo('listening');
     record.lastHeartbeat = Date.now();
     record.markListening();

@@ -10,6 +10,8 @@ export interface WorkerRecord {
   readonly worker: Worker;
   readonly pid: number;
   readonly id: number;
+  /** Stable index 0..noWorkers-1, inherited by a replacement (NODE_APP_INSTANCE, CLUSTER2_WORKER_ID in the worker). */
+  readonly instance: number;
   readonly channel: MasterChannel;
   readonly startedAt: number;
   /** Changed only through moveTo(). */
@@ -44,7 +46,7 @@ export interface WorkerRecord {
   markDead(error: Error): void;
 }
 
-export function createWorkerRecord(worker: Worker, restarts: number): WorkerRecord {
+export function createWorkerRecord(worker: Worker, restarts: number, instance: number): WorkerRecord {
   let markListening!: () => void;
   let markDead!: (error: Error) => void;
   const listening = new Promise<void>((resolve, reject) => {
@@ -67,6 +69,7 @@ export function createWorkerRecord(worker: Worker, restarts: number): WorkerReco
     worker,
     pid,
     id: worker.id,
+    instance,
     channel: new Channel({
       send(message, handle, sent = ignoreSendError) {
         if (worker.isConnected()) worker.send(message as object, handle, sent);
@@ -154,6 +157,7 @@ export class WorkerTable {
       ...r.stats,
       pid: r.pid,
       id: r.id,
+      instance: r.instance,
       state: r.state,
       startedAt: r.startedAt,
       restarts: r.restarts,

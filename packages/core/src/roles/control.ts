@@ -4,6 +4,7 @@ import type { DelegationHandler, HandleOptions } from '../delegation/types.js';
 import type { ResolvedOptions } from '../options.js';
 import { signalMaster } from '../primary/pidfiles.js';
 import type { ServerFactory } from '../worker/factory.js';
+import type { AppEntry } from '../app-entry.js';
 import { MasterRole } from './master.js';
 import { checkListen, delegateInMaster, ecvNeedsListen, OWN_EVENTS, type ClusterRole, type RoleHost } from './role.js';
 
@@ -33,7 +34,16 @@ export class ControlRole implements ClusterRole {
 
   async listen(factory: ServerFactory): Promise<number[]> {
     checkListen(false, factory);
-    this.#master = new MasterRole(this.#host, this.#router);
+    return this.#become(undefined);
+  }
+
+  run(app: AppEntry): Promise<number[]> {
+    return this.#become(app);
+  }
+
+  /** The one transition: this process becomes the master (of an app entry's workers, with `app`). */
+  #become(app: AppEntry | undefined): Promise<number[]> {
+    this.#master = new MasterRole(this.#host, this.#router, app);
     this.#host.become(this.#master);
     return this.#master.start();
   }

@@ -1,9 +1,9 @@
-import { Cluster2Error } from '../errors.js';
 import type { DelegationRouter } from '../delegation/primary.js';
 import type { DelegationHandler, HandleOptions } from '../delegation/types.js';
 import type { ClusterStatus, EcvSnapshot } from '../status.js';
 import { Supervisor } from '../primary/supervisor.js';
-import { delegateInMaster, exitProcess, type ClusterRole, type MonitorAddress, type RoleHost } from './role.js';
+import type { AppEntry } from '../app-entry.js';
+import { alreadyServing, delegateInMaster, exitProcess, type ClusterRole, type MonitorAddress, type RoleHost } from './role.js';
 import { beforeServing, fatalOnStartError } from './start-up.js';
 
 /** The master after listen(): the supervisor, its monitor and pid files, and the master side of delegation. */
@@ -14,10 +14,11 @@ export class MasterRole implements ClusterRole {
   readonly #supervisor: Supervisor;
   #monitorAddress: MonitorAddress | undefined;
 
-  constructor(host: RoleHost, router: DelegationRouter) {
+  /** With `app`, the workers run that entry and the app picks its ports; without, they run the script that called listen(). */
+  constructor(host: RoleHost, router: DelegationRouter, app?: AppEntry) {
     this.#host = host;
     this.#router = router;
-    this.#supervisor = new Supervisor(host.options, {
+    this.#supervisor = new Supervisor(host.options, app, {
       emit: (event, ...args) => host.emit(event, ...args),
       exit: exitProcess,
       listenerCount: (event) => host.listenerCount(event),
@@ -44,8 +45,12 @@ export class MasterRole implements ClusterRole {
     this.#supervisor.sendRaw(pid, message);
   }
 
-  async listen(): Promise<number[]> {
-    throw new Cluster2Error('ERR_CLUSTER2_ALREADY_LISTENING', 'listen() was already called on this Cluster');
+  listen(): Promise<number[]> {
+    return alreadyServing();
+  }
+
+  run(): Promise<number[]> {
+    return alreadyServing();
   }
 
   shutdown(): Promise<void> {

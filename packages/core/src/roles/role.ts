@@ -4,6 +4,7 @@ import type { DelegateOptions, DelegationHandler, HandleOptions } from '../deleg
 import type { ClusterStatus, EcvSnapshot } from '../status.js';
 import type { ResolvedOptions } from '../options.js';
 import type { ServerFactory } from '../worker/factory.js';
+import type { AppEntry } from '../app-entry.js';
 
 /** Where a Cluster object runs. */
 export type Role = 'master' | 'worker' | 'single' | 'control';
@@ -21,6 +22,8 @@ export interface MonitorAddress {
 export interface ClusterRole {
   readonly name: Role;
   listen(factory: ServerFactory): Promise<number[]>;
+  /** Serves an unmodified app: each worker runs its entry, and adopts the servers it listens on. */
+  run(app: AppEntry): Promise<number[]>;
   shutdown(): Promise<void>;
   stop(): Promise<void>;
   reload(): Promise<void>;
@@ -87,6 +90,11 @@ export function checkListen(alreadyListening: boolean, factory: unknown): void {
   if (typeof factory !== 'function') {
     throw new Cluster2Error('ERR_CLUSTER2_INVALID_FACTORY', `listen() takes a server factory function; got ${typeof factory}`);
   }
+}
+
+/** listen() or run() on a Cluster that already serves. */
+export function alreadyServing(): Promise<never> {
+  return Promise.reject(new Cluster2Error('ERR_CLUSTER2_ALREADY_LISTENING', 'listen() or run() was already called on this Cluster'));
 }
 
 /** enable()/disable() before listen(): there is no switch to flip yet. */

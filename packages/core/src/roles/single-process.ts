@@ -189,7 +189,18 @@ export class SingleProcess extends EventEmitter implements MonitorSource {
         node: process.version,
         cluster: false,
       },
-      workers: [{ ...stats, pid: process.pid, id: 0, state: phase, startedAt: this.#startedAt, restarts: 0, lastHeartbeat: stats ? Date.now() : undefined }],
+      workers: [
+        {
+          ...stats,
+          pid: process.pid,
+          id: 0,
+          instance: 0,
+          state: phase,
+          startedAt: this.#startedAt,
+          restarts: 0,
+          lastHeartbeat: stats ? Date.now() : undefined,
+        },
+      ],
       totals: {
         workers: 1,
         rss: stats?.rss ?? 0,

@@ -1,4 +1,5 @@
 import { setServingContext } from '../context.js';
+import { Cluster2Error } from '../errors.js';
 import { createInProcessDelegation, type InProcessDelegation } from '../delegation/local.js';
 import type { DelegateOptions, DelegationHandler, HandleOptions } from '../delegation/types.js';
 import type { ClusterStatus, EcvSnapshot } from '../status.js';
@@ -51,6 +52,16 @@ export class SingleRole implements ClusterRole {
         this.#monitorAddress = address;
       });
     return fatalOnStartError(single.start(factory, beforeListen), host);
+  }
+
+  /** An app entry needs workers to run in: a master cannot adopt servers it shares a process with. */
+  run(): Promise<number[]> {
+    return Promise.reject(
+      new Cluster2Error(
+        'ERR_CLUSTER2_WRONG_ROLE',
+        'run() needs option cluster: true (a master and its workers); with cluster: false, start the app with node itself',
+      ),
+    );
   }
 
   shutdown(): Promise<void> {

@@ -6,7 +6,8 @@ import type { EcvSnapshot } from '../status.js';
 import type { ServerFactory } from '../worker/factory.js';
 import { WorkerSide } from '../worker/worker-side.js';
 import { signalThroughPidFiles } from './control.js';
-import { checkListen, ecvNeedsListen, exitProcess, type ClusterRole, type RoleHost } from './role.js';
+import type { AppEntry } from '../app-entry.js';
+import { alreadyServing, checkListen, ecvNeedsListen, exitProcess, type ClusterRole, type RoleHost } from './role.js';
 
 /**
  * A Cluster in a node:cluster worker: runs the factory and serves; shutdown(), stop(), reload() and
@@ -30,10 +31,19 @@ export class WorkerRole implements ClusterRole {
 
   async listen(factory: ServerFactory): Promise<number[]> {
     checkListen(this.#side !== undefined, factory);
+    return this.#createSide().start(factory);
+  }
+
+  run(app: AppEntry): Promise<number[]> {
+    if (this.#side !== undefined) return alreadyServing();
+    return this.#createSide().run(app);
+  }
+
+  #createSide(): WorkerSide {
     const side = new WorkerSide(this.#host.options, { emit: (event, ...args) => this.#host.emit(event, ...args), exit: exitProcess }, this.#client);
     this.#side = side;
     setServingContext({ cluster: this.#host.facade, ecvHost: side.ecvHost, draining: () => side.runtime.draining });
-    return side.start(factory);
+    return side;
   }
 
   shutdown(): Promise<void> {

@@ -11,6 +11,7 @@ import { StatsSampler } from './stats.js';
 import { StickyIntake } from './sticky-intake.js';
 import { claimLateHandoffs } from './late-handoff.js';
 import { Traffic, isHttpServer, type RequestInterceptor } from './traffic.js';
+import { ServerAdoption } from './adopt.js';
 import { checkWorkerMove, isDrainingState } from '../worker-state.js';
 
 const debug = debuglog('cluster2');
@@ -45,8 +46,8 @@ export class WorkerRuntime {
   readonly #limits: { connThreshold?: number; maxRequests?: number; maxAge?: number };
   readonly #startedAt = Date.now();
   #servers: net.Server[] = [];
-  /** The port each of #servers serves, in the same order. */
-  #servedPorts: number[] = [];
+  /** Each server by the port it listens on, noted as it starts listening: a closed server no longer knows its port, and the drain's late hand-offs are routed by it. */
+  readonly #serverByPort = new Map<number, net.Server>();
   #heartbeat: NodeJS.Timeout | undefined;
   #recycleAsked: RecycleReason | undefined;
   /** A heartbeat failed once already (reported once, not on every beat). */
@@ -112,20 +113,48 @@ export class WorkerRuntime {
 
   /** Runs the factory, listens, and tells the master once ready. Rejects if the app cannot start. */
   async start(factory: ServerFactory, interceptor?: RequestInterceptor): Promise<number[]> {
-    this.#servers = await callFactory(factory, this.#options.startTimeout);
-    for (const server of this.#servers) {
-      // Adapters serve ECV as routes of their framework; plain http servers get core's.
-      this.traffic.attach(server, isHttpServer(server) && !isEcvMounted(server) ? interceptor : undefined);
-    }
+    const servers = await callFactory(factory, this.#options.startTimeout);
+    for (const server of servers) this.#take(server, interceptor);
     // With readySignal the worker listens only once the app says it has warmed up: a listening
     // worker gets connections at once (node:cluster hands them out on listen), warm or not.
     await this.#ready;
-    const ports = this.#stickyIntake ? this.#stickyIntake.open(this.#servers, this.#ports) : await listenAll(this.#servers, this.#ports, this.#options.host);
+    const ports = this.#stickyIntake ? this.#stickyIntake.open(servers, this.#ports) : await listenAll(servers, this.#ports, this.#options.host);
+    return this.#serve(ports);
+  }
+
+  /**
+   * Runs an unmodified app, which creates its servers and listens on ports of its choosing: each
+   * server is adopted as it calls listen(). Ready once one listens or, with readySignal, once the
+   * app says so (it listens on its own schedule then, as under PM2's wait_ready).
+   */
+  async adopt(runApp: () => void, interceptor?: RequestInterceptor): Promise<number[]> {
+    const adoption = new ServerAdoption(
+      (server) => this.#take(server, interceptor),
+      (message) => this.#report(message),
+    );
+    runApp();
+    await (this.#options.readySignal ? this.#ready : adoption.whenListening(this.#options.startTimeout));
+    return this.#serve(adoption.servers.map(portOf).filter((port) => port !== undefined));
+  }
+
+  /** Tracks a server of the app; plain http servers answer ECV through the interceptor, adapters serve it as routes. */
+  #take(server: net.Server, interceptor: RequestInterceptor | undefined): void {
+    this.#servers.push(server);
+    this.traffic.attach(server, isHttpServer(server) && !isEcvMounted(server) ? interceptor : undefined);
+    const notePort = () => {
+      const port = portOf(server);
+      if (port !== undefined) this.#serverByPort.set(port, server);
+    };
+    if (server.listening) notePort();
+    server.on('listening', notePort);
+  }
+
+  /** The servers listen: start the heartbeat and the age limit, and tell the master. */
+  #serve(ports: number[]): number[] {
     this.#heartbeat = setInterval(() => this.#beat(), this.#options.heartbeatInterval).unref();
     if (this.#limits.maxAge !== undefined) {
       setTimeout(() => this.#askRecycle('maxAge'), this.#limits.maxAge).unref();
     }
-    this.#servedPorts = ports;
     // A drain that began while the app was still starting (SIGTERM, the master gone) carries on.
     if (this.#phase === 'starting') this.#moveTo('listening');
     this.#channel.send('listening', { ports });
@@ -168,7 +197,7 @@ export class WorkerRuntime {
     // a recycle or reload may count this worker out.
     this.#channel.send(INTAKE_CLOSED);
     if (this.#takesRoundRobinHandoffs()) {
-      claimLateHandoffs((port) => this.#servers[this.#servedPorts.indexOf(port)]);
+      claimLateHandoffs((port) => this.#serverByPort.get(port));
     }
     await drained;
     // node:cluster's master may have handed this worker a connection just before it learnt that the
@@ -253,6 +282,12 @@ export class WorkerRuntime {
   get uptime(): number {
     return Date.now() - this.#startedAt;
   }
+}
+
+/** The port a listening server serves; undefined for one not listening (or on a pipe). */
+function portOf(server: net.Server): number | undefined {
+  const address = server.address();
+  return typeof address === 'object' && address !== null ? address.port : undefined;
 }
 
 function sleep(ms: number): Promise<void> {

@@ -10,6 +10,8 @@ import type { EcvSnapshot } from '../status.js';
 import type { ServerFactory } from './factory.js';
 import { WorkerRuntime, type RuntimeHost } from './runtime.js';
 import { plainHttpEcv } from './plain-http-ecv.js';
+import { onReadyMessage, runEntry } from './run-entry.js';
+import type { AppEntry } from '../app-entry.js';
 import type { DelegationClient } from '../delegation/worker.js';
 
 const debug = debuglog('cluster2');
@@ -55,7 +57,18 @@ export class WorkerSide {
     };
   }
 
-  async start(factory: ServerFactory): Promise<number[]> {
+  /** Runs the app's factory and listens for it. */
+  start(factory: ServerFactory): Promise<number[]> {
+    return this.#serve(() => this.runtime.start(factory, plainHttpEcv(this.ecvHost)));
+  }
+
+  /** Runs an unmodified app's entry; its servers are adopted as they listen. */
+  run(app: AppEntry): Promise<number[]> {
+    onReadyMessage(() => this.runtime.ready());
+    return this.#serve(() => this.runtime.adopt(() => runEntry(app.script, app.args), app.ecv ? plainHttpEcv(this.ecvHost) : undefined));
+  }
+
+  async #serve(startApp: () => Promise<number[]>): Promise<number[]> {
     // One dispatcher: cluster2's own messages (a sticky connection with its socket among them),
     // then delegation's. The app's own messages pass by both.
     process.on('message', (message, handle) => {
@@ -99,10 +112,12 @@ export class WorkerSide {
         return snapshot;
       });
     try {
-      return await this.runtime.start(factory, plainHttpEcv(this.ecvHost));
+      return await startApp();
     } catch (error) {
       // The worker cannot serve: say why and exit so the master counts the death and backs off.
-      process.stderr.write(`cluster2: worker ${process.pid} failed to start: ${(error as Error).message}\n`);
+      // The app's own error keeps its stack (file and line of a broken deploy); cluster2's says enough.
+      const detail = error instanceof Cluster2Error ? error.message : ((error as Error)?.stack ?? String(error));
+      process.stderr.write(`cluster2: worker ${process.pid} failed to start: ${detail}\n`);
       process.exit(1);
     }
   }

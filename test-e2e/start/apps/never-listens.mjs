@@ -1,0 +1,2 @@
+// An app that starts but never listens (a worker stuck waiting for something).
+setInterval(() => {}, 1000);
