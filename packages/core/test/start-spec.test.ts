@@ -190,6 +190,7 @@ describe('the same invalid value by flag, config file and library object', () =>
     ['restart.maxRestarts -1 (nested, negative)', ['--restart-max-restarts', '-1'], { restart: { maxRestarts: -1 } }],
     ['scheduling "random" (enum)', ['--scheduling', 'random'], { scheduling: 'random' as 'os' }],
     ['noWorkers 0 (-w)', ['-w', '0'], { noWorkers: 0 }],
+    ['noWorkers -2 (-w, negative)', ['-w', '-2'], { noWorkers: -2 }],
     ['monPort 70000', ['--mon-port', '70000'], { monPort: 70000 }],
     ['maxRequests "ten" (not a number)', ['--max-requests', 'ten'], { maxRequests: 'ten' as unknown as number }],
     ['ecv.path without its slash', ['--ecv-path', 'health'], { ecv: { path: 'health' } }],

@@ -131,8 +131,9 @@ function joinDashValues(words: string[]): string[] {
   for (let i = 0; i < words.length; i++) {
     const word = words[i]!;
     const next = words[i + 1];
-    if (next !== undefined && (word === '--node-args' || (/^-\d/.test(next) && PARSE_OPTIONS[word.slice(2)]?.type === 'string'))) {
-      joined.push(`${word}=${next}`);
+    const long = word === '-w' ? 'workers' : word.slice(2);
+    if (next !== undefined && (long === 'node-args' || (/^-\d/.test(next) && word.startsWith('-') && PARSE_OPTIONS[long]?.type === 'string'))) {
+      joined.push(`--${long}=${next}`);
       i++;
     } else {
       joined.push(word);
