@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ECV_KEYS, LIMITS_KEYS, resolveOptions, RESTART_KEYS, TOP_LEVEL_KEYS } from '../src/options.js';
-import { ALL_FLAGS, START_FLAGS } from '../src/start/flags.js';
+import { ALL_FLAGS, flagHelp, START_FLAGS } from '../src/start/flags.js';
 import { NOT_START_OPTIONS, OPTION_TABLE, type OptionSpec } from '../src/start/option-table.js';
 import { configSchema, configSchemaText } from '../src/start/schema.js';
 import { loadStartSpec } from '../src/start/spec.js';
@@ -192,5 +192,15 @@ describe('docs/configuration.md', () => {
     const documented = [...section.matchAll(/^\| (?:`-\w`, )?`--([a-z-]+)/gm)].map((m) => m[1]!).sort();
     expect(documented).toEqual([...ALL_FLAGS].sort());
     expect(START_FLAGS.find((flag) => flag.flag === 'workers')?.short).toBe('w');
+  });
+});
+
+describe('flagHelp', () => {
+  it('gives one line per flag parseArgs knows, each with a description, for the usage text', () => {
+    const help = flagHelp();
+    expect(help.map((line) => /--([a-z-]+)/.exec(line.flag)![1]).sort()).toEqual([...ALL_FLAGS].sort());
+    expect(help[0]).toEqual({ flag: '-w, --workers <n|max>', description: expect.stringMatching(/workers/) });
+    expect(help.find((line) => line.flag === '--restart-max-restarts <n>')?.description).toMatch(/deaths/);
+    for (const line of help) expect(line.description.length, line.flag).toBeGreaterThan(10);
   });
 });

@@ -81,6 +81,17 @@ const PARSE_OPTIONS: NonNullable<ParseArgsConfig['options']> = Object.fromEntrie
   ...OPTION_FLAGS.map((f) => [f.flag, { type: f.value ? 'string' : 'boolean' }] as const),
 ]);
 
+/** One line per flag for a usage text: `-w, --workers <n|max>` and what it does, start flags first. */
+export function flagHelp(): { flag: string; description: string }[] {
+  return [
+    ...START_FLAGS.map((f) => ({ flag: `${f.short ? `-${f.short}, ` : ''}--${f.flag}${f.value ? ` ${f.value}` : ''}`, description: f.description })),
+    ...OPTION_FLAGS.map((f) => ({
+      flag: `--${f.flag}${f.value ? ` ${f.value}` : ''}`,
+      description: OPTION_TABLE.find((spec) => spec.key === f.key)!.description,
+    })),
+  ];
+}
+
 /** Every long flag `cluster2 start` knows, without the dashes. */
 export const ALL_FLAGS: readonly string[] = Object.freeze(Object.keys(PARSE_OPTIONS));
 

@@ -86,9 +86,9 @@ function configEnv(value: unknown): Record<string, string> {
   return env;
 }
 
-function flagEnv(words: string[]): Record<string, string> {
+function flagEnv(assignments: string[]): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const word of words) {
+  for (const word of assignments) {
     const equals = word.indexOf('=');
     if (equals < 1) invalid('env', 'KEY=VALUE (as in --env NODE_ENV=production)', word);
     env[word.slice(0, equals)] = word.slice(equals + 1);
