@@ -170,6 +170,10 @@ describe('finding and reading the config file', () => {
     expect((await loadStartSpec(['app.js', '--config', 'cluster2.config.cjs'], dir)).configFile).toBe(path.join(dir, 'cluster2.config.cjs'));
   });
 
+  it('a JSON config saved with a byte order mark is read', async () => {
+    expect((await loadStartSpec([], project({ 'cluster2.config.json': '\uFEFF{ "script": "app.js", "timeout": 5 }' }))).options).toEqual({ timeout: 5 });
+  });
+
   it('a --config file that does not exist is ERR_CLUSTER2_CONFIG_INVALID naming it', async () => {
     const dir = project();
     expect(await failure(loadStartSpec(['app.js', '--config', 'nope.json'], dir))).toEqual({

@@ -60,7 +60,7 @@ async function readConfigValue(file: string): Promise<unknown> {
       throw configInvalid(file, (error as Error).message, error);
     }
     try {
-      return JSON.parse(text) as unknown;
+      return JSON.parse(text.replace(/^\uFEFF/, '')) as unknown;
     } catch (error) {
       throw configInvalid(file, `not valid JSON: ${jsonErrorMessage(text, error as Error)}`, error);
     }

@@ -124,8 +124,9 @@ export async function loadStartSpec(argv: string[], cwd: string): Promise<StartS
   const flags = parseStartFlags(argv);
   const configFile = findConfigFile(cwd, flags.start.config);
   const loaded = configFile === undefined ? undefined : await loadConfigFile(configFile, flags.start.app);
-  if (!loaded && flags.start.app !== undefined)
+  if (!loaded && flags.start.app !== undefined) {
     throw new Cluster2Error('ERR_CLUSTER2_USAGE', `--app ${flags.start.app} needs a config file with an "apps" array`);
+  }
   const config = loaded?.app ?? {};
   if (loaded) checkConfigKeys(config, loaded.file);
   const configDir = loaded ? path.dirname(loaded.file) : cwd;
@@ -166,7 +167,7 @@ export async function loadStartSpec(argv: string[], cwd: string): Promise<StartS
     watch,
     ecv: ecv !== undefined,
     detach: flags.start.detach,
-    options: options,
+    options,
     configFile: loaded?.file,
   };
 }
