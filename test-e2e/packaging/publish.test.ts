@@ -43,9 +43,12 @@ async function packedManifest(tarball: string): Promise<Record<string, any>> {
 }
 
 describe.each(PACKAGES)('@cluster2/%s as published', (name) => {
-  it('holds only dist, README.md, LICENSE and package.json', async () => {
+  it('holds only dist, README.md, LICENSE and package.json (and core the config JSON Schema)', async () => {
     const files = await list(tarballs.get(name)!);
-    expect(files.filter((file) => !/^(dist\/.+|README\.md|LICENSE|package\.json)$/.test(file))).toEqual([]);
+    const published =
+      name === 'core' ? /^(dist\/.+|README\.md|LICENSE|package\.json|cluster2\.schema\.json)$/ : /^(dist\/.+|README\.md|LICENSE|package\.json)$/;
+    expect(files.filter((file) => !published.test(file))).toEqual([]);
+    if (name === 'core') expect(files).toContain('cluster2.schema.json');
     for (const needed of ['README.md', 'LICENSE', 'package.json', 'dist/index.js', 'dist/index.cjs', 'dist/index.d.ts', 'dist/index.d.cts']) {
       expect(files).toContain(needed);
     }

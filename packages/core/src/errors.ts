@@ -49,10 +49,16 @@ export const ErrorCodes = Object.freeze({
   ERR_CLUSTER2_MESSAGE_TOO_LARGE: 'ERR_CLUSTER2_MESSAGE_TOO_LARGE',
   /** A worker already has `maxPendingDelegations` requests waiting in the master. */
   ERR_CLUSTER2_TOO_MANY_PENDING: 'ERR_CLUSTER2_TOO_MANY_PENDING',
+  /** `cluster2 start` was given a flag it does not know, a flag without its value, or no way to pick one app; the CLI prints the usage and exits 2. */
+  ERR_CLUSTER2_USAGE: 'ERR_CLUSTER2_USAGE',
+  /** The app entry given to `cluster.run()` or `cluster2 start` does not exist or is not a file. */
+  ERR_CLUSTER2_ENTRY_NOT_FOUND: 'ERR_CLUSTER2_ENTRY_NOT_FOUND',
+  /** A config file cannot be read, is not valid JSON, throws while loading, or does not export an object. */
+  ERR_CLUSTER2_CONFIG_INVALID: 'ERR_CLUSTER2_CONFIG_INVALID',
+  /** The directory holds more than one of cluster2.config.json, .mjs and .cjs. */
+  ERR_CLUSTER2_CONFIG_AMBIGUOUS: 'ERR_CLUSTER2_CONFIG_AMBIGUOUS',
   /** A bug in cluster2 itself: a master or worker state change its transition table forbids. */
   ERR_CLUSTER2_INTERNAL: 'ERR_CLUSTER2_INTERNAL',
-  /** The app entry given to `run()` or `cluster2 start` does not exist (or is not a file). */
-  ERR_CLUSTER2_ENTRY_NOT_FOUND: 'ERR_CLUSTER2_ENTRY_NOT_FOUND',
   /** The app entry cannot run on this node: TypeScript on a node that does not strip types, without a loader in `nodeArgs`. */
   ERR_CLUSTER2_ENTRY_NOT_RUNNABLE: 'ERR_CLUSTER2_ENTRY_NOT_RUNNABLE',
 });

@@ -222,7 +222,8 @@ export const DEFAULTS = Object.freeze({
   limits: Object.freeze({ monitorConnections: 64, eventStreams: 32, eventStreamLifetime: 300_000, stickyPending: 512, stickyHeadTimeout: 1000 }),
 });
 
-const TOP_LEVEL_KEYS = new Set<string>([
+/** The keys each level of ClusterOptions takes (start/option-table.ts is checked against them). */
+export const TOP_LEVEL_KEYS = new Set<string>([
   'cluster',
   'noWorkers',
   'scheduling',
@@ -254,9 +255,9 @@ const TOP_LEVEL_KEYS = new Set<string>([
   'maxPendingDelegations',
   'limits',
 ]);
-const ECV_KEYS = new Set(['path', 'control', 'monitor', 'validator', 'timeout', 'disabledStatus']);
-const RESTART_KEYS = new Set(['minDelay', 'maxDelay', 'maxRestarts', 'window']);
-const LIMITS_KEYS = new Set(['monitorConnections', 'eventStreams', 'eventStreamLifetime', 'stickyPending', 'stickyHeadTimeout']);
+export const ECV_KEYS = new Set(['path', 'control', 'monitor', 'validator', 'timeout', 'disabledStatus']);
+export const RESTART_KEYS = new Set(['minDelay', 'maxDelay', 'maxRestarts', 'window']);
+export const LIMITS_KEYS = new Set(['monitorConnections', 'eventStreams', 'eventStreamLifetime', 'stickyPending', 'stickyHeadTimeout']);
 
 function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
@@ -270,7 +271,8 @@ function describe(value: unknown): string {
   }
 }
 
-function invalid(name: string, expected: string, value: unknown): never {
+/** Throws ERR_CLUSTER2_INVALID_OPTION in the one message style: `option "name" must be …; received …`. */
+export function invalid(name: string, expected: string, value: unknown): never {
   throw new Cluster2Error('ERR_CLUSTER2_INVALID_OPTION', `option "${name}" must be ${expected}; received ${describe(value)}`);
 }
 
@@ -463,7 +465,7 @@ export function resolveOptions(input: ClusterOptions = {}): ResolvedOptions {
 
 /** An HTTP header name (RFC 9110 token). */
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-const STICKY_KEYS = new Set(['header']);
+export const STICKY_KEYS = new Set(['header']);
 
 function resolveSticky(value: unknown): ResolvedSticky {
   if (value === false) return false;

@@ -17,6 +17,7 @@ const LAYERS: ReadonlyArray<readonly string[]> = [
   ['roles/', 'cli/'],
   ['primary/'],
   ['worker/'],
+  ['start/'],
   ['context.ts', 'ecv/', 'delegation/', 'monitor/', 'options.ts', 'app-entry.ts', 'ipc/'],
   ['status.ts', 'worker-state.ts', 'errors.ts', 'access.ts', 'cpu-quota.ts'],
 ];
