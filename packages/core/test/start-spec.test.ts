@@ -169,7 +169,7 @@ describe('the entry file', () => {
     const dir = project();
     expect(await failure(loadStartSpec(['nope.js'], dir))).toEqual({
       code: 'ERR_CLUSTER2_ENTRY_NOT_FOUND',
-      message: `entry file ${path.join(dir, 'nope.js')} does not exist`,
+      message: `the app entry ${path.join(dir, 'nope.js')} does not exist or is not a file`,
     });
   });
 

@@ -4,6 +4,7 @@ import { findRunningMaster, signalMaster } from '../primary/pidfiles.js';
 import { ReloadExitCode, RELOAD_WAIT_MS, runReload } from './reload.js';
 import { runStatus } from './status.js';
 import type { CliIo } from './io.js';
+import { runStart, START_USAGE } from './start.js';
 
 /** Exit codes of the `cluster2` command (docs/events-and-errors.md "Exit codes", docs/monitor.md "CLI"). */
 export const CliExitCode = Object.freeze({
@@ -22,6 +23,7 @@ export const USAGE = `Usage: cluster2 <command> [options]
 Control a running cluster2 master through its pid files.
 
 Commands:
+  start       run an app's entry in a master and its workers (cluster2 start --help)
   status      show the master, its workers and ECV state (read from the monitor)
   stop        stop at once (SIGQUIT); waits for the master to exit
   shutdown    graceful shutdown (SIGTERM); waits for the master to exit
@@ -109,6 +111,7 @@ async function runSignal(parsed: Parsed, signal: NodeJS.Signals, io: CliIo): Pro
  * and resolves with the exit code. It never calls process.exit, so tests can run it in-process.
  */
 export async function runCli(argv: string[], io: CliIo = process): Promise<number> {
+  if (argv[0] === 'start') return start(argv.slice(1), io);
   let parsed: Parsed | 'help';
   try {
     parsed = parse(argv);
@@ -128,5 +131,30 @@ export async function runCli(argv: string[], io: CliIo = process): Promise<numbe
   } catch (error) {
     io.stderr.write(`cluster2: ${(error as Error).message}\n`);
     return isErrorCode(error, 'ERR_CLUSTER2_NOT_RUNNING') ? CliExitCode.NOT_RUNNING : CliExitCode.FAILED;
+  }
+}
+
+/** Input errors of `cluster2 start` (flags, config file, entry): exit 2, like any usage error. */
+const START_INPUT_ERRORS = new Set([
+  'ERR_CLUSTER2_USAGE',
+  'ERR_CLUSTER2_INVALID_OPTION',
+  'ERR_CLUSTER2_UNKNOWN_OPTION',
+  'ERR_CLUSTER2_CONFIG_INVALID',
+  'ERR_CLUSTER2_ENTRY_NOT_FOUND',
+  'ERR_CLUSTER2_ENTRY_NOT_RUNNABLE',
+]);
+
+async function start(argv: string[], io: CliIo): Promise<number> {
+  const own = argv.includes('--') ? argv.slice(0, argv.indexOf('--')) : argv;
+  if (own.includes('--help') || own.includes('-h')) {
+    io.stdout.write(START_USAGE);
+    return CliExitCode.OK;
+  }
+  try {
+    return await runStart(argv, io);
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    io.stderr.write(`cluster2: ${(error as Error).message}${typeof code === 'string' ? ` (${code})` : ''}\n`);
+    return typeof code === 'string' && START_INPUT_ERRORS.has(code) ? CliExitCode.BAD_ARGUMENTS : CliExitCode.FAILED;
   }
 }

@@ -2,6 +2,7 @@
 // the defaults, relative paths made absolute, every cluster option validated by resolveOptions.
 import fs from 'node:fs';
 import path from 'node:path';
+import { resolveAppEntry } from '../app-entry.js';
 import { Cluster2Error } from '../errors.js';
 import { invalid, resolveOptions, TOP_LEVEL_KEYS, type ClusterOptions } from '../options.js';
 import { findConfigFile, loadConfigFile } from './config-file.js';
@@ -138,7 +139,9 @@ export async function loadStartSpec(argv: string[], cwd: string): Promise<StartS
   if (script === undefined) {
     throw new Cluster2Error('ERR_CLUSTER2_USAGE', 'cluster2 start needs an entry file: cluster2 start <entry>, or "script" in the config file');
   }
-  if (!fs.existsSync(script)) throw new Cluster2Error('ERR_CLUSTER2_ENTRY_NOT_FOUND', `entry file ${script} does not exist`);
+  const nodeArgs = words('nodeArgs', flags.start.nodeArgs) ?? words('nodeArgs', config.nodeArgs) ?? [];
+  // cluster.run()'s own checks (the file exists, this node can run it), made before anything starts.
+  resolveAppEntry(script, { nodeArgs });
 
   const envFile = fromCli(flags.start.envFile) ?? fromConfig(optionalString('envFile', config.envFile));
   const env = { ...(envFile === undefined ? {} : readEnvFile(envFile, 'envFile')), ...configEnv(config.env), ...flagEnv(flags.start.env) };
@@ -160,7 +163,7 @@ export async function loadStartSpec(argv: string[], cwd: string): Promise<StartS
     script,
     args: flags.args ?? words('args', config.args) ?? [],
     name: flags.start.name ?? optionalString('name', config.name),
-    nodeArgs: words('nodeArgs', flags.start.nodeArgs) ?? words('nodeArgs', config.nodeArgs) ?? [],
+    nodeArgs,
     env,
     cwd: appCwd,
     waitReady: flags.start.waitReady || config.waitReady === true,
