@@ -63,6 +63,34 @@ describe('examples start as the docs say', () => {
     expect(await exitCode(child)).toBe(0);
   });
 
+  it('examples/start runs an unmodified server.js through `cluster2 start` and its config file, and exits 0 on SIGTERM', async () => {
+    const [port, monPort] = [await freePort(), await freePort()];
+    const cli = path.join(root, 'examples', 'start', 'node_modules', '.bin', 'cluster2');
+    // `npx cluster2 start` in the example's directory, as its comment says; --mon-port over the config's 3001.
+    const child = spawn(cli, ['start', '--mon-port', String(monPort)], {
+      cwd: path.join(root, 'examples', 'start'),
+      env: { ...process.env, PORT: String(port) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.push(child);
+    let output = '';
+    child.stdout.on('data', (chunk) => (output += chunk));
+    child.stderr.on('data', (chunk) => (output += chunk));
+    const deadline = Date.now() + 20_000;
+    while (!/cluster2: serving example on port \d+ with 2 workers/.test(output)) {
+      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`examples/start did not start: ${output}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(await (await fetch(`http://127.0.0.1:${port}/`)).text()).toMatch(/^hello from worker [01] \(pid \d+\)\n$/);
+    expect(await (await fetch(`http://127.0.0.1:${port}/ecv`)).text()).toMatch(/^status=AVAILABLE&ServeTraffic=true/);
+    expect((await fetch(`http://127.0.0.1:${port}/ecv/disable`, { method: 'POST' })).status).toBe(204);
+    expect((await fetch(`http://127.0.0.1:${port}/ecv`)).status).toBe(400);
+    const status = (await (await fetch(`http://127.0.0.1:${monPort}/api/status`)).json()) as { workers: unknown[] };
+    expect(status.workers).toHaveLength(2);
+    child.kill('SIGTERM');
+    expect(await exitCode(child)).toBe(0);
+  });
+
   it('examples/tcp echoes lines with the worker pid', async () => {
     const { child, port } = await startExample('tcp', /TCP echo on port \d+/);
     const socket = net.connect(port, '127.0.0.1');

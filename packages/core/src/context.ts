@@ -1,5 +1,7 @@
 import type { EcvHost } from './ecv/state.js';
 
+const STORE = Symbol.for('@cluster2/core:process-context');
+
 /**
  * The Cluster serving in this process. A worker process (or a `cluster: false` process) serves
  * exactly one Cluster, so this is per-process by nature: it lets framework middleware mounted
@@ -13,21 +15,36 @@ export interface ServingContext {
   draining(): boolean;
 }
 
-let serving: ServingContext | undefined;
+/** What this module keeps for the process. */
+interface ProcessStore {
+  serving: ServingContext | undefined;
+  readonly drainingHooks: Set<DrainingHook>;
+  readonly drainedHooks: Set<DrainedHook>;
+}
+
+/**
+ * One store per process however many copies of this module are loaded: `cluster2 start` runs
+ * from the CLI's own bundle while the app imports `@cluster2/core`'s index (or an app and a
+ * library of it install two copies), and a hook the app registers must reach the runtime that
+ * drains it.
+ */
+const store: ProcessStore = ((globalThis as { [STORE]?: ProcessStore })[STORE] ??= {
+  serving: undefined,
+  drainingHooks: new Set(),
+  drainedHooks: new Set(),
+});
 
 export function setServingContext(context: ServingContext): void {
-  serving = context;
+  store.serving = context;
 }
 
 /** The context of the Cluster listening in this process, if any. */
 export function servingContext(): ServingContext | undefined {
-  return serving;
+  return store.serving;
 }
 
 /** What a framework adapter closes when this process starts draining (e.g. @fastify/websocket's sockets). */
 export type DrainingHook = () => void;
-
-const drainingHooks = new Set<DrainingHook>();
 
 /**
  * Registers `hook` to run when this process starts draining, alongside the Cluster's 'draining'
@@ -36,14 +53,14 @@ const drainingHooks = new Set<DrainingHook>();
  * that unregisters it.
  */
 export function onDraining(hook: DrainingHook): () => void {
-  drainingHooks.add(hook);
-  return () => void drainingHooks.delete(hook);
+  store.drainingHooks.add(hook);
+  return () => void store.drainingHooks.delete(hook);
 }
 
 /** For core's drain: runs every draining hook; returns the errors they threw. */
 export function runDrainingHooks(): Error[] {
   const errors: Error[] = [];
-  for (const hook of drainingHooks) {
+  for (const hook of store.drainingHooks) {
     try {
       hook();
     } catch (error) {
@@ -56,8 +73,6 @@ export function runDrainingHooks(): Error[] {
 /** Cleanup a framework adapter needs once this process has drained (e.g. Fastify's `close()`). */
 export type DrainedHook = () => unknown;
 
-const drainedHooks = new Set<DrainedHook>();
-
 /**
  * Registers `hook` to run once this process has drained (listener closed, every socket ended)
  * and before it exits; the exit waits for it (bounded by `shutdownTimeout`). Adapters use it to
@@ -65,8 +80,8 @@ const drainedHooks = new Set<DrainedHook>();
  * it. Returns the function that unregisters it.
  */
 export function onDrained(hook: DrainedHook): () => void {
-  drainedHooks.add(hook);
-  return () => void drainedHooks.delete(hook);
+  store.drainedHooks.add(hook);
+  return () => void store.drainedHooks.delete(hook);
 }
 
 /**
@@ -74,8 +89,8 @@ export function onDrained(hook: DrainedHook): () => void {
  * and resolves once all have settled or `timeout` ms have passed. Never rejects.
  */
 export async function runDrainedHooks(timeout: number): Promise<void> {
-  if (drainedHooks.size === 0) return;
-  const settled = Promise.allSettled([...drainedHooks].map(async (hook) => hook()));
+  if (store.drainedHooks.size === 0) return;
+  const settled = Promise.allSettled([...store.drainedHooks].map(async (hook) => hook()));
   let timer: NodeJS.Timeout | undefined;
   const expired = new Promise<void>((resolve) => {
     timer = setTimeout(resolve, timeout);

@@ -184,6 +184,14 @@ describe('docs/configuration.md', () => {
     },
   );
 
+  it('examples/start/cluster2.config.json validates against the schema and loads', async () => {
+    const dir = path.resolve(core, '../../examples/start');
+    const validate = ajv().compile(configSchema());
+    const config = JSON.parse(fs.readFileSync(path.join(dir, 'cluster2.config.json'), 'utf8')) as unknown;
+    expect(validate(config), JSON.stringify(validate.errors)).toBe(true);
+    await expect(loadStartSpec([], dir)).resolves.toMatchObject({ script: path.join(dir, 'server.js'), name: 'example', ecv: true });
+  });
+
   it('its flag table lists exactly the flags cluster2 start parses', () => {
     const text = fs.readFileSync(docsFile, 'utf8');
     const heading = '\n## Command-line flags\n';

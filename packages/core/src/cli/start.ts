@@ -68,7 +68,7 @@ function reportLifecycle(cluster: Cluster, io: CliIo): void {
   const say = (line: string) => io.stderr.write(`cluster2: ${line}\n`);
   cluster.on('recycled', (pid, reason) => say(`worker ${pid} is being replaced (${reason})`));
   cluster.on('died', (pid, code, signal) => say(`worker ${pid} exited (${signal ?? `code ${code}`})`));
-  cluster.on('warning', ({ pid, message }) => say(`worker ${pid}: ${message}`));
+  cluster.on('warning', ({ pid, message }) => say(message.startsWith(`worker ${pid} `) ? message : `worker ${pid}: ${message}`));
   cluster.on('reloadFailed', (error) => say(`${error.message} (${error.code}); the workers that served before it still serve`));
   cluster.on('forkFailed', (error) => say(`${error.message} (${error.code})`));
   cluster.on('giveup', (reason) => say(`gave up: ${reason}`));
