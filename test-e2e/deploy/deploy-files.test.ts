@@ -1,0 +1,175 @@
+// The deployment files users copy from examples/deploy/ (docs/deployment.md): each one parsed and
+// checked for what makes a shutdown or a probe go wrong, with the values read from the file
+// itself; the Kubernetes probes are then sent to a running cluster2 configured as the manifest says.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import { DEFAULTS } from '@cluster2/core';
+import { Instance } from '../haproxy/instance.js';
+import { tempDir, until } from '../support/fixture.js';
+import { deployFile, parseDockerfile, parseStartFlags, parseUnit, splitCommand, timeSpanSeconds, type StartFlags } from './files.js';
+
+const systemdAnalyze = ['/usr/bin/systemd-analyze', '/bin/systemd-analyze'].find((file) => fs.existsSync(file));
+
+/** The seconds a graceful shutdown may take at most with these flags. */
+function shutdownSeconds(flags: StartFlags): number {
+  return (flags.shutdownDelay + flags.shutdownTimeout) / 1000;
+}
+
+describe('examples/deploy/cluster2.service (systemd)', () => {
+  const unit = parseUnit(deployFile('cluster2.service'));
+  const service = unit.Service!;
+  const execStart = splitCommand(service.ExecStart![0]!);
+  const flags = parseStartFlags(execStart.slice(1));
+
+  it('runs `cluster2 start <entry>` as Type=simple (no sd_notify), stops with SIGTERM to the master only (KillMode=mixed), restarts on failure', () => {
+    expect(service.ExecStart).toHaveLength(1);
+    expect(path.basename(execStart[0]!)).toBe('cluster2');
+    expect(flags.entry).toMatch(/\.(js|mjs|cjs)$/);
+    expect(service.Type).toEqual(['simple']);
+    expect(service.KillSignal).toEqual(['SIGTERM']);
+    expect(service.KillMode).toEqual(['mixed']);
+    expect(service.Restart).toEqual(['on-failure']);
+    expect(service.ExecReload).toEqual(['/bin/kill -USR2 $MAINPID']);
+    expect(service.User?.[0]).not.toMatch(/^(root|0)$/);
+  });
+
+  it('TimeoutStopSec exceeds shutdown-delay + shutdown-timeout of its ExecStart, so systemd never SIGKILLs a drain', () => {
+    const stopSeconds = timeSpanSeconds(service.TimeoutStopSec![0]!);
+    expect(stopSeconds).toBeGreaterThan(shutdownSeconds(flags));
+    // The pid files go where systemd creates a directory the service user owns.
+    expect(flags.pids).toBe(`/run/${service.RuntimeDirectory![0]}`);
+  });
+
+  it.skipIf(!systemdAnalyze)(
+    systemdAnalyze
+      ? 'systemd-analyze verify accepts the unit'
+      : 'skipped: systemd-analyze is not installed (systemd), so the unit is not verified by systemd itself',
+    () => {
+      // The app is not installed here: the copy's ExecStart names an executable that exists, the rest is verbatim.
+      const dir = tempDir('unit');
+      try {
+        const file = path.join(dir, 'app.service');
+        fs.writeFileSync(file, deployFile('cluster2.service').replace(execStart[0]!, process.execPath));
+        // It exits 0 on a directive it ignores and says why on stderr: any output is a finding.
+        const result = spawnSync(systemdAnalyze!, ['verify', '--man=no', file], { encoding: 'utf8' });
+        expect(`${result.stdout}${result.stderr}`).toBe('');
+        expect(result.status).toBe(0);
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
+});
+
+describe('examples/deploy/Dockerfile', () => {
+  const instructions = parseDockerfile(deployFile('Dockerfile'));
+  const last = (keyword: string) => instructions.filter((i) => i.keyword === keyword).at(-1);
+
+  it('builds on node:24-slim, runs as a non-root user and stops with SIGTERM', () => {
+    expect(last('FROM')?.args).toBe('node:24-slim');
+    expect(last('STOPSIGNAL')?.args).toBe('SIGTERM');
+    expect(last('USER')?.args).toBeDefined();
+    expect(last('USER')!.args.split(':')[0]).not.toMatch(/^(root|0)$/);
+    // USER comes before CMD takes effect: nothing after it switches back.
+    expect(instructions.findIndex((i) => i.keyword === 'USER')).toBeLessThan(instructions.findIndex((i) => i.keyword === 'CMD'));
+  });
+
+  it('CMD is exec form starting cluster2 itself (the master is PID 1 and gets SIGTERM; no shell, no npm in between), with a pids setting that works in a read-only /app', () => {
+    const cmd = JSON.parse(last('CMD')!.args) as unknown;
+    expect(Array.isArray(cmd)).toBe(true);
+    const [binary, ...args] = cmd as string[];
+    expect(path.basename(binary!)).toBe('cluster2');
+    const flags = parseStartFlags(args);
+    expect(flags.pids === false || flags.pids.startsWith('/tmp/')).toBe(true);
+    expect(flags.ecv).toBe(true);
+    // The port the image documents is the one the app listens on.
+    expect(last('EXPOSE')?.args).toBe(String(flags.port));
+  });
+});
+
+describe('examples/deploy/k8s.yaml (Kubernetes)', () => {
+  const documents = parseAllDocuments(deployFile('k8s.yaml')).map((d) => d.toJS() as Record<string, any>);
+  const deployment = documents.find((d) => d.kind === 'Deployment')!;
+  const service = documents.find((d) => d.kind === 'Service')!;
+  const pod = deployment.spec.template.spec;
+  const container = pod.containers[0];
+  const flags = parseStartFlags(container.args as string[]);
+
+  it('runs `cluster2 start <entry>` with ECV on the app port, a disabled status the readiness probe counts as failed', () => {
+    expect(path.basename(container.command[0] as string)).toBe('cluster2');
+    expect(flags.ecv).toBe(true);
+    expect(flags.pids).toBe(false);
+    // Kubernetes counts 200–399 as ready.
+    expect(flags.ecvDisabledStatus).toBeGreaterThanOrEqual(400);
+    expect(container.ports.map((p: { containerPort: number }) => p.containerPort)).toEqual([flags.port]);
+    expect(service.spec.ports[0].targetPort).toBe(flags.port);
+  });
+
+  it("probes hit cluster2's ECV routes on the app port: readiness on the ECV path, liveness on its /live route", () => {
+    expect(container.readinessProbe.httpGet).toEqual({ path: flags.ecvPath, port: flags.port });
+    expect(container.livenessProbe.httpGet).toEqual({ path: `${flags.ecvPath}/live`, port: flags.port });
+    // Readiness must notice within shutdown-delay: it keeps serving while the endpoint goes.
+    const noticeSeconds = container.readinessProbe.periodSeconds * container.readinessProbe.failureThreshold;
+    expect(noticeSeconds * 1000).toBeLessThan(flags.shutdownDelay);
+  });
+
+  it('terminationGracePeriodSeconds ≥ (shutdown-delay + shutdown-timeout) / 1000 from the container args', () => {
+    expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(shutdownSeconds(flags));
+    // No preStop sleep: shutdown-delay does its job, and the grace period counts from preStop.
+    expect(container.lifecycle?.preStop).toBeUndefined();
+    // A CPU limit, which sets the default worker count; no --workers to override it.
+    expect(container.resources.limits.cpu).toBeDefined();
+    expect(container.args).not.toContain('--workers');
+  });
+
+  const running: Instance[] = [];
+  afterEach(() => {
+    for (const instance of running.splice(0)) instance.kill();
+  });
+
+  it("a cluster2 configured as the manifest says answers the probes' paths: both 200 while serving; after SIGTERM readiness fails with the disabled status while liveness stays 200 and the app still serves", async () => {
+    const instance = new Instance('K', {
+      port: 0,
+      ecv: { path: flags.ecvPath, disabledStatus: flags.ecvDisabledStatus },
+      shutdownDelay: flags.shutdownDelay,
+      shutdownTimeout: flags.shutdownTimeout,
+    });
+    running.push(instance);
+    await instance.ready();
+    const readiness = container.readinessProbe.httpGet.path as string;
+    const liveness = container.livenessProbe.httpGet.path as string;
+    expect((await instance.request(readiness)).status).toBe(200);
+    expect((await instance.request(liveness)).status).toBe(200);
+
+    // What Kubernetes does on a pod deletion.
+    const termAt = Date.now();
+    process.kill(instance.pid, 'SIGTERM');
+    await until(async () => (await instance.request(readiness)).status === flags.ecvDisabledStatus, 5000, `readiness to answer ${flags.ecvDisabledStatus}`);
+    const failedAt = Date.now();
+    expect((await instance.request(liveness)).status).toBe(200);
+    expect((await instance.request('/')).status).toBe(200);
+    // Still inside shutdown-delay: the pod serves while its endpoint is removed.
+    expect(instance.running).toBe(true);
+    expect(failedAt - termAt).toBeLessThan(flags.shutdownDelay);
+  });
+});
+
+describe('examples/deploy/nginx.conf (upstream keep-alive)', () => {
+  const conf = deployFile('nginx.conf');
+  const directive = (name: string) => [...conf.matchAll(new RegExp(`^\\s*${name}\\s+([^;]*);`, 'gm'))].map((m) => m[1]!.trim());
+
+  it("keeps upstream connections alive over HTTP/1.1 and closes idle ones before cluster2's idle timeout does", () => {
+    expect(Number(directive('keepalive')[0])).toBeGreaterThan(0);
+    expect(directive('proxy_http_version')).toEqual(['1.1']);
+    expect(directive('proxy_set_header').filter((v) => /^Connection\s+""$/.test(v))).toHaveLength(1);
+    // nginx must never reuse a connection the worker is closing: its keepalive_timeout is shorter
+    // than cluster2's `timeout` (the default, which the docs' configuration assumes).
+    const [keepaliveTimeout] = directive('keepalive_timeout');
+    expect(timeSpanSeconds(keepaliveTimeout!) * 1000).toBeLessThan(DEFAULTS.timeout);
+    // Retries only where they are safe: not non_idempotent.
+    expect(directive('proxy_next_upstream')).toEqual(['error timeout']);
+  });
+});
