@@ -52,6 +52,11 @@ ${site}
 `;
 }
 
+export interface NginxOptions {
+  /** Replaces the upstream's `keepalive_timeout` of the recipe (an nginx time: `500ms`, `60s`). */
+  keepaliveTimeout?: string;
+}
+
 /** One request as nginx logged it: `upstream` and `upstreamStatus` list every server tried, comma-separated. */
 export interface AccessEntry {
   method: string;
@@ -74,6 +79,7 @@ export class Nginx {
   private constructor(
     readonly port: number,
     servers: UpstreamServer[],
+    readonly options: NginxOptions,
   ) {
     this.#recipe = fs.readFileSync(RECIPE_FILE, 'utf8');
     this.dir = tempDir('nginx');
@@ -98,8 +104,8 @@ export class Nginx {
   }
 
   /** Starts nginx on `port` and waits until its workers run and the port answers. */
-  static async start(port: number, servers: UpstreamServer[]): Promise<Nginx> {
-    const nginx = new Nginx(port, servers);
+  static async start(port: number, servers: UpstreamServer[], options: NginxOptions = {}): Promise<Nginx> {
+    const nginx = new Nginx(port, servers, options);
     await until(
       () => {
         if (nginx.exitCode !== undefined) throw new Error(`nginx exited with ${nginx.exitCode}: ${nginx.output}${nginx.errorLog()}`);
@@ -189,7 +195,12 @@ export class Nginx {
   }
 
   #write(servers: UpstreamServer[]): void {
-    fs.writeFileSync(this.file, mainConfig(this.dir, siteConfig(this.#recipe, this.port, servers)));
+    let site = siteConfig(this.#recipe, this.port, servers);
+    if (this.options.keepaliveTimeout !== undefined) {
+      if (!/^ *keepalive_timeout [^;]+;$/m.test(site)) throw new Error(`${RECIPE_FILE}: no "keepalive_timeout" line in the upstream block`);
+      site = site.replace(/^( *)keepalive_timeout [^;]+;$/m, `$1keepalive_timeout ${this.options.keepaliveTimeout};`);
+    }
+    fs.writeFileSync(this.file, mainConfig(this.dir, site));
   }
 }
 
