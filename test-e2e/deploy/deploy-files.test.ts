@@ -9,7 +9,7 @@ import { parseAllDocuments } from 'yaml';
 import { DEFAULTS } from '@cluster2/core';
 import { Instance } from '../haproxy/instance.js';
 import { tempDir, until } from '../support/fixture.js';
-import { deployFile, parseDockerfile, parseStartFlags, parseUnit, splitCommand, timeSpanSeconds, type StartFlags } from './files.js';
+import { DEPLOY_DIR, deployFile, parseDockerfile, parseStartFlags, parseUnit, splitCommand, timeSpanSeconds, type StartFlags } from './files.js';
 
 const systemdAnalyze = ['/usr/bin/systemd-analyze', '/bin/systemd-analyze'].find((file) => fs.existsSync(file));
 
@@ -91,9 +91,8 @@ describe('examples/deploy/Dockerfile', () => {
 });
 
 describe('examples/deploy/k8s.yaml (Kubernetes)', () => {
-  const documents = parseAllDocuments(deployFile('k8s.yaml')).map((d) => d.toJS() as Record<string, any>);
-  const deployment = documents.find((d) => d.kind === 'Deployment')!;
-  const service = documents.find((d) => d.kind === 'Service')!;
+  const deployment = documents().find((d) => d.kind === 'Deployment')!;
+  const service = documents().find((d) => d.kind === 'Service')!;
   const pod = deployment.spec.template.spec;
   const container = pod.containers[0];
   const flags = parseStartFlags(container.args as string[]);
@@ -173,3 +172,39 @@ describe('examples/deploy/nginx.conf (upstream keep-alive)', () => {
     expect(directive('proxy_next_upstream')).toEqual(['error timeout']);
   });
 });
+
+describe('docs/deployment.md quotes the files as they are', () => {
+  const docs = fs.readFileSync(path.join(DEPLOY_DIR, '../../docs/deployment.md'), 'utf8');
+  const block = (info: string) => {
+    const match = new RegExp('```' + info + '\\n([\\s\\S]*?)\\n```').exec(docs);
+    if (!match) throw new Error(`docs/deployment.md has no \`\`\`${info} block`);
+    return match[1]!;
+  };
+  /** The lines of a file that are not comments or blank, trimmed. */
+  const lines = (text: string) =>
+    text
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line !== '' && !line.startsWith('#'));
+
+  it.each([
+    ['ini', 'cluster2.service'],
+    ['dockerfile', 'Dockerfile'],
+    ['nginx', 'nginx.conf'],
+  ])('every line of the ```%s block is a line of examples/deploy/%s', (info, file) => {
+    const fileLines = new Set(lines(deployFile(file)));
+    expect(lines(block(info)).filter((line) => !fileLines.has(line))).toEqual([]);
+  });
+
+  it("the ```yaml block's pod spec is the manifest's", () => {
+    const quoted = parseAllDocuments(block('yaml'))[0]!.toJS() as Record<string, any>;
+    const pod = (documents().find((d) => d.kind === 'Deployment')!.spec as Record<string, any>).template.spec;
+    expect(quoted.spec.terminationGracePeriodSeconds).toBe(pod.terminationGracePeriodSeconds);
+    expect(quoted.spec.containers).toEqual(pod.containers);
+  });
+});
+
+/** The manifests in examples/deploy/k8s.yaml, as plain objects. */
+function documents(): Record<string, any>[] {
+  return parseAllDocuments(deployFile('k8s.yaml')).map((d) => d.toJS() as Record<string, any>);
+}
