@@ -1,14 +1,15 @@
 // The deployment files users copy from examples/deploy/ (docs/deployment.md): each one parsed and
 // checked for what makes a shutdown or a probe go wrong, with the values read from the file
 // itself; the Kubernetes probes are then sent to a running cluster2 configured as the manifest says.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { DEFAULTS } from '@cluster2/core';
 import { Instance } from '../haproxy/instance.js';
-import { tempDir, until } from '../support/fixture.js';
+import { request, tempDir, until } from '../support/fixture.js';
 import { DEPLOY_DIR, deployFile, parseDockerfile, parseStartFlags, parseUnit, splitCommand, timeSpanSeconds, type StartFlags } from './files.js';
 
 const systemdAnalyze = ['/usr/bin/systemd-analyze', '/bin/systemd-analyze'].find((file) => fs.existsSync(file));
@@ -88,6 +89,82 @@ describe('examples/deploy/Dockerfile', () => {
     // The port the image documents is the one the app listens on.
     expect(last('EXPOSE')?.args).toBe(String(flags.port));
   });
+});
+
+/** Can this process make a pid namespace (root, or unprivileged user namespaces)? */
+const canUnshare = spawnSync('unshare', ['--pid', '--fork', '--mount-proc', 'true']).status === 0;
+const PID1_FIXTURE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'pid1.mjs');
+
+/** Pids and states (R, S, Z, …) of the processes whose parent is `pid`, with their command names. */
+function childrenOf(pid: number): { pid: number; state: string; comm: string }[] {
+  const children = [];
+  for (const entry of fs.readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(ppid) === pid) children.push({ pid: Number(entry), state: state!, comm: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) });
+    } catch {
+      // Gone while /proc was read.
+    }
+  }
+  return children;
+}
+
+describe('the master as PID 1 (examples/deploy/Dockerfile runs cluster2 with no init)', () => {
+  let unshare: ChildProcess | undefined;
+  let masterPid: number | undefined;
+  afterEach(() => {
+    // SIGKILL to a namespace's PID 1 ends every process in it.
+    for (const pid of [masterPid, unshare?.pid]) {
+      try {
+        if (pid) process.kill(pid, 'SIGKILL');
+      } catch {}
+    }
+    unshare = masterPid = undefined;
+  });
+
+  it.skipIf(!canUnshare)(
+    canUnshare
+      ? "as PID 1 of a pid namespace the master shuts down gracefully on SIGTERM and exits 0; orphans of the app's own subprocesses stay zombies (what --init is for)"
+      : 'skipped: cannot create a pid namespace here (unshare --pid needs root or user namespaces)',
+    async () => {
+      const child = spawn('unshare', ['--pid', '--fork', '--mount-proc', process.execPath, PID1_FIXTURE], { stdio: ['ignore', 'pipe', 'pipe'] });
+      unshare = child;
+      let output = '';
+      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      await until(
+        () => /^ready \d+ \d+$/m.test(output),
+        20_000,
+        'the PID 1 master to be ready',
+        () => output,
+      );
+      const [, port, nsPid] = /^ready (\d+) (\d+)$/m.exec(output)!;
+      // The master sees itself as PID 1.
+      expect(nsPid).toBe('1');
+      masterPid = childrenOf(child.pid!)[0]!.pid;
+
+      expect((await request(Number(port), '/ecv')).status).toBe(200);
+      for (let i = 0; i < 4; i++) expect((await request(Number(port), '/orphan')).status).toBe(200);
+      // The backgrounded sleeps were re-parented to PID 1, the master, which reaps only its own children.
+      await until(
+        () => childrenOf(masterPid!).some((c) => c.comm === 'sleep' && c.state === 'Z'),
+        10_000,
+        'orphaned sleeps to end as zombies under the master',
+        () => JSON.stringify(childrenOf(masterPid!)),
+      );
+      // Its workers are reaped: none is a zombie.
+      expect(childrenOf(masterPid).filter((c) => c.comm !== 'sleep' && c.state === 'Z')).toEqual([]);
+
+      const termAt = Date.now();
+      process.kill(masterPid, 'SIGTERM');
+      // PID 1 gets no default action for SIGTERM: only a handler makes it act, and the master has one.
+      expect(await exited).toBe(0);
+      // A graceful shutdown: it kept serving for shutdownDelay (300 ms) first.
+      expect(Date.now() - termAt).toBeGreaterThanOrEqual(300);
+    },
+  );
 });
 
 describe('examples/deploy/k8s.yaml (Kubernetes)', () => {
