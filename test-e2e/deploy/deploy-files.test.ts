@@ -86,7 +86,8 @@ describe('examples/deploy/Dockerfile', () => {
     const flags = parseStartFlags(args);
     expect(flags.pids === false || flags.pids.startsWith('/tmp/')).toBe(true);
     expect(flags.ecv).toBe(true);
-    // The port the image documents is the one the app listens on.
+    // The port the image documents is the one the app is told to listen on.
+    expect(flags.env.PORT).toBeDefined();
     expect(last('EXPOSE')?.args).toBe(String(flags.port));
   });
 });
@@ -174,10 +175,11 @@ describe('examples/deploy/k8s.yaml (Kubernetes)', () => {
   const container = pod.containers[0];
   const flags = parseStartFlags(container.args as string[]);
 
-  it('runs `cluster2 start <entry>` with ECV on the app port, a disabled status the readiness probe counts as failed', () => {
+  it('runs `cluster2 start <entry>` with ECV on the app port (PORT), a disabled status the readiness probe counts as failed', () => {
     expect(path.basename(container.command[0] as string)).toBe('cluster2');
     expect(flags.ecv).toBe(true);
     expect(flags.pids).toBe(false);
+    expect(flags.env.PORT).toBeDefined();
     // Kubernetes counts 200–399 as ready.
     expect(flags.ecvDisabledStatus).toBeGreaterThanOrEqual(400);
     expect(container.ports.map((p: { containerPort: number }) => p.containerPort)).toEqual([flags.port]);

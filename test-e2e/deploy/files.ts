@@ -87,7 +87,10 @@ export function parseDockerfile(text: string): Instruction[] {
 /** The options a `cluster2 start` command line sets, as the test needs them (defaults from core). */
 export interface StartFlags {
   entry: string;
+  /** The port the app listens on: `cluster2 start` leaves it to the app, which reads PORT (`--env PORT=…`). */
   port: number;
+  /** Every `--env KEY=VAL`. */
+  env: Record<string, string>;
   ecvPath: string;
   ecvDisabledStatus: number;
   shutdownDelay: number;
@@ -102,18 +105,23 @@ export interface StartFlags {
 export function parseStartFlags(args: string[]): StartFlags {
   if (args[0] !== 'start' || !args[1]) throw new Error(`not a "cluster2 start <entry>" command line: ${args.join(' ')}`);
   const values = new Map<string, string | true>();
+  const env: Record<string, string> = {};
   for (let i = 2; i < args.length; i++) {
     const flag = args[i]!;
     if (!flag.startsWith('--')) throw new Error(`unexpected argument ${flag} in ${args.join(' ')}`);
     const next = args[i + 1];
     if (next === undefined || next.startsWith('--')) values.set(flag, true);
-    else values.set(flag, args[++i]!);
+    else if (flag === '--env') {
+      const [key, ...value] = args[++i]!.split('=');
+      env[key!] = value.join('=');
+    } else values.set(flag, args[++i]!);
   }
   const number = (flag: string, fallback: number) => (values.has(flag) ? Number(values.get(flag)) : fallback);
   const pids = values.get('--pids');
   return {
     entry: args[1],
-    port: number('--port', DEFAULTS.port),
+    port: Number(env.PORT ?? DEFAULTS.port),
+    env,
     ecvPath: typeof values.get('--ecv-path') === 'string' ? (values.get('--ecv-path') as string) : DEFAULTS.ecv.path,
     ecvDisabledStatus: number('--ecv-disabled-status', DEFAULTS.ecv.disabledStatus),
     shutdownDelay: number('--shutdown-delay', DEFAULTS.shutdownDelay),
