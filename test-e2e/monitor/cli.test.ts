@@ -50,7 +50,7 @@ describe('cluster2 CLI against a live cluster', () => {
     expect(table.stderr).toBe('');
     expect(table.code).toBe(0);
     expect(table.stdout).toContain(`master ${fixture.pid}`);
-    expect(table.stdout).toMatch(/^PID\s+ID\s+STATE/m);
+    expect(table.stdout).toMatch(/^PID\s+ID\s+INSTANCE\s+STATE/m);
     for (const pid of workers) expect(table.stdout).toMatch(new RegExp(`^${pid}\\s+\\d+\\s+listening\\b`, 'm'));
 
     const json = await cli(['status', '--pids', pids, '--json']);
@@ -67,14 +67,14 @@ describe('cluster2 CLI against a live cluster', () => {
     const without = await cli(['status', '--pids', pids]);
     expect(without.code).toBe(0);
     expect(without.stderr).toMatch(/HTTP 401: set CLUSTER2_MON_TOKEN to its monToken\); showing pid files only/);
-    expect(without.stdout).not.toMatch(/^PID\s+ID\s+STATE/m);
+    expect(without.stdout).not.toMatch(/^PID\s+ID\s+INSTANCE\s+STATE/m);
 
     const wrong = await cli(['status', '--pids', pids], 30_000, { CLUSTER2_MON_TOKEN: 'nope' });
     expect(wrong.stderr).toMatch(/HTTP 403/);
 
     const table = await cli(['status', '--pids', pids], 30_000, { CLUSTER2_MON_TOKEN: 'cli-token' });
     expect(table.stderr).toBe('');
-    expect(table.stdout).toMatch(/^PID\s+ID\s+STATE/m);
+    expect(table.stdout).toMatch(/^PID\s+ID\s+INSTANCE\s+STATE/m);
     for (const pid of fixture.workerPids()) expect(table.stdout).toMatch(new RegExp(`^${pid}\\s+\\d+\\s+listening\\b`, 'm'));
   });
 

@@ -31,13 +31,14 @@ export function formatTable(headers: string[], rows: string[][], leftColumns = 1
   return [line(headers), ...rows.map(line)].join('\n');
 }
 
-const WORKER_HEADERS = ['PID', 'ID', 'STATE', 'UPTIME', 'RSS MiB', 'HEAP MiB', 'CPU %', 'LOOP ms', 'CONNS', 'UPGRADED', 'REQUESTS', 'IN-FLIGHT', 'RESTARTS'];
+const WORKER_HEADERS = ['PID', 'ID', 'INSTANCE', 'STATE', 'UPTIME', 'RSS MiB', 'HEAP MiB', 'CPU %', 'LOOP ms', 'CONNS', 'UPGRADED', 'REQUESTS', 'IN-FLIGHT', 'RESTARTS'];
 
 function workerCells(worker: WorkerStatus, now: number): string[] {
   const uptime = worker.uptime ?? (now - worker.startedAt) / 1000;
   return [
     String(worker.pid),
     String(worker.id),
+    String(worker.instance),
     worker.state,
     formatDuration(uptime),
     mib(worker.rss),
@@ -67,7 +68,7 @@ export function formatStatus(status: ClusterStatus, now = Date.now()): string {
     '',
   ];
   const rows = status.workers.map((worker) => workerCells(worker, now));
-  lines.push(rows.length > 0 ? formatTable(WORKER_HEADERS, rows, 3) : 'no workers');
+  lines.push(rows.length > 0 ? formatTable(WORKER_HEADERS, rows, 4) : 'no workers');
   return `${lines.join('\n')}\n`;
 }
 
