@@ -127,7 +127,9 @@ describe('cluster2 status', () => {
     expect(c.out()).toContain('ECV enabled');
     expect(c.out()).toMatch(/requests 600 .*restarts crash=1 maxMemory=2/);
     const header = lines.findIndex((l) => l.startsWith('PID'));
-    expect(lines[header]).toMatch(/^PID\s+ID\s+INSTANCE\s+STATE\s+UPTIME\s+RSS MiB\s+HEAP MiB\s+CPU %\s+LOOP ms\s+CONNS\s+UPGRADED\s+REQUESTS\s+IN-FLIGHT\s+RESTARTS$/);
+    expect(lines[header]).toMatch(
+      /^PID\s+ID\s+INSTANCE\s+STATE\s+UPTIME\s+RSS MiB\s+HEAP MiB\s+CPU %\s+LOOP ms\s+CONNS\s+UPGRADED\s+REQUESTS\s+IN-FLIGHT\s+RESTARTS$/,
+    );
     expect(lines.slice(header + 1, header + 3).map((l) => l.split(/\s+/).slice(0, 6))).toEqual([
       ['4101', '1', '0', 'listening', '1m', '0s'],
       ['4102', '2', '1', 'listening', '1m', '0s'],

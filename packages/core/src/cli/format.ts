@@ -31,7 +31,22 @@ export function formatTable(headers: string[], rows: string[][], leftColumns = 1
   return [line(headers), ...rows.map(line)].join('\n');
 }
 
-const WORKER_HEADERS = ['PID', 'ID', 'INSTANCE', 'STATE', 'UPTIME', 'RSS MiB', 'HEAP MiB', 'CPU %', 'LOOP ms', 'CONNS', 'UPGRADED', 'REQUESTS', 'IN-FLIGHT', 'RESTARTS'];
+const WORKER_HEADERS = [
+  'PID',
+  'ID',
+  'INSTANCE',
+  'STATE',
+  'UPTIME',
+  'RSS MiB',
+  'HEAP MiB',
+  'CPU %',
+  'LOOP ms',
+  'CONNS',
+  'UPGRADED',
+  'REQUESTS',
+  'IN-FLIGHT',
+  'RESTARTS',
+];
 
 function workerCells(worker: WorkerStatus, now: number): string[] {
   const uptime = worker.uptime ?? (now - worker.startedAt) / 1000;
