@@ -179,6 +179,37 @@ describe('cluster2 start with a WebSocket app (ws)', () => {
   });
 });
 
+describe('cluster2 start: what the app is given', () => {
+  it('--node-args, --env, --env-file, --cwd and the words after -- reach the app in every worker', async () => {
+    const dir = tempDir('cluster2-start-cwd');
+    fs.writeFileSync(path.join(dir, '.env'), 'GREETING=from the file\nOTHER=1\n');
+    const master = start([
+      path.join(appsDir, 'plain-http.mjs'),
+      '-w',
+      '2',
+      '--node-args',
+      '--enable-source-maps',
+      '--env-file',
+      path.join(dir, '.env'),
+      '--env',
+      'GREETING=hi',
+      '--cwd',
+      dir,
+      '--',
+      'a',
+      'b',
+    ]);
+    const port = await master.port();
+    for (let i = 0; i < 4; i++) {
+      const body = JSON.parse((await request(port, '/whoami')).body) as { argv: string[]; execArgv: string[]; greeting: string; cwd: string };
+      expect(body.argv).toEqual(['a', 'b']);
+      expect(fs.realpathSync(body.cwd)).toBe(fs.realpathSync(dir));
+      expect(body.execArgv).toContain('--enable-source-maps');
+      expect(body.greeting).toBe('hi');
+    }
+  });
+});
+
 describe('cluster2 start: the same bad value by flag and by config file', () => {
   it('--shutdown-timeout 0 and {"shutdownTimeout":0} both exit 2 with the library’s message', async () => {
     const byFlag = await runCli(['start', path.join(appsDir, 'plain-http.mjs'), '--shutdown-timeout', '0']);

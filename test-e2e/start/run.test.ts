@@ -71,11 +71,17 @@ describe('cluster.run(): per-worker identity', () => {
     expect([...after.values()].map((w) => w.instance).sort()).toEqual(['0', '1', '2']);
   });
 
-  it('passes args as process.argv.slice(2), as `node entry ...args` would', async () => {
-    const f = start({ entry: 'plain-http.mjs', options: { noWorkers: 1 }, run: { args: ['--flag', 'value'] } });
+  it('passes args as process.argv.slice(2), nodeArgs to the workers’ node, and env to the app', async () => {
+    const f = start({
+      entry: 'plain-http.mjs',
+      options: { noWorkers: 1 },
+      run: { args: ['--flag', 'value'], nodeArgs: ['--enable-source-maps'], env: { GREETING: 'hello' } },
+    });
     const [port] = await readyPorts(f);
-    const body = JSON.parse((await request(port!, '/whoami')).body) as { argv: string[] };
+    const body = JSON.parse((await request(port!, '/whoami')).body) as { argv: string[]; execArgv: string[]; greeting: string };
     expect(body.argv).toEqual(['--flag', 'value']);
+    expect(body.execArgv).toContain('--enable-source-maps');
+    expect(body.greeting).toBe('hello');
   });
 });
 

@@ -12,7 +12,15 @@ const server = http.createServer((req, res) => {
   } else if (url.pathname === '/whoami') {
     res.setHeader('content-type', 'application/json');
     res.end(
-      JSON.stringify({ pid: process.pid, instance: process.env.NODE_APP_INSTANCE, workerId: process.env.CLUSTER2_WORKER_ID, argv: process.argv.slice(2) }),
+      JSON.stringify({
+        pid: process.pid,
+        instance: process.env.NODE_APP_INSTANCE,
+        workerId: process.env.CLUSTER2_WORKER_ID,
+        argv: process.argv.slice(2),
+        execArgv: process.execArgv,
+        greeting: process.env.GREETING,
+        cwd: process.cwd(),
+      }),
     );
   } else {
     res.end(`ok ${process.pid}`);
