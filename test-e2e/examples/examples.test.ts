@@ -21,24 +21,34 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** Starts an example as a user would (`node examples/<name>/server.js`) and waits for its banner. */
-async function startExample(name: string, banner: RegExp): Promise<{ child: ChildProcess; port: number; monPort: number; output: () => string }> {
-  const [port, monPort] = [await freePort(), await freePort()];
-  const child = spawn(process.execPath, [path.join(root, 'examples', name, 'server.js')], {
-    cwd: root,
-    env: { ...process.env, PORT: String(port), MON_PORT: String(monPort) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+/** Runs `command` and waits until its output shows `banner`; `label` names it in the error. */
+async function startUntil(
+  label: string,
+  command: string,
+  args: string[],
+  cwd: string,
+  env: Record<string, string>,
+  banner: RegExp,
+): Promise<{ child: ChildProcess; output: () => string }> {
+  const child = spawn(command, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let output = '';
   child.stdout.on('data', (chunk) => (output += chunk));
   child.stderr.on('data', (chunk) => (output += chunk));
   const deadline = Date.now() + 20_000;
   while (!banner.test(output)) {
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`${name} did not start: ${output}`);
+    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`${label} did not start: ${output}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  return { child, port, monPort, output: () => output };
+  return { child, output: () => output };
+}
+
+/** Starts an example as a user would (`node examples/<name>/server.js`) and waits for its banner. */
+async function startExample(name: string, banner: RegExp): Promise<{ child: ChildProcess; port: number; monPort: number; output: () => string }> {
+  const [port, monPort] = [await freePort(), await freePort()];
+  const env = { PORT: String(port), MON_PORT: String(monPort) };
+  const started = await startUntil(name, process.execPath, [path.join(root, 'examples', name, 'server.js')], root, env, banner);
+  return { ...started, port, monPort };
 }
 
 function exitCode(child: ChildProcess): Promise<number | null> {
@@ -67,20 +77,14 @@ describe('examples start as the docs say', () => {
     const [port, monPort] = [await freePort(), await freePort()];
     const cli = path.join(root, 'examples', 'start', 'node_modules', '.bin', 'cluster2');
     // `npx cluster2 start` in the example's directory, as its comment says; --mon-port over the config's 3001.
-    const child = spawn(cli, ['start', '--mon-port', String(monPort)], {
-      cwd: path.join(root, 'examples', 'start'),
-      env: { ...process.env, PORT: String(port) },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    children.push(child);
-    let output = '';
-    child.stdout.on('data', (chunk) => (output += chunk));
-    child.stderr.on('data', (chunk) => (output += chunk));
-    const deadline = Date.now() + 20_000;
-    while (!/cluster2: serving example on port \d+ with 2 workers/.test(output)) {
-      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`examples/start did not start: ${output}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    const { child } = await startUntil(
+      'examples/start',
+      cli,
+      ['start', '--mon-port', String(monPort)],
+      path.join(root, 'examples', 'start'),
+      { PORT: String(port) },
+      /cluster2: serving example on port \d+ with 2 workers/,
+    );
     expect(await (await fetch(`http://127.0.0.1:${port}/`)).text()).toMatch(/^hello from worker [01] \(pid \d+\)\n$/);
     expect(await (await fetch(`http://127.0.0.1:${port}/ecv`)).text()).toMatch(/^status=AVAILABLE&ServeTraffic=true/);
     expect((await fetch(`http://127.0.0.1:${port}/ecv/disable`, { method: 'POST' })).status).toBe(204);
