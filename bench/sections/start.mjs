@@ -3,7 +3,7 @@
 // and the time from spawn to the first response against `pm2 start` and `pm2-runtime`.
 import { reloadCluster2, startCluster2 } from '../lib/cluster2-cli.mjs';
 import { interleave, withContender } from '../lib/contenders.mjs';
-import { firstAnswer, sleep, startLoad, workerPids } from '../lib/http.mjs';
+import { firstAnswer, pollUntil, sleep, startLoad, workerPids } from '../lib/http.mjs';
 import { Pm2, pm2Version, startPm2Runtime } from '../lib/pm2.mjs';
 import { freePort, startApp } from '../lib/proc.mjs';
 import { median, percentile, ratio, round, sum, verdict } from '../lib/stats.mjs';
@@ -89,11 +89,26 @@ async function throughputPart(ctx) {
   return { summary, notes, table: { caption: `throughput, plain node:http hello world, ${WORKERS} workers`, columns: Object.keys(rows[0]), rows } };
 }
 
+/** The library API's reload: SIGUSR2 to the master, done once every worker in `old` has exited. */
+async function signalReload(c, old) {
+  const exited = new Set();
+  const done = pollUntil(
+    async () => {
+      for (const m of c.handle.messages) if (m.event === 'died' && old.has(m.pid)) exited.add(m.pid);
+      return exited.size >= old.size;
+    },
+    { timeoutMs: 60_000, everyMs: 5, what: 'the old workers to exit' },
+  );
+  process.kill(c.masterPid, 'SIGUSR2');
+  await done;
+}
+
 /** `reloads` reloads of contender `c` under one keep-alive load; times each and counts every request. */
 async function reloadsUnderLoad(spec, c, reloads) {
   let old = new Set(await workerPids(c.port, WORKERS));
   const load = startLoad(c.port, { concurrency: LOAD_CONCURRENCY });
   const commandMs = [];
+  const recordedMs = [];
   const generationMs = [];
   let commandsFailed = 0;
   try {
@@ -102,7 +117,12 @@ async function reloadsUnderLoad(spec, c, reloads) {
       const t0 = performance.now();
       const generation = newGeneration(c.port, t0, WORKERS, old);
       try {
-        await (spec.pm2 ? c.pm2.reload() : reloadCluster2(c.pidsDir));
+        if (spec.pm2) await c.pm2.reload();
+        else if (spec.app) await signalReload(c, old);
+        else {
+          const outcome = await reloadCluster2(c.pidsDir);
+          recordedMs.push(outcome.endedAt - outcome.startedAt);
+        }
         commandMs.push(performance.now() - t0);
       } catch {
         commandsFailed++;
@@ -116,7 +136,7 @@ async function reloadsUnderLoad(spec, c, reloads) {
     await load.stop();
   }
   const { total, failed, reasons } = load.counts;
-  return { total, failed, reasons, commandMs, generationMs, commandsFailed };
+  return { total, failed, reasons, commandMs, recordedMs, generationMs, commandsFailed };
 }
 
 // 11b. Rolling reloads under keep-alive load: `cluster2 reload` vs `pm2 reload`, the same app.
@@ -126,6 +146,8 @@ async function reloadPart(ctx) {
   const specs = [
     { name: `${START} + cluster2 reload`, start: APP, workers: WORKERS, pids: true },
     { name: `PM2 ${pm2Version()}: pm2 start -i ${WORKERS} + pm2 reload`, pm2: APP, workers: WORKERS },
+    // For reference (full runs only): the library API's reload of the same handler under the same load.
+    ...(ctx.quick ? [] : [{ name: `${LIBRARY}: kill -USR2 <master>`, app: 'cluster2.mjs', workers: WORKERS, env: { BENCH_OPTIONS: { monitor: false } } }]),
   ];
   const results = await interleave(specs, rounds, (spec) => withContender(spec, (c) => reloadsUnderLoad(spec, c, reloads)), ctx.log);
   const rows = specs.map(({ name }) => {
@@ -140,7 +162,8 @@ async function reloadPart(ctx) {
       requests,
       failed,
       'failed %': (failed / requests) * 100,
-      'command ms (p50)': median(runs.flatMap((r) => r.commandMs)),
+      'until done ms (p50)': median(runs.flatMap((r) => r.commandMs)),
+      'as the master records it, ms (p50)': median(runs.flatMap((r) => r.recordedMs)),
       'new generation serving ms (p50)': median(runs.flatMap((r) => r.generationMs)),
       'new generation serving ms (max)': Math.max(...runs.flatMap((r) => r.generationMs)),
       'reload commands failed': sum(runs.map((r) => r.commandsFailed)),
@@ -156,13 +179,15 @@ async function reloadPart(ctx) {
     reloadRequests: c2.requests,
     reloadCommandsFailed: c2['reload commands failed'],
     reloadGenerationP50: c2['new generation serving ms (p50)'],
+    reloadRecordedP50: c2['as the master records it, ms (p50)'],
     pm2ReloadFailed: pm2.failed,
     pm2ReloadRequests: pm2.requests,
     pm2ReloadGenerationP50: pm2['new generation serving ms (p50)'],
   };
   const notes = [
     `Target: no failed request across \`cluster2 start\`'s reloads — ${c2.failed} of ${c2.requests} ${verdict(c2.failed === 0 && c2['reload commands failed'] === 0)}; PM2 with the same app: ${pm2.failed} of ${pm2.requests}.`,
-    `Reloads: ${rounds} round(s) per contender, interleaved; each round a fresh ${WORKERS}-worker cluster of bench/apps/unmodified.mjs (\`${START} --no-monitor --pids <tmp>\` or \`pm2 start unmodified.mjs -i ${WORKERS}\`, private PM2_HOME), ${LOAD_CONCURRENCY} keep-alive client loops (node:http, no retries; any socket error, 5 s timeout or non-200 counts as failed) running from ${QUIET_MS} ms before the first of ${reloads} back-to-back reloads until ${QUIET_MS} ms after the last, ${QUIET_MS} ms apart. "command ms": \`cluster2 reload --pids <dir>\` (sends SIGUSR2, waits for the outcome the master records) or \`pm2 reload\` from spawn to exit, each its own node process. "new generation serving": from that spawn until ${WORKERS} pids that did not serve before have answered a fresh-connection probe (every ${PROBE_EVERY_MS} ms).`,
+    `Reloads: ${rounds} round(s) per contender, interleaved; each round a fresh ${WORKERS}-worker cluster (\`${START} --no-monitor --pids <tmp>\` or \`pm2 start unmodified.mjs -i ${WORKERS}\` of bench/apps/unmodified.mjs, private PM2_HOME; the library API row runs the same handler in bench/apps/cluster2.mjs, for reference), ${LOAD_CONCURRENCY} keep-alive client loops (node:http, no retries; any socket error, 5 s timeout or non-200 counts as failed) running from ${QUIET_MS} ms before the first of ${reloads} back-to-back reloads until ${QUIET_MS} ms after the last, ${QUIET_MS} ms apart.`,
+    `Reload times: "until done" runs from the spawn of \`cluster2 reload --pids <dir> --json\` (SIGUSR2, then it polls the outcome the master records every 100 ms) or \`pm2 reload bench\` until it exits, each its own node process; for the library API from SIGUSR2 until both old workers exited. "as the master records it": the reload's own start and end from \`cluster2 reload --json\` (no CLI start-up, no polling; PM2 reports none). "new generation serving": from the same start until ${WORKERS} pids that did not serve before have answered a fresh-connection probe (every ${PROBE_EVERY_MS} ms).`,
     'The app is unmodified: it has no SIGINT handler, so under PM2 a worker that `pm2 reload` stops dies at once with the connections it holds (section 3 runs PM2 with an app that closes its server on SIGINT, as PM2 documents); `cluster2 start` drains the servers the app listens on without any code in the app.',
   ];
   return { summary, notes, table: { caption: `rolling reloads under keep-alive load, ${WORKERS} workers`, columns: Object.keys(rows[0]), rows } };
