@@ -74,6 +74,6 @@ describe('bench/run.mjs --quick', () => {
         fs.rmSync(dir, { recursive: true, force: true });
       }
     },
-    300_000,
+    420_000,
   );
 });
