@@ -20,6 +20,7 @@ import { metrics } from './sections/metrics.mjs';
 import { growth } from './sections/growth.mjs';
 import { websocket } from './sections/websocket.mjs';
 import { sticky } from './sections/sticky.mjs';
+import { start } from './sections/start.mjs';
 
 const SECTIONS = [
   { id: 1, key: 'throughput', title: '1. Throughput and latency (hello world, keep-alive)', run: throughput },
@@ -32,6 +33,7 @@ const SECTIONS = [
   { id: 8, key: 'growth', title: '8. Master cost vs worker count', run: growth },
   { id: 9, key: 'websocket', title: '9. WebSockets: echo throughput and rolling reload', run: websocket },
   { id: 10, key: 'sticky', title: '10. Sticky sessions: cost against round-robin, socket.io against @socket.io/sticky', run: sticky },
+  { id: 11, key: 'start', title: '11. cluster2 start: an unmodified app (throughput, reloads under load, start time)', run: start },
 ];
 
 const { values } = parseArgs({

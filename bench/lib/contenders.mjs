@@ -1,15 +1,30 @@
 // A contender is a server under test: one of bench/apps started as a child process, or PM2.
 import { get, pollUntil, workerPids } from './http.mjs';
+import { startCluster2 } from './cluster2-cli.mjs';
 import { Pm2 } from './pm2.mjs';
 import { freePort, startApp } from './proc.mjs';
 
 /**
  * Starts `spec` on a free port and resolves once it serves: `{ name, port, masterPid, handle?,
- * pm2?, stop() }`. spec: `{ name, app, env, workers }` or `{ name, pm2: 'pm2-app.cjs', workers }`.
+ * pm2?, stop() }`. spec: `{ name, app, env, workers }`, `{ name, pm2: 'pm2-app.cjs', workers }` or
+ * `{ name, start: 'unmodified.mjs', workers, pids?, flags? }` (`cluster2 start`; `pids` keeps pid
+ * files for `cluster2 reload`, in `pidsDir`).
  */
 export async function startContender(spec) {
   const port = await freePort();
-  const env = { BENCH_PORT: port, BENCH_WORKERS: spec.workers ?? 2, ...spec.env };
+  // PORT is for the unmodified app (bench/apps/unmodified.mjs), which knows nothing of BENCH_*.
+  const env = { BENCH_PORT: port, BENCH_WORKERS: spec.workers ?? 2, PORT: port, ...spec.env };
+  if (spec.start) {
+    const handle = startCluster2(spec.start, { port, workers: spec.workers ?? 2, pids: spec.pids, flags: spec.flags, env });
+    try {
+      const ready = await handle.serving(spec.readyTimeoutMs ?? 90_000);
+      await pollUntil(async () => (await get(port)).status === 200, { what: `${spec.name} answering` });
+      return { name: spec.name, port, masterPid: handle.pid, handle, ready, pidsDir: handle.pidsDir, stop: (signal) => handle.stop(signal) };
+    } catch (error) {
+      await handle.stop('SIGKILL', 0);
+      throw error;
+    }
+  }
   if (spec.pm2) {
     const pm2 = new Pm2();
     try {

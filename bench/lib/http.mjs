@@ -29,6 +29,36 @@ export async function pollUntil(check, { timeoutMs = 30_000, everyMs = 1, what =
   }
 }
 
+/**
+ * Fires a fresh-connection GET every `everyMs` (without waiting for the previous one, at most
+ * 50 in flight) until one is answered by a pid `accept`s; resolves with ms since `t0`. A request
+ * handed to a dying worker can hang, so the probes must not queue behind one another.
+ */
+export function firstAnswer(port, t0, accept, { everyMs = 2, timeoutMs = 30_000 } = {}) {
+  return new Promise((resolve, reject) => {
+    let inFlight = 0;
+    let done = false;
+    const deadline = setTimeout(() => finish(new Error(`no accepted answer within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setInterval(() => {
+      if (done || inFlight >= 50) return;
+      inFlight++;
+      get(port, '/', { timeout: 2000 })
+        .then(({ status, pid }) => status === 200 && accept(pid) && finish())
+        .catch(() => {})
+        .finally(() => inFlight--);
+    }, everyMs);
+    function finish(error) {
+      if (done) return;
+      done = true;
+      const elapsed = performance.now() - t0;
+      clearInterval(timer);
+      clearTimeout(deadline);
+      if (error) reject(error);
+      else resolve(elapsed);
+    }
+  });
+}
+
 /** Samples fresh connections until `count` distinct worker pids answered; resolves with them. */
 export async function workerPids(port, count, timeoutMs = 30_000) {
   const seen = new Set();

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import { appPath, isAlive } from './proc.mjs';
+import { appPath, isAlive, startScript } from './proc.mjs';
 
 const require = createRequire(import.meta.url);
 
@@ -15,6 +15,12 @@ export function pm2Bin() {
   } catch {
     return undefined;
   }
+}
+
+/** Path to pm2-runtime (PM2 in the foreground, for containers), or undefined when pm2 is not installed. */
+export function pm2RuntimeBin() {
+  const bin = pm2Bin();
+  return bin && path.join(path.dirname(bin), 'pm2-runtime');
 }
 
 export function pm2Version() {
@@ -92,4 +98,28 @@ export async function withPm2(app, instances, env, fn) {
   } finally {
     await pm2.close();
   }
+}
+
+/**
+ * `pm2-runtime start <app> -i <instances>` in the foreground, in its own process group and with a
+ * private PM2_HOME: the handle of proc.mjs's startScript, whose `stop()` also removes PM2_HOME.
+ */
+export function startPm2Runtime(app, instances, env = {}) {
+  const bin = pm2RuntimeBin();
+  if (!bin) throw new Error('pm2 is not installed (bench devDependency)');
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'cluster2-bench-pm2-runtime-'));
+  const handle = startScript(
+    bin,
+    { ...env, PM2_HOME: home, PM2_DISABLE_VERSION_CHECK: 'true' },
+    { args: ['start', appPath(app), '-i', String(instances)], label: 'pm2-runtime' },
+  );
+  const stop = handle.stop;
+  handle.stop = async (signal, graceMs) => {
+    try {
+      return await stop(signal, graceMs);
+    } finally {
+      fs.rmSync(home, { recursive: true, force: true });
+    }
+  };
+  return handle;
 }

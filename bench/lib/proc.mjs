@@ -34,7 +34,16 @@ export function isAlive(pid) {
  * with the first message (past or future) that matches.
  */
 export function startApp(app, env = {}, { args = [], nodeArgs = [] } = {}) {
-  const child = spawn(process.execPath, [...nodeArgs, appPath(app), ...args], {
+  return startScript(appPath(app), env, { args, nodeArgs, label: app });
+}
+
+/**
+ * `startApp` for any script (a CLI such as cluster2's or pm2-runtime): a stdout line that is not
+ * JSON becomes the message `{ line }`, so `waitFor` can also wait for a human-readable line.
+ */
+export function startScript(script, env = {}, { args = [], nodeArgs = [], label = path.basename(script) } = {}) {
+  const app = label;
+  const child = spawn(process.execPath, [...nodeArgs, script, ...args], {
     env: { ...process.env, ...stringify(env) },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
@@ -61,8 +70,9 @@ export function startApp(app, env = {}, { args = [], nodeArgs = [] } = {}) {
       try {
         message = JSON.parse(line);
       } catch {
-        continue;
+        message = { line };
       }
+      if (typeof message !== 'object' || message === null) message = { line };
       message.receivedAt = performance.now();
       messages.push(message);
       for (const w of [...waiters]) {

@@ -1,6 +1,6 @@
 // 2. Respawn: SIGKILL one of 2 workers → the replacement serves its first request, beside the
 // floor (a plain `node single.mjs` from spawn to first response) and PM2.
-import { get, sleep, workerPids } from '../lib/http.mjs';
+import { firstAnswer, sleep, workerPids } from '../lib/http.mjs';
 import { interleave, withContender } from '../lib/contenders.mjs';
 import { freePort, startApp } from '../lib/proc.mjs';
 import { median, percentile, ratio, round, verdict } from '../lib/stats.mjs';
@@ -10,36 +10,6 @@ import { pm2Version } from '../lib/pm2.mjs';
 // once, as by default) instead of climbing the backoff ladder.
 const RESTART = { window: 1000, maxRestarts: 1000 };
 const SETTLE_MS = 1200;
-
-/**
- * Fires a fresh-connection GET every `everyMs` (without waiting for the previous one, at most
- * 50 in flight) until one is answered by a pid `accept`s; resolves with ms since `t0`. A request
- * handed to a dying worker can hang, so the probes must not queue behind one another.
- */
-function firstAnswer(port, t0, accept, { everyMs = 2, timeoutMs = 30_000 } = {}) {
-  return new Promise((resolve, reject) => {
-    let inFlight = 0;
-    let done = false;
-    const deadline = setTimeout(() => finish(new Error(`no accepted answer within ${timeoutMs} ms`)), timeoutMs);
-    const timer = setInterval(() => {
-      if (done || inFlight >= 50) return;
-      inFlight++;
-      get(port, '/', { timeout: 2000 })
-        .then(({ status, pid }) => status === 200 && accept(pid) && finish())
-        .catch(() => {})
-        .finally(() => inFlight--);
-    }, everyMs);
-    function finish(error) {
-      if (done) return;
-      done = true;
-      const elapsed = performance.now() - t0;
-      clearInterval(timer);
-      clearTimeout(deadline);
-      if (error) reject(error);
-      else resolve(elapsed);
-    }
-  });
-}
 
 /** ms from SIGKILL to the first response from a pid that was not serving before. */
 export async function killAndTime(port, workers) {

@@ -11,7 +11,7 @@ const C2 = { monitor: false };
 const C2_MON = { monitor: true, monPort: 0 };
 
 /** Warm-up: a short wrk run (full mode) or a few hundred keep-alive requests (quick mode). */
-async function warmUp(port, ctx) {
+export async function warmUp(port, ctx) {
   if (!ctx.quick) return runWrk(`http://127.0.0.1:${port}/`, { seconds: 1 });
   const agent = new http.Agent({ keepAlive: true, maxSockets: 10 });
   const loops = Array.from({ length: 10 }, async () => {

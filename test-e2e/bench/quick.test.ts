@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { tempDir } from '../support/fixture.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const SECTIONS = ['throughput', 'respawn', 'reload', 'shutdown', 'delegation', 'idle', 'metrics', 'growth', 'websocket', 'sticky'];
+const SECTIONS = ['throughput', 'respawn', 'reload', 'shutdown', 'delegation', 'idle', 'metrics', 'growth', 'websocket', 'sticky', 'start'];
 
 function hasWrk(): boolean {
   try {
@@ -74,6 +74,6 @@ describe('bench/run.mjs --quick', () => {
         fs.rmSync(dir, { recursive: true, force: true });
       }
     },
-    300_000,
+    420_000,
   );
 });
