@@ -104,6 +104,29 @@ describe('cluster.run(): draining what the app listens on', () => {
   });
 });
 
+describe('cluster.run(): recycling limits apply to the app’s own servers', () => {
+  it('maxRequests recycles a worker successor first; the successor keeps its instance, and no request fails', async () => {
+    const f = start({ entry: 'plain-http.mjs', options: { noWorkers: 1, maxRequests: 30 } });
+    const [port] = await readyPorts(f);
+    const [first] = f.workerPids();
+    const statuses: number[] = [];
+    // 30 × 1.25 at most (the per-worker jitter): 80 requests pass the limit at least once.
+    for (let i = 0; i < 80; i++) statuses.push((await request(port!, '/', { headers: { connection: 'close' } })).status);
+    expect(statuses.filter((status) => status !== 200)).toEqual([]);
+    const recycled = await f.waitFor('recycled');
+    expect(recycled.args).toEqual([first, 'maxRequests']);
+    await until(
+      () => f.pids('died').includes(first!),
+      15_000,
+      'the recycled worker to exit',
+      () => f.stderr,
+    );
+    const after = await whoamis(port!, 1);
+    expect([...after.keys()]).not.toContain(first);
+    expect([...after.values()][0]!.instance).toBe('0');
+  });
+});
+
 describe('cluster.run(): readiness', () => {
   it('with readySignal, a worker counts as listening only once the app calls process.send("ready")', async () => {
     const f = start({ entry: 'wait-ready.mjs', options: { noWorkers: 1, readySignal: true }, env: { READY_AFTER: '1500' } });
