@@ -2,7 +2,7 @@ import nodeCluster from 'node:cluster';
 import { Cluster } from '../cluster.js';
 import { ENV_DETACHED, ENV_START_CWD } from '../ipc/env.js';
 import { flagHelp, START_FLAGS } from '../start/flags.js';
-import { loadStartSpec, type StartSpec } from '../start/spec.js';
+import { loadStartSpec } from '../start/spec.js';
 import { reportFailedStarts, reportServing, runDetached } from './detach.js';
 import type { CliIo } from './io.js';
 import { watchForChanges } from './watch.js';
@@ -63,7 +63,7 @@ export async function runStart(argv: string[], io: CliIo): Promise<number> {
   return 0;
 }
 
-/** One line per thing an operator needs to see, on stderr (stdout is the app's). */
+/** One line on stderr per thing an operator needs to see (a worker exited, was replaced, failed to start; a reload failed). */
 function reportLifecycle(cluster: Cluster, io: CliIo): void {
   const say = (line: string) => io.stderr.write(`cluster2: ${line}\n`);
   cluster.on('recycled', (pid, reason) => say(`worker ${pid} is being replaced (${reason})`));
@@ -73,5 +73,3 @@ function reportLifecycle(cluster: Cluster, io: CliIo): void {
   cluster.on('forkFailed', (error) => say(`${error.message} (${error.code})`));
   cluster.on('giveup', (reason) => say(`gave up: ${reason}`));
 }
-
-export type { StartSpec };
