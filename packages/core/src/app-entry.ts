@@ -1,6 +1,7 @@
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import { Cluster2Error } from './errors.js';
+import { invalid } from './options.js';
 
 /** Options of `cluster.run(script, options)`: how the workers run an unmodified app. */
 export interface RunOptions {
@@ -28,10 +29,6 @@ const TYPESCRIPT = /\.(c|m)?ts$/;
 /** Flags that let node load what it cannot load alone (a TypeScript loader among them). */
 const LOADER_FLAGS = /^--(import|require|loader|experimental-loader|experimental-strip-types|experimental-transform-types)\b|^-r$/;
 const RUN_KEYS = new Set(['args', 'nodeArgs', 'env', 'ecv']);
-
-function invalid(name: string, expected: string, value: unknown): never {
-  throw new Cluster2Error('ERR_CLUSTER2_INVALID_OPTION', `option "${name}" must be ${expected}; received ${JSON.stringify(value) ?? String(value)}`);
-}
 
 function strings(name: string, value: unknown): string[] {
   if (value === undefined) return [];
