@@ -165,12 +165,12 @@ describe('RotatingFile', () => {
     const log = rotating({ checkMovedEvery: 60_000 });
     let moved = false;
     const total = await writeWhile(log, (written) => {
-      if (written >= 5_000 && !moved) {
+      if (written >= 5_000 && !moved && fs.existsSync(file)) {
         fs.renameSync(file, `${file}.moved`);
         log.reopen();
         moved = true;
       }
-      return written < 10_000;
+      return !moved || written < 10_000;
     });
     await log.close();
     const before = fs.readFileSync(`${file}.moved`, 'utf8');
@@ -183,7 +183,7 @@ describe('RotatingFile', () => {
     const log = rotating({ checkMovedEvery: 50 });
     let moved = false;
     const total = await writeWhile(log, (written) => {
-      if (written >= 5_000 && !moved) {
+      if (written >= 5_000 && !moved && fs.existsSync(file)) {
         fs.renameSync(file, `${file}.moved`);
         moved = true;
       }
@@ -233,6 +233,25 @@ describe('RotatingFile', () => {
     await until(() => log.write('after the fix\n'), 5_000, 'writes accepted again');
     await log.close();
     expect(fs.readFileSync(file, 'utf8')).toBe('queued before the failure was known\nafter the fix\n');
+    expect(errors).toHaveLength(1);
+  });
+
+  it('recovers from a failed reopen with nothing queued (refusing every write would otherwise last forever)', async () => {
+    const errors: Error[] = [];
+    const log = rotating({ checkMovedEvery: 30, onError: (error) => errors.push(error) });
+    await writeAll(log, 'one\n');
+    await until(() => log.pending === 0 && fs.existsSync(file), 5_000, 'the first line written');
+    fs.renameSync(path.dirname(file), `${path.dirname(file)}.moved`);
+    fs.writeFileSync(path.dirname(file), '');
+    log.reopen();
+    await until(() => errors.length > 0, 5_000, 'onError');
+    expect((errors[0] as NodeJS.ErrnoException).code).toBe('ENOTDIR');
+    expect(log.write('refused\n')).toBe(false);
+    fs.rmSync(path.dirname(file));
+    await until(() => log.write('two\n'), 5_000, 'writes accepted again');
+    await log.close();
+    expect(fs.readFileSync(`${path.dirname(file)}.moved/out.log`, 'utf8')).toBe('one\n');
+    expect(fs.readFileSync(file, 'utf8')).toBe('two\n');
     expect(errors).toHaveLength(1);
   });
 
