@@ -255,6 +255,61 @@ describe('RotatingFile', () => {
     expect(errors).toHaveLength(1);
   });
 
+  it('reports a rotation that fails (out.log.1 a directory it cannot delete) once, and goes on writing to out.log, no line lost', async () => {
+    fs.mkdirSync(`${file}.1`, { recursive: true });
+    fs.writeFileSync(path.join(`${file}.1`, 'inside'), '');
+    const errors: Error[] = [];
+    const log = rotating({ maxSize: 1 * KiB, keep: 1, checkMovedEvery: 20, onError: (error) => errors.push(error) });
+    const started = Date.now();
+    let i = 0;
+    // Long enough for several attempts, each put off to the next check.
+    while (Date.now() - started < 300) {
+      await writeAll(log, `${i++} ${'r'.repeat(100)}\n`);
+      await turn();
+    }
+    await log.close();
+    expect(errors).toHaveLength(1);
+    expect(errors[0]!.message).toMatch(/cannot rotate log file/);
+    const numbers = fs
+      .readFileSync(file, 'utf8')
+      .split('\n')
+      .slice(0, -1)
+      .map((text) => Number(text.split(' ')[0]));
+    expect(numbers).toEqual(range(0, i));
+    expect(i).toBeGreaterThan(20);
+  });
+
+  it.skipIf(!fs.existsSync('/dev/full'))(
+    'reports a full disk (ENOSPC, /dev/full) once across its retries and refuses writes meanwhile, never throws',
+    async () => {
+      const errors: Error[] = [];
+      let acceptedWhileFailing: boolean | undefined;
+      const full: RotatingFile = new RotatingFile({
+        path: '/dev/full',
+        maxSize: 0,
+        keep: 1,
+        gzip: false,
+        maxPending: 64 * KiB,
+        checkMovedEvery: 20,
+        onError: (error) => {
+          errors.push(error);
+          acceptedWhileFailing = full.write('refused\n');
+        },
+      });
+      open.push(full);
+      expect(full.write('lost\n')).toBe(true);
+      await until(() => errors.length > 0, 5_000, 'onError');
+      expect((errors[0] as NodeJS.ErrnoException).code).toBe('ENOSPC');
+      expect(errors[0]!.message).toContain('/dev/full');
+      expect(acceptedWhileFailing).toBe(false);
+      // Each check reopens /dev/full and the kept line fails again: still the one report.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await full.close();
+      expect(errors).toHaveLength(1);
+      expect(full.pending).toBe(0);
+    },
+  );
+
   it.skipIf(process.getuid?.() === 0)('reports a directory it may not write (EACCES) and resumes once it may', async () => {
     fs.mkdirSync(path.dirname(file));
     fs.chmodSync(path.dirname(file), 0o500);

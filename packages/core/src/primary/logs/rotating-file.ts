@@ -1,10 +1,9 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { debuglog } from 'node:util';
-import zlib from 'node:zlib';
 import { makeDirectory } from '../safe-write.js';
+import { gzipFile, shiftRotated, unlinkIfThere } from './rotated-files.js';
 
 const debug = debuglog('cluster2');
 
@@ -63,7 +62,8 @@ export class RotatingFile {
   #generation = 0;
   #size = 0;
   #failing = false;
-  #lastFailure: string | null = null;
+  /** Failures reported, `<operation> <code>`, each forgotten once its operation succeeds. */
+  readonly #reported = new Set<string>();
   #rotateAfter = 0;
   #compressing: Promise<void> = Promise.resolve();
   #draining: Promise<void> | null = null;
@@ -187,11 +187,12 @@ export class RotatingFile {
     const start = this.#head;
     let end = start;
     let bytes = 0;
+    // A rotation put off after a failure does not bound the batch: lines would go one write each meanwhile.
+    const room = this.#maxSize > 0 && Date.now() >= this.#rotateAfter ? this.#maxSize - this.#size : Infinity;
+    const limit = Math.min(BATCH_BYTES, room);
     for (; end < this.#lengths.length; end++) {
       const length = this.#lengths[end]!;
-      if (length === REOPEN) break;
-      const full = bytes + length > BATCH_BYTES || (this.#maxSize > 0 && this.#size + bytes + length > this.#maxSize);
-      if (end > start && full) break;
+      if (length === REOPEN || (end > start && bytes + length > limit)) break;
       bytes += length;
     }
     this.#batch = Buffer.from(end - start === 1 ? this.#texts[start]! : this.#texts.slice(start, end).join(''));
@@ -224,7 +225,7 @@ export class RotatingFile {
       return false;
     }
     this.#batch = null;
-    this.#recovered();
+    this.#succeeded('write');
     return true;
   }
 
@@ -239,7 +240,7 @@ export class RotatingFile {
       this.#size = stat.size;
       this.#identity = { dev: stat.dev, ino: stat.ino };
       this.#generation++;
-      this.#recovered();
+      this.#succeeded('open');
       return true;
     } catch (error) {
       await handle?.close().catch(() => {});
@@ -263,7 +264,7 @@ export class RotatingFile {
     await this.#closeFile();
     const first = `${this.#path}.1`;
     try {
-      await this.#shiftRotated();
+      await shiftRotated(this.#path, this.#keep);
       if (this.#keep === 0) {
         await unlinkIfThere(this.#path);
         return;
@@ -277,36 +278,16 @@ export class RotatingFile {
       this.#rotateAfter = Date.now() + this.#checkEvery;
       return;
     }
-    this.#lastFailure = null;
+    this.#succeeded('rotate');
     if (this.#gzip) this.#compressing = this.#compress(first);
-  }
-
-  async #shiftRotated(): Promise<void> {
-    const dir = path.dirname(this.#path);
-    const base = path.basename(this.#path);
-    const rotated = (await fsp.readdir(dir)).flatMap((name) => {
-      const match = name.startsWith(`${base}.`) ? /^([1-9]\d*)(\.gz)?$/.exec(name.slice(base.length + 1)) : null;
-      return match ? [{ name, index: Number(match[1]), suffix: match[2] ?? '' }] : [];
-    });
-    // Highest first, so that no rename lands on a name not yet moved out of the way.
-    rotated.sort((a, b) => b.index - a.index);
-    for (const { name, index, suffix } of rotated) {
-      const from = path.join(dir, name);
-      if (index >= this.#keep) await unlinkIfThere(from);
-      else await fsp.rename(from, path.join(dir, `${base}.${index + 1}${suffix}`));
-    }
   }
 
   /** Never rejects: a failed gzip leaves the plain rotated file, reported. */
   async #compress(file: string): Promise<void> {
-    const target = `${file}.gz`;
-    try {
-      await pipeline(fs.createReadStream(file), zlib.createGzip(), fs.createWriteStream(target, { flags: 'wx' }));
-      await fsp.unlink(file);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') await unlinkIfThere(target).catch(() => {});
-      this.#report('gzip', error);
-    }
+    await gzipFile(file).then(
+      () => this.#succeeded('gzip'),
+      (error: unknown) => this.#report('gzip', error),
+    );
   }
 
   /** Every checkMovedEvery ms: retries a failing file, and reopens when the path no longer names the open file. */
@@ -330,19 +311,19 @@ export class RotatingFile {
     this.#report(operation, error);
   }
 
-  /** After a failing open or write succeeds: the same failure again is news. */
-  #recovered(): void {
-    if (!this.#failing) return;
-    this.#failing = false;
-    this.#lastFailure = null;
+  /** An open or write that works ends the failing state; a failure of that operation is news again. */
+  #succeeded(operation: string): void {
+    if (operation === 'open' || operation === 'write') this.#failing = false;
+    if (this.#reported.size === 0) return;
+    for (const key of this.#reported) if (key.startsWith(`${operation} `)) this.#reported.delete(key);
   }
 
-  /** Once per distinct failure: a file that stays unwritable is one report, not one per line or per retry. */
+  /** Once per distinct failure: a file that stays unwritable (or full) is one report, not one per line or per retry. */
   #report(operation: string, error: unknown): void {
     const cause = error as NodeJS.ErrnoException;
     const key = `${operation} ${cause.code ?? cause.message}`;
-    if (key === this.#lastFailure) return;
-    this.#lastFailure = key;
+    if (this.#reported.has(key)) return;
+    this.#reported.add(key);
     const reported = Object.assign(new Error(`cannot ${operation} log file ${this.#path}: ${cause.message}`, { cause }), { code: cause.code });
     try {
       this.#onError(reported);
@@ -350,10 +331,4 @@ export class RotatingFile {
       debug('log file onError threw: %s', (thrown as Error).message);
     }
   }
-}
-
-async function unlinkIfThere(file: string): Promise<void> {
-  await fsp.unlink(file).catch((error: NodeJS.ErrnoException) => {
-    if (error.code !== 'ENOENT') throw error;
-  });
 }
