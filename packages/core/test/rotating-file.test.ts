@@ -196,6 +196,20 @@ describe('RotatingFile', () => {
     expect(numbersIn(before, after)).toEqual(range(0, total));
   });
 
+  it.skipIf(!fs.existsSync('/proc/self/fd'))('leaves no descriptor open across reopens and rotations once closed', async () => {
+    const descriptors = () => fs.readdirSync('/proc/self/fd').length;
+    const before = descriptors();
+    const log = rotating({ maxSize: 4 * KiB, keep: 2 });
+    for (let i = 0; i < 50; i++) {
+      await writeAll(log, `${i} ${'d'.repeat(1000)}\n`);
+      log.reopen();
+      await until(() => log.pending === 0, 5_000, 'the queue written');
+    }
+    await log.close();
+    expect(fs.readdirSync(path.dirname(file)).sort()).toEqual(['out.log', 'out.log.1', 'out.log.2']);
+    expect(descriptors()).toBeLessThanOrEqual(before);
+  });
+
   it('refuses writes beyond maxPending (false) and keeps pending bounded; the lines it took are all written', async () => {
     const maxPending = 64 * KiB;
     const log = rotating({ maxPending });
