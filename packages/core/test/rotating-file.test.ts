@@ -179,12 +179,16 @@ describe('RotatingFile', () => {
     expect(numbersIn(before, after)).toEqual(range(0, total));
   });
 
-  it('notices an external mv by itself (no reopen call) within checkMovedEvery and reopens the path, each line once', async () => {
+  it.each([
+    ['the path is gone', false],
+    ['the path names a new empty file (logrotate create)', true],
+  ])('notices an external mv by itself (no reopen call) within checkMovedEvery when %s, and reopens the path, each line once', async (_, create) => {
     const log = rotating({ checkMovedEvery: 50 });
     let moved = false;
     const total = await writeWhile(log, (written) => {
       if (written >= 5_000 && !moved && fs.existsSync(file)) {
         fs.renameSync(file, `${file}.moved`);
+        if (create) fs.writeFileSync(file, '');
         moved = true;
       }
       // Goes on until the timer has reopened out.log and lines land there again.
