@@ -28,6 +28,8 @@ export interface SpawnOptions {
   detached?: boolean;
   /** A command the master runs under, e.g. `['prlimit', '--nofile=1024']` (it must exec its arguments). */
   launcher?: string[];
+  /** `'pipe'`: the master's stdout is kept in `stdout` instead of going to the test's. @default 'inherit' */
+  stdout?: 'inherit' | 'pipe';
 }
 
 /** Every fixture master still running: a test file that forgot one does not leave it behind. */
@@ -41,6 +43,8 @@ export class Fixture<M extends FixtureMessage = FixtureMessage> {
   readonly child: ChildProcess;
   readonly messages: M[] = [];
   stderr = '';
+  /** The master's stdout, with `stdout: 'pipe'`. */
+  stdout = '';
   exitCode: number | null | undefined;
   exitSignal: NodeJS.Signals | null | undefined;
   exitedAt: number | undefined;
@@ -48,13 +52,16 @@ export class Fixture<M extends FixtureMessage = FixtureMessage> {
   #calls = 0;
 
   /** Runs `script` (an absolute path) with `options` as FIXTURE_OPTIONS (JSON). */
-  constructor(script: string, options: object, { env = {}, cwd, detached = false, launcher = [] }: SpawnOptions = {}) {
+  constructor(script: string, options: object, { env = {}, cwd, detached = false, launcher = [], stdout = 'inherit' }: SpawnOptions = {}) {
     const [command, ...args] = [...launcher, process.execPath, script];
     this.child = spawn(command, args, {
       cwd,
       detached,
       env: { ...process.env, FIXTURE_OPTIONS: JSON.stringify(options), ...env },
-      stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
+      stdio: ['ignore', stdout, 'pipe', 'ipc'],
+    });
+    this.child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+      this.stdout += chunk;
     });
     running.add(this.child);
     this.child.on('message', (message: M) => this.messages.push(message));

@@ -63,8 +63,15 @@ export interface ClusterOptions {
   monHost?: string;
   /** Bearer token the monitor's control actions require. */
   monToken?: string;
-  /** Directory the monitor's logs viewer may read. @default './logs' */
-  logs?: string;
+  /**
+   * What becomes of the workers' stdout and stderr. By default the master reads both, line by line,
+   * and writes each line labelled with the worker (`[w0 12345] …`) to its own stdout/stderr.
+   * `'inherit'`: workers write straight to the master's stdio, unlabelled. A directory: lines also go
+   * to files there (`out.log`, `err.log`), rotated by size. See {@link LogsOptions}.
+   * @default { capture: true, stdout: true, dir: false }
+   */
+  // `string & {}` keeps 'inherit' offered by editors next to any directory.
+  logs?: 'inherit' | (string & {}) | LogsOptions;
   /** ECV (health check) settings. */
   ecv?: EcvOptions;
   /** A worker counts as ready only once the app calls `c.ready()`. @default false */
@@ -131,6 +138,51 @@ export interface ClusterOptions {
   limits?: LimitsOptions;
 }
 
+export interface LogsOptions {
+  /** Read the workers' output through pipes in the master; `false` lets them inherit the master's stdio. @default true */
+  capture?: boolean;
+  /** Write captured lines to the master's stdout (the workers' stdout) and stderr (their stderr). @default true */
+  stdout?: boolean;
+  /** Directory to write log files in (created if missing), `false` for none. It is also what the monitor's file list shows. @default false */
+  dir?: string | false;
+  /** `'stream'`: `out.log` and `err.log`; `'worker'`: `w0.out.log`, `w0.err.log`, … one pair per worker index. @default 'stream' */
+  files?: 'stream' | 'worker';
+  /** `'text'`: `[w0 12345] message`; `'json'`: one JSON object per line. A line the app wrote as JSON stays JSON either way. @default 'text' */
+  format?: 'text' | 'json';
+  /** Start each text line with an ISO 8601 timestamp. @default false */
+  time?: boolean;
+  /** Name in each JSON record's `app` field. @default the main script's file name without extension */
+  app?: string;
+  /** A log file is rotated before it grows past this (bytes); `0` never rotates. @default 10485760 (10 MiB) */
+  maxSize?: number;
+  /** Rotated files kept per log file (`out.log.1` newest). @default 5 */
+  keep?: number;
+  /** Gzip rotated files (`out.log.1.gz`). @default false */
+  gzip?: boolean;
+  /** Bytes one destination may have waiting to be written; past it, lines are dropped and counted, never blocking a worker. @default 4194304 (4 MiB) */
+  buffer?: number;
+  /** A line longer than this is cut into pieces of this size (bytes of UTF-16 text). @default 1048576 (1 MiB) */
+  maxLineLength?: number;
+  /** Lines the master keeps in memory for the monitor's viewer and `cluster2 logs`. @default 1000 */
+  recent?: number;
+}
+
+export interface ResolvedLogs {
+  readonly capture: boolean;
+  readonly stdout: boolean;
+  readonly dir: string | false;
+  readonly files: 'stream' | 'worker';
+  readonly format: 'text' | 'json';
+  readonly time: boolean;
+  readonly app: string;
+  readonly maxSize: number;
+  readonly keep: number;
+  readonly gzip: boolean;
+  readonly buffer: number;
+  readonly maxLineLength: number;
+  readonly recent: number;
+}
+
 export interface LimitsOptions {
   /** Connections the monitor holds at once; more are closed on accept. @default 64 */
   monitorConnections?: number;
@@ -174,7 +226,7 @@ export interface ResolvedOptions {
   readonly monPort: number;
   readonly monHost: string;
   readonly monToken: string | undefined;
-  readonly logs: string;
+  readonly logs: ResolvedLogs;
   readonly ecv: ResolvedEcvOptions;
   readonly readySignal: boolean;
   readonly logger: Logger | undefined;
@@ -206,7 +258,20 @@ export const DEFAULTS = Object.freeze({
   monitor: true,
   monPort: 3001,
   monHost: '127.0.0.1',
-  logs: './logs',
+  logs: Object.freeze({
+    capture: true,
+    stdout: true,
+    dir: false as const,
+    files: 'stream' as const,
+    format: 'text' as const,
+    time: false,
+    maxSize: 10 * 1024 * 1024,
+    keep: 5,
+    gzip: false,
+    buffer: 4 * 1024 * 1024,
+    maxLineLength: 1024 * 1024,
+    recent: 1000,
+  }),
   ecv: Object.freeze({ path: '/ecv', control: false, timeout: 2000, disabledStatus: 400 }),
   readySignal: false,
   timeout: 30_000,
@@ -257,6 +322,21 @@ export const TOP_LEVEL_KEYS = new Set<string>([
 ]);
 export const ECV_KEYS = new Set(['path', 'control', 'monitor', 'validator', 'timeout', 'disabledStatus']);
 export const RESTART_KEYS = new Set(['minDelay', 'maxDelay', 'maxRestarts', 'window']);
+export const LOGS_KEYS = new Set([
+  'capture',
+  'stdout',
+  'dir',
+  'files',
+  'format',
+  'time',
+  'app',
+  'maxSize',
+  'keep',
+  'gzip',
+  'buffer',
+  'maxLineLength',
+  'recent',
+]);
 export const LIMITS_KEYS = new Set(['monitorConnections', 'eventStreams', 'eventStreamLifetime', 'stickyPending', 'stickyHeadTimeout']);
 
 function describe(value: unknown): string {
@@ -387,6 +467,48 @@ function resolveLimits(value: unknown): ResolvedLimits {
   });
 }
 
+function resolveLogs(value: unknown): ResolvedLogs {
+  const app = defaultAppName();
+  if (value === undefined) return Object.freeze({ ...DEFAULTS.logs, app });
+  if (value === 'inherit') return Object.freeze({ ...DEFAULTS.logs, app, capture: false });
+  if (typeof value === 'string') return Object.freeze({ ...DEFAULTS.logs, app, dir: nonEmptyString('logs', value) });
+  if (!isPlainObject(value)) invalid('logs', '"inherit", a directory, or an object of log settings', value);
+  rejectUnknownKeys(value, LOGS_KEYS, 'logs.');
+  const d = DEFAULTS.logs;
+  const flag = (key: 'capture' | 'stdout' | 'time' | 'gzip') => (value[key] === undefined ? d[key] : boolean(`logs.${key}`, value[key]));
+  const count = (key: 'maxSize' | 'keep' | 'buffer' | 'maxLineLength' | 'recent', min: number, max: number) =>
+    value[key] === undefined ? d[key] : integer(`logs.${key}`, value[key], min, max);
+  const oneOf = <T extends string>(key: string, values: readonly T[], fallback: T): T => {
+    const v = value[key];
+    if (v === undefined) return fallback;
+    if (!values.includes(v as T)) invalid(`logs.${key}`, `one of ${values.map((x) => JSON.stringify(x)).join(', ')}`, v);
+    return v as T;
+  };
+  return Object.freeze({
+    capture: flag('capture'),
+    stdout: flag('stdout'),
+    dir: value.dir === undefined || value.dir === false ? false : nonEmptyString('logs.dir', value.dir),
+    files: oneOf('files', ['stream', 'worker'] as const, d.files),
+    format: oneOf('format', ['text', 'json'] as const, d.format),
+    time: flag('time'),
+    app: value.app === undefined ? app : nonEmptyString('logs.app', value.app),
+    maxSize: count('maxSize', 0, Number.MAX_SAFE_INTEGER),
+    keep: count('keep', 0, 1000),
+    gzip: flag('gzip'),
+    buffer: count('buffer', 64 * 1024, 1024 ** 3),
+    maxLineLength: count('maxLineLength', 1024, 256 * 1024 * 1024),
+    recent: count('recent', 0, 100_000),
+  });
+}
+
+/** The main script's file name without its extension (`server` for `node server.js`), else 'app'. */
+function defaultAppName(): string {
+  const script = process.argv[1];
+  if (!script) return 'app';
+  const base = script.split(/[\\/]/).pop() ?? '';
+  return base.replace(/\.[^.]*$/, '') || 'app';
+}
+
 function resolveLogger(value: unknown): Logger | undefined {
   if (value === undefined) return undefined;
   const levels = ['debug', 'info', 'warn', 'error'] as const;
@@ -426,7 +548,7 @@ export function resolveOptions(input: ClusterOptions = {}): ResolvedOptions {
     monPort: has('monPort') ? integer('monPort', o.monPort, 0, MAX_PORT) : DEFAULTS.monPort,
     monHost: has('monHost') ? nonEmptyString('monHost', o.monHost) : DEFAULTS.monHost,
     monToken: has('monToken') ? bearerTokenValue(o.monToken) : undefined,
-    logs: has('logs') ? nonEmptyString('logs', o.logs) : DEFAULTS.logs,
+    logs: resolveLogs(o.logs),
     ecv: resolveEcv(o.ecv),
     readySignal: has('readySignal') ? boolean('readySignal', o.readySignal) : DEFAULTS.readySignal,
     logger: resolveLogger(o.logger),

@@ -103,7 +103,9 @@ export interface LifecycleEvent {
     | 'fork-failed'
     | 'listening'
     | 'died'
+    | 'respawn'
     | 'recycled'
+    | 'draining'
     | 'giveup'
     | 'shutdown'
     | 'stopped'
@@ -118,6 +120,10 @@ export interface LifecycleEvent {
   signal?: string | null;
   reason?: string;
   message?: string;
+  /** `respawn`: ms until the replacement is forked. */
+  delay?: number;
+  /** `draining`: connections open when the worker closed its listeners. */
+  sockets?: number;
 }
 
 /** The last rolling reload: running, or how it ended. */
@@ -170,4 +176,6 @@ export interface ClusterStatus {
   delegation?: DelegationStats;
   /** What the master refused under load (absent from sources that keep no such counts). */
   pressure?: PressureStatus;
+  /** Captured log lines written and dropped since start (absent without log capture). */
+  logs?: { lines: number; dropped: number };
 }

@@ -25,7 +25,11 @@ const INVALID: Array<[string, unknown, RegExp]> = [
   ['monHost', null, /"monHost" must be a non-empty string; received null/],
   ['monToken', 42, /"monToken" must be a non-empty string; received 42/],
   ['monToken', 'two words', /"monToken" must be a string without whitespace .*; received "two words"/],
-  ['logs', false, /"logs" must be a non-empty string; received false/],
+  ['logs', false, /"logs" must be "inherit", a directory, or an object of log settings; received false/],
+  ['logs', { format: 'xml' }, /"logs.format" must be one of "text", "json"; received "xml"/],
+  ['logs', { keep: -1 }, /"logs.keep" must be an integer from 0 to 1000; received -1/],
+  ['logs', { buffer: 10 }, /"logs.buffer" must be an integer from 65536 to 1073741824; received 10/],
+  ['logs', { dir: '' }, /"logs.dir" must be a non-empty string; received ""/],
   ['ecv', 'on', /"ecv" must be an object; received "on"/],
   ['readySignal', 'no', /"readySignal" must be a boolean/],
   ['logger', { info() {} }, /"logger" must be a pino-compatible logger with a debug\(\) method/],
@@ -81,6 +85,7 @@ describe('options', () => {
   it.each([
     [{ workers: 2 }, /unknown option "workers"/],
     [{ ecv: { paht: '/x' } }, /unknown option "ecv.paht"/],
+    [{ logs: { colour: true } }, /unknown option "logs.colour"/],
     [{ restart: { retries: 2 } }, /unknown option "restart.retries"/],
     [{ limits: { maxConnections: 10 } }, /unknown option "limits.maxConnections"; known options are: limits.monitorConnections, limits.eventStreams/],
   ])('rejects unknown key %j with ERR_CLUSTER2_UNKNOWN_OPTION', (options, message) => {
@@ -202,15 +207,17 @@ describe('options', () => {
   it('documents its defaults in DEFAULTS (the values the docs list)', () => {
     expect(DEFAULTS).toMatchObject({
       pids: './pids',
-      logs: './logs',
+      logs: { capture: true, stdout: true, dir: false, files: 'stream', format: 'text', time: false, maxSize: 10485760, keep: 5, gzip: false },
       readySignal: false,
       ecv: { path: '/ecv', control: false, timeout: 2000, disabledStatus: 400 },
     });
     expect(resolveOptions({})).toMatchObject({
       pids: './pids',
-      logs: './logs',
+      logs: { capture: true, stdout: true, dir: false, format: 'text' },
       readySignal: false,
       ecv: { path: '/ecv', control: false, monitor: undefined, validator: undefined },
     });
+    expect(resolveOptions({ logs: 'inherit' }).logs.capture).toBe(false);
+    expect(resolveOptions({ logs: './var/log' }).logs).toMatchObject({ capture: true, stdout: true, dir: './var/log' });
   });
 });

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ECV_KEYS, LIMITS_KEYS, resolveOptions, RESTART_KEYS, TOP_LEVEL_KEYS } from '../src/options.js';
+import { ECV_KEYS, LIMITS_KEYS, LOGS_KEYS, resolveOptions, RESTART_KEYS, TOP_LEVEL_KEYS } from '../src/options.js';
 import { ALL_FLAGS, flagHelp, START_FLAGS } from '../src/start/flags.js';
 import { NOT_START_OPTIONS, OPTION_TABLE, type OptionSpec } from '../src/start/option-table.js';
 import { configSchema, configSchemaText } from '../src/start/schema.js';
@@ -56,9 +56,10 @@ describe('the option table against resolveOptions', () => {
     ['ecv.', ECV_KEYS],
     ['restart.', RESTART_KEYS],
     ['limits.', LIMITS_KEYS],
+    ['logs.', LOGS_KEYS],
   ];
   const libraryKeys = [
-    ...[...TOP_LEVEL_KEYS].filter((key) => !['ecv', 'restart', 'limits'].includes(key)),
+    ...[...TOP_LEVEL_KEYS].filter((key) => !['ecv', 'restart', 'limits', 'logs'].includes(key)),
     ...groups.flatMap(([prefix, keys]) => [...keys].map((key) => prefix + key)),
   ];
 

@@ -3,7 +3,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Cluster } from '../cluster.js';
 import { ENV_DETACHED } from '../ipc/env.js';
-import { DEFAULTS } from '../options.js';
+import type { ClusterOptions } from '../options.js';
+
+/** A background master's logs directory when none is set. */
+const DEFAULT_DETACHED_LOGS = './logs';
 import type { StartSpec } from '../start/spec.js';
 import type { CliIo } from './io.js';
 
@@ -21,7 +24,7 @@ const LOG_TAIL_LINES = 30;
  * for its first word: serving (exit 0) or failed (the reason, exit 1, and the master is stopped).
  */
 export function runDetached(argv: string[], spec: StartSpec, io: CliIo): Promise<number> {
-  const logsDir = path.resolve(spec.cwd, spec.options.logs ?? DEFAULTS.logs);
+  const logsDir = path.resolve(spec.cwd, detachedLogsDir(spec.options.logs));
   fs.mkdirSync(logsDir, { recursive: true });
   const logFile = path.join(logsDir, `${spec.name ?? 'cluster2'}.log`);
   const log = fs.openSync(logFile, 'a');
@@ -96,4 +99,21 @@ function tail(file: string): string {
   } catch {
     return '(no output)';
   }
+}
+
+/** Where a background master writes: `logs.dir` (or `logs` as a directory), else `./logs`. */
+export function detachedLogsDir(logs: ClusterOptions['logs']): string {
+  if (typeof logs === 'string' && logs !== 'inherit') return logs;
+  if (typeof logs === 'object' && typeof logs.dir === 'string') return logs.dir;
+  return DEFAULT_DETACHED_LOGS;
+}
+
+/**
+ * The `logs` option of a background master: no terminal reads its stdout, so captured lines go to
+ * rotated files in the logs directory instead (unless capture is off, or stdout was asked for).
+ */
+export function detachedLogs(logs: ClusterOptions['logs']): ClusterOptions['logs'] {
+  if (logs === 'inherit' || (typeof logs === 'object' && logs.capture === false)) return logs;
+  const settings = typeof logs === 'object' ? logs : {};
+  return { stdout: false, ...settings, dir: detachedLogsDir(logs) };
 }

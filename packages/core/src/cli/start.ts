@@ -1,9 +1,10 @@
 import nodeCluster from 'node:cluster';
+import path from 'node:path';
 import { Cluster } from '../cluster.js';
 import { ENV_DETACHED, ENV_START_CWD } from '../ipc/env.js';
 import { flagHelp, START_FLAGS } from '../start/flags.js';
 import { loadStartSpec } from '../start/spec.js';
-import { reportFailedStarts, reportServing, runDetached } from './detach.js';
+import { detachedLogs, reportFailedStarts, reportServing, runDetached } from './detach.js';
 import type { CliIo } from './io.js';
 import { watchForChanges } from './watch.js';
 
@@ -43,10 +44,19 @@ export async function runStart(argv: string[], io: CliIo): Promise<number> {
   process.chdir(spec.cwd);
   // The app picks its own ports: port 0 keeps the library's default app port (3000) out of the
   // monitor-port check, as the spec's validation did.
-  const cluster = new Cluster({ ...spec.options, port: 0, ...(spec.waitReady && { readySignal: true }) });
+  const detached = process.env[ENV_DETACHED] !== undefined;
+  const logs = detached ? detachedLogs(spec.options.logs) : spec.options.logs;
+  const app = spec.name ?? path.basename(spec.script).replace(/\.[^.]*$/, '');
+  const cluster = new Cluster({
+    ...spec.options,
+    port: 0,
+    logs: logs === 'inherit' ? logs : { app, ...(typeof logs === 'string' ? { dir: logs } : logs) },
+    ...(spec.waitReady && { readySignal: true }),
+  });
   if (cluster.isMaster) {
     if (spec.name !== undefined) process.title = `cluster2 ${spec.name}`;
-    reportLifecycle(cluster, io);
+    // With log capture, the master writes these itself, labelled, to the log destinations.
+    if (!cluster.options.logs.capture) reportLifecycle(cluster, io);
     if (process.env[ENV_DETACHED] !== undefined) reportFailedStarts(cluster);
   }
   const ports = await cluster.run(spec.script, { args: spec.args, nodeArgs: spec.nodeArgs, env: spec.env, ecv: spec.ecv });

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Cluster } from '../cluster.js';
 import { DEFAULTS } from '../options.js';
 import type { StartSpec } from '../start/spec.js';
+import { detachedLogsDir } from './detach.js';
 import type { CliIo } from './io.js';
 
 /** Changes closer together than this make one reload (an editor's save is several writes), ms. */
@@ -17,7 +18,7 @@ const IGNORED_SEGMENTS = new Set(['node_modules', '.git']);
  */
 export function watchForChanges(cluster: Cluster, spec: StartSpec, io: CliIo): void {
   const say = (line: string) => io.stderr.write(`cluster2: ${line}\n`);
-  const ownDirs = [spec.options.pids === false ? undefined : (spec.options.pids ?? DEFAULTS.pids), spec.options.logs ?? DEFAULTS.logs]
+  const ownDirs = [spec.options.pids === false ? undefined : (spec.options.pids ?? DEFAULTS.pids), detachedLogsDir(spec.options.logs)]
     .filter((dir) => dir !== undefined)
     .map((dir) => path.resolve(spec.cwd, dir));
   let timer: NodeJS.Timeout | undefined;

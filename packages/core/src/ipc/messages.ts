@@ -37,7 +37,8 @@ export interface WorkerToMaster {
   reload: Kind<undefined, void>;
   /** Its drain is over; the reply tells it the master no longer routes it connections. */
   drained: Kind<undefined, true>;
-  [INTAKE_CLOSED]: Kind;
+  /** `sockets`: connections still open as it closed its listeners (the drain's work). */
+  [INTAKE_CLOSED]: Kind<{ sockets: number } | undefined>;
   'ecv:set': Kind<{ enabled: boolean }, void>;
   'ecv:get': Kind<undefined, EcvSnapshot>;
 }

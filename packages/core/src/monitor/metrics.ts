@@ -65,6 +65,8 @@ export class MonitorMetrics {
   readonly #delegationsPending: Gauge;
   readonly #refused: Counter<'reason'>;
   readonly #acceptErrors: Counter<'listener'>;
+  readonly #logLines: Counter;
+  readonly #logLinesDropped: Counter;
   readonly #ecvEnabled: Gauge;
   readonly #workers: Gauge;
   readonly #workersDesired: Gauge;
@@ -118,6 +120,16 @@ export class MonitorMetrics {
       labelNames: ['listener'],
       registers,
     });
+    this.#logLines = new Counter({
+      name: 'cluster2_log_lines_total',
+      help: "Lines of the workers' output and of the master's own the master captured.",
+      registers,
+    });
+    this.#logLinesDropped = new Counter({
+      name: 'cluster2_log_lines_dropped_total',
+      help: 'Captured lines a destination lost because it fell more than logs.buffer bytes behind (or could not be written), counted once per destination.',
+      registers,
+    });
     this.#ecvEnabled = new Gauge({ name: 'cluster2_ecv_enabled', help: '1 while ECV reports the cluster available, 0 while disabled.', registers });
     this.#workers = new Gauge({ name: 'cluster2_workers', help: 'Workers alive now (starting, listening or draining).', registers });
     this.#workersDesired = new Gauge({ name: 'cluster2_workers_desired', help: 'Workers the master keeps running (noWorkers).', registers });
@@ -156,6 +168,10 @@ export class MonitorMetrics {
     }
     for (const [listener, count] of Object.entries(status.pressure?.acceptErrors ?? {})) {
       this.#advance(this.#acceptErrors.labels({ listener }), `acceptErrors:${listener}`, count);
+    }
+    if (status.logs) {
+      this.#advance(this.#logLines, 'logLines', status.logs.lines);
+      this.#advance(this.#logLinesDropped, 'logLinesDropped', status.logs.dropped);
     }
     this.#ecvEnabled.set(status.ecv.state === 'enabled' ? 1 : 0);
     this.#workers.set(status.totals.workers);

@@ -17,7 +17,7 @@ export interface MonitorContext {
   source: MonitorSource;
   token: string | undefined;
   access: ControlAccess;
-  logsDir: string;
+  logsDir: string | undefined;
   appRoot: string;
   metrics: MonitorMetrics;
   sse: SseHub;
@@ -62,7 +62,7 @@ const ROUTES: Route[] = [
   route('/api/status', { GET: (ctx, { res }) => sendJson(res, 200, ctx.source.status()) }),
   route('/api/events', { GET: (ctx, { req, res }) => ctx.sse.add(req, res) }),
   route('/api/deps', { GET: async (ctx, { res }) => sendJson(res, 200, await readDependencies(ctx.appRoot)) }),
-  route('/api/logs', { GET: async (ctx, { res }) => sendJson(res, 200, { files: await listLogs(ctx.logsDir) }) }),
+  route('/api/logs', { GET: async (ctx, { res }) => sendJson(res, 200, { files: ctx.logsDir === undefined ? [] : await listLogs(ctx.logsDir) }) }),
   route('/api/logs/:name', { GET: serveLogTail }),
   route('/metrics', { GET: async (ctx, { res }) => sendText(res, 200, await ctx.metrics.render(), ctx.metrics.contentType) }),
   route('/api/ecv/enable', { POST: setEcv(true) }, CONTROL),
@@ -81,7 +81,7 @@ async function serveLogTail(ctx: MonitorContext, { res, params, query }: RouteRe
     }
   }
   // Every refusal (unsafe name, missing, outside logsDir) is the same 404: a probe learns nothing.
-  const text = await readLogTail(ctx.logsDir, params[0] ?? '', lines);
+  const text = ctx.logsDir === undefined ? null : await readLogTail(ctx.logsDir, params[0] ?? '', lines);
   if (text === null) throw notFound('no such log file');
   sendText(res, 200, text, 'text/plain; charset=utf-8');
 }

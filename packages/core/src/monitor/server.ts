@@ -20,8 +20,8 @@ export interface MonitorOptions {
   port: number;
   /** Bearer token every route needs (`monToken`); without it control is loopback-only and reads are open. */
   token?: string;
-  /** Directory the logs viewer may read (`logs`); nothing outside it is served. */
-  logsDir: string;
+  /** Directory of the log files (`logs.dir`), listed and served by the viewer; nothing outside it is served. Undefined: no files. */
+  logsDir: string | undefined;
   /** Directory holding the app's package.json, for `/api/deps`. @default process.cwd() */
   appRoot?: string;
   /** Event-stream timings and bounds (keep-alive comment, status throttle, streams, lifetime). */
@@ -62,7 +62,7 @@ export async function startMonitor(options: MonitorOptions, core: MonitorCore): 
     source: options.source,
     token: options.token,
     access: core.access,
-    logsDir: path.resolve(options.logsDir),
+    logsDir: options.logsDir === undefined ? undefined : path.resolve(options.logsDir),
     appRoot: path.resolve(options.appRoot ?? process.cwd()),
     metrics: await createMonitorMetrics(options.source),
     sse,

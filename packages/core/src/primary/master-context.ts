@@ -1,6 +1,7 @@
 import type { DelegationStats } from '../status.js';
 import type { ResolvedOptions } from '../options.js';
 import type { EventLog } from './event-log.js';
+import type { MasterLogs } from './logs/master-logs.js';
 import type { MasterStateMachine } from './master-state.js';
 import type { PidFiles } from './pidfiles.js';
 import type { WorkerTable } from './workers.js';
@@ -24,6 +25,8 @@ export interface MasterContext {
   readonly table: WorkerTable;
   readonly state: MasterStateMachine;
   readonly eventLog: EventLog;
+  /** Captured worker output and the master's own log lines. */
+  readonly logs: MasterLogs;
   readonly pidFiles: PidFiles | undefined;
   /** Worker replacements since start, by reason ('crash' for unexpected deaths). */
   readonly restarts: Record<string, number>;

@@ -20,6 +20,8 @@ export interface MasterInfo {
   startTime?: string | null;
   /** The master's command line when it wrote the file (for messages). */
   command?: string;
+  /** Where captured logs are written (`cluster2 logs` reads them); null without capture. Missing in files an older cluster2 wrote. */
+  logs?: { dir: string | null; files: 'stream' | 'worker'; format: 'text' | 'json' } | null;
 }
 
 /** The master recorded in a pids directory: running (verified), or why not. */

@@ -115,7 +115,6 @@ export class Reloads {
   #reloadFailed(error: Cluster2Error, startedAt: number): void {
     this.#context.eventLog.add({ type: 'reload-failed', message: error.message });
     this.#recordReload({ state: 'failed', startedAt, endedAt: Date.now(), error: { code: error.code, message: error.message } });
-    this.#context.options.logger?.error({ err: error }, 'cluster2: reload failed; the serving workers carry on');
     this.#context.emitSoon('reloadFailed', error);
   }
 

@@ -21,6 +21,8 @@ export interface ShutdownLinks {
   readonly sticky: StickyGate;
   /** The master's own timers and listeners (heartbeat ticker, signals, stderr guard). */
   stopServices(): void;
+  /** Writes the log lines still queued (the last one says the master stopped). */
+  closeLogs(): Promise<void>;
 }
 
 /** Ends the master: drains or kills every worker, runs the stop hooks, removes the pid files, exits. */
@@ -102,6 +104,7 @@ export class Shutdown {
     // loop delivers them first.
     await new Promise((resolve) => setImmediate(resolve));
     eventLog.add({ type: 'stopped' });
+    await this.#links.closeLogs();
     host.emit('stopped');
     host.exit(code);
   }

@@ -1,7 +1,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { debuglog } from 'node:util';
 import { Cluster2Error } from '../errors.js';
-import { ENV_ECV, ENV_PORTS } from '../ipc/env.js';
+import { ENV_ECV, ENV_LOG_CAPTURE, ENV_PORTS } from '../ipc/env.js';
 import { RestartPolicy } from './backoff.js';
 import type { EcvBroadcast } from './ecv-broadcast.js';
 import { repairHandlePassing } from './handle-passing.js';
@@ -68,6 +68,7 @@ export class Spawner {
         [ENV_PORTS]: JSON.stringify(this.#links.ports()),
         [ENV_ECV]: JSON.stringify(this.#links.ecv.snapshot()),
         // PM2's name for it (apps use it to run a cron in instance 0 only), and ours.
+        ...(this.#context.options.logs.capture && { [ENV_LOG_CAPTURE]: '1' }),
         NODE_APP_INSTANCE: String(instance),
         CLUSTER2_WORKER_ID: String(instance),
       });
@@ -82,7 +83,8 @@ export class Spawner {
     this.#forkFailures = 0;
     rescueHandoffs(worker);
     repairHandlePassing(worker);
-    const record = createWorkerRecord(worker, restarts, instance);
+    const record = createWorkerRecord(worker, restarts, instance, !context.options.logs.capture);
+    context.logs.track(record);
     context.table.add(record);
     // Sticky sessions hash over the same indexes: a successor keeps its predecessor's clients.
     this.#links.sticky.place(record, instance);
@@ -138,7 +140,6 @@ export class Spawner {
     const code = (cause as NodeJS.ErrnoException).code;
     const error = new Cluster2Error('ERR_CLUSTER2_FORK_FAILED', `could not start a worker process: ${code ? `${code}: ` : ''}${cause.message}`, { cause });
     this.#context.eventLog.add({ type: 'fork-failed', message: error.message });
-    this.#context.options.logger?.error({ err: error }, 'cluster2: fork failed');
     this.#context.emitSoon('forkFailed', error);
     return error;
   }
@@ -196,6 +197,7 @@ export class Spawner {
       this.fill(record.restarts + 1, record.instance);
     };
     // The first death in a window is replaced at once: a timer, even of 0 ms, costs a loop turn.
+    this.#context.eventLog.add({ type: 'respawn', pid: record.pid, delay: verdict.delay });
     if (verdict.delay === 0) return respawn();
     this.#later(verdict.delay, respawn);
   }

@@ -6,7 +6,8 @@ const TAIL_BYTES = 4096;
 const TAIL_LINES = 12;
 
 /**
- * Passes a worker's stderr through to the master's own, unchanged, and keeps its last few KiB:
+ * Keeps the last few KiB of a worker's stderr (passing it through to the master's own, unchanged,
+ * when `sink` is given: without log capture):
  * when a successor dies before it listens (a deploy of broken code), the reason is usually only
  * there (a SyntaxError, a missing module), and a deploy script must be able to print it.
  */
@@ -16,10 +17,10 @@ export class StderrTail {
   #chunks: Buffer[] = [];
   #bytes = 0;
 
-  constructor(stream: Readable | null | undefined, sink: NodeJS.WritableStream = process.stderr) {
+  constructor(stream: Readable | null | undefined, sink?: NodeJS.WritableStream) {
     this.ended = stream ? new Promise((resolve) => stream.once('close', resolve)) : Promise.resolve();
     stream?.on('data', (chunk: Buffer) => {
-      sink.write(chunk);
+      sink?.write(chunk);
       this.#keep(chunk);
     });
     // The pipe breaks when the worker dies: nothing to report beyond the death itself.

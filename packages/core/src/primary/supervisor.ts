@@ -1,5 +1,6 @@
 import cluster from 'node:cluster';
 import { EventEmitter } from 'node:events';
+import path from 'node:path';
 import { debuglog } from 'node:util';
 import { Cluster2Error } from '../errors.js';
 import type { MonitorSource } from '../monitor/source.js';
@@ -10,9 +11,12 @@ import { INTAKE_CLOSED } from '../ipc/messages.js';
 import { EcvBroadcast } from './ecv-broadcast.js';
 import type { EcvState } from '../ecv/state.js';
 import { EventLog } from './event-log.js';
+import type { LogQuery } from './logs/capture.js';
+import { MasterLogs } from './logs/master-logs.js';
+import type { LogRecord } from './logs/record.js';
 import type { MasterContext, SupervisorHost } from './master-context.js';
 import { MasterStateMachine } from './master-state.js';
-import { PidFiles } from './pidfiles.js';
+import { PidFiles, type MasterInfo } from './pidfiles.js';
 import { claimPort } from './ports.js';
 import { PressureCounters } from './pressure.js';
 import { Reloads } from './reloads.js';
@@ -41,6 +45,7 @@ export class Supervisor extends EventEmitter implements MonitorSource {
   readonly #table = new WorkerTable();
   readonly #state = new MasterStateMachine();
   readonly #eventLog = new EventLog(this);
+  readonly #logs: MasterLogs;
   readonly #pressure = new PressureCounters((message) => this.#warn(message));
   readonly #startedAt = Date.now();
   readonly #ecv: EcvBroadcast;
@@ -66,12 +71,14 @@ export class Supervisor extends EventEmitter implements MonitorSource {
     this.#options = options;
     this.#app = app;
     this.#host = host;
+    this.#logs = new MasterLogs(options, this, (message) => this.#warn(message));
     this.#context = {
       options,
       host,
       table: this.#table,
       state: this.#state,
       eventLog: this.#eventLog,
+      logs: this.#logs,
       pidFiles: options.pids === false ? undefined : new PidFiles(options.pids),
       restarts: {},
       warn: (message, pid) => this.#warn(message, pid),
@@ -99,6 +106,7 @@ export class Supervisor extends EventEmitter implements MonitorSource {
         this.#removeSignals?.();
         process.stderr.off('error', onStderrError);
       },
+      closeLogs: () => this.#logs.close(),
     });
   }
 
@@ -131,9 +139,11 @@ export class Supervisor extends EventEmitter implements MonitorSource {
     }
     await beforeFork(this.#ports);
     cluster.schedulingPolicy = this.#options.scheduling === 'os' ? cluster.SCHED_NONE : cluster.SCHED_RR;
-    // stderr comes through the master (unchanged) so the death of a worker that never listened
-    // can be reported with its last lines: a broken deploy's SyntaxError is only there.
-    cluster.setupPrimary({ stdio: ['inherit', 'inherit', 'pipe', 'ipc'], ...(this.#app && { execArgv: [...process.execArgv, ...this.#app.nodeArgs] }) });
+    // stderr always comes through the master so the death of a worker that never listened can be
+    // reported with its last lines (a broken deploy's SyntaxError is only there); with log capture,
+    // stdout too, and both are written labelled.
+    const stdout = this.#options.logs.capture ? 'pipe' : 'inherit';
+    cluster.setupPrimary({ stdio: ['inherit', stdout, 'pipe', 'ipc'], ...(this.#app && { execArgv: [...process.execArgv, ...this.#app.nodeArgs] }) });
     // With workers' stderr passing through here, a reader of ours that went away (EPIPE) would
     // otherwise be an uncaught 'error' that takes the master, and every worker, down.
     process.stderr.on('error', onStderrError);
@@ -167,6 +177,7 @@ export class Supervisor extends EventEmitter implements MonitorSource {
       host: this.#options.host,
       monitor,
       startedAt: this.#startedAt,
+      logs: this.#logsInfo(),
     });
     for (const record of this.#table.all()) pidFiles?.writeWorker(record.pid);
   }
@@ -215,7 +226,10 @@ export class Supervisor extends EventEmitter implements MonitorSource {
       .handle('reload', () => this.reload())
       // A draining worker's last word before it exits: by now node:cluster no longer routes it connections.
       .handle('drained', () => true)
-      .handle(INTAKE_CLOSED, () => this.#sticky.intakeClosed(record))
+      .handle(INTAKE_CLOSED, (drain) => {
+        this.#sticky.intakeClosed(record);
+        this.#eventLog.add({ type: 'draining', pid: record.pid, sockets: drain?.sockets });
+      })
       .handle('ecv:set', ({ enabled }) => (enabled ? this.enable() : this.disable()))
       .handle('ecv:get', () => this.#ecv.synced(record));
     worker.on('message', (message: unknown) => {
@@ -255,8 +269,9 @@ export class Supervisor extends EventEmitter implements MonitorSource {
   #giveUp(reason: string): void {
     this.#state.moveTo('gave-up');
     this.#eventLog.add({ type: 'giveup', reason });
-    this.#options.logger?.error({ reason }, 'cluster2: giving up');
-    process.stderr.write(`cluster2: giving up: ${reason}\n`);
+    // The reason is fatal: it reaches stderr even when no log line does.
+    const { capture, stdout } = this.#options.logs;
+    if (!capture || !stdout) process.stderr.write(`cluster2: giving up: ${reason}\n`);
     this.#context.emitSoon('giveup', reason);
     this.#startup?.reject(new Cluster2Error('ERR_CLUSTER2_GAVE_UP', `cluster2 gave up: ${reason}`));
     this.#startup = undefined;
@@ -297,7 +312,23 @@ export class Supervisor extends EventEmitter implements MonitorSource {
       reload: this.#reloads.lastReload,
       delegation: this.#host.delegationStats?.(),
       pressure: this.#pressure.status(),
+      ...(this.#logs.capture && { logs: this.#logs.capture.counts }),
     };
+  }
+
+  /** The last captured lines, filtered (the monitor's viewer, `cluster2 logs` without files). */
+  recentLogs(query: LogQuery): { lines: LogRecord[]; dropped: number } {
+    return this.#logs.capture?.recent(query) ?? { lines: [], dropped: 0 };
+  }
+
+  /** Reopens the log files, after an external logrotate moved them. */
+  reopenLogs(): void {
+    this.#logs.capture?.reopen();
+  }
+
+  #logsInfo(): MasterInfo['logs'] {
+    const { capture, dir, files, format } = this.#options.logs;
+    return capture ? { dir: dir === false ? null : path.resolve(dir), files, format } : null;
   }
 
   countRefused(reason: RefusedReason): void {

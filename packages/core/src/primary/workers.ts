@@ -46,7 +46,11 @@ export interface WorkerRecord {
   markDead(error: Error): void;
 }
 
-export function createWorkerRecord(worker: Worker, restarts: number, instance: number): WorkerRecord {
+/**
+ * `passStderr`: the worker's stderr reaches the master's own unchanged (no log capture); with
+ * capture, the log capture writes it and the record only keeps its tail.
+ */
+export function createWorkerRecord(worker: Worker, restarts: number, instance: number, passStderr: boolean): WorkerRecord {
   let markListening!: () => void;
   let markDead!: (error: Error) => void;
   const listening = new Promise<void>((resolve, reject) => {
@@ -94,7 +98,7 @@ export function createWorkerRecord(worker: Worker, restarts: number, instance: n
     restarts,
     lastHeartbeat: undefined,
     stats: undefined,
-    stderr: new StderrTail(worker.process.stderr),
+    stderr: new StderrTail(worker.process.stderr, passStderr ? process.stderr : undefined),
     killedBecause: undefined,
     listening,
     markListening,

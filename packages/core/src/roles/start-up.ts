@@ -31,7 +31,7 @@ export async function beforeServing(master: ServingMaster, options: ResolvedOpti
     host: monHost,
     port: monPort,
     token: monToken,
-    logsDir: logs,
+    logsDir: logs.dir === false ? undefined : logs.dir,
     maxConnections: monitorConnections,
     sse: { maxClients: eventStreams, lifetimeMs: eventStreamLifetime },
   });

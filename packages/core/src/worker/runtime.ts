@@ -195,7 +195,7 @@ export class WorkerRuntime {
     // After the close: node:cluster's primary reads it first on the same pipe, so once the master
     // hears this no new connection comes here (with sticky sessions, the master sends none), and
     // a recycle or reload may count this worker out.
-    this.#channel.send(INTAKE_CLOSED);
+    this.#channel.send(INTAKE_CLOSED, { sockets: this.traffic.counters().connections });
     if (this.#takesRoundRobinHandoffs()) {
       claimLateHandoffs((port) => this.#serverByPort.get(port));
     }

@@ -5,7 +5,7 @@ import type { EcvHost } from '../ecv/state.js';
 import { Channel } from '../ipc/channel.js';
 import type { WorkerChannel } from '../ipc/messages.js';
 import { type ResolvedOptions, portsOf } from '../options.js';
-import { ENV_ECV, ENV_PORTS } from '../ipc/env.js';
+import { ENV_ECV, ENV_LOG_CAPTURE, ENV_PORTS } from '../ipc/env.js';
 import type { EcvSnapshot } from '../status.js';
 import type { ServerFactory } from './factory.js';
 import { WorkerRuntime, type RuntimeHost } from './runtime.js';
@@ -34,6 +34,7 @@ export class WorkerSide {
 
   constructor(options: ResolvedOptions, host: RuntimeHost, delegation: DelegationClient) {
     this.#delegation = delegation;
+    if (process.env[ENV_LOG_CAPTURE] !== undefined) writeOutputBeforeExit();
     this.#shutdownDelay = options.shutdownDelay;
     this.channel = new Channel({
       send: (message) => {
@@ -151,5 +152,18 @@ function readEnvJson<T>(name: string): T | undefined {
     return JSON.parse(raw) as T;
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * With log capture, stdout and stderr are pipes to the master, which Node writes asynchronously on
+ * Linux: whatever is still queued when the app calls process.exit() (a crash report, the last lines
+ * of a batch job) would be lost. Blocking pipes write it before the call returns, as a file or a
+ * terminal would; the master reads them as fast as they come, so a write waits only for that.
+ */
+function writeOutputBeforeExit(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    const handle = (stream as unknown as { _handle?: { setBlocking?(blocking: boolean): number } })._handle;
+    handle?.setBlocking?.(true);
   }
 }
