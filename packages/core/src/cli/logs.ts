@@ -104,7 +104,7 @@ async function recentLines(monitor: MonitorAddress, request: LogsRequest, filter
   const query = new URLSearchParams({ lines: String(byLabel || request.worker === undefined ? Math.min(count, MONITOR_MAX_LINES) : MONITOR_MAX_LINES) });
   if (byLabel) query.set('worker', request.worker!);
   if (request.errOnly) query.set('stream', 'err');
-  const body = await withMonitor(monitor, () => monitorJson<{ lines?: LogRecord[] }>(monitor, 'GET', `/api/logs?${query}`, token));
+  const body = await withMonitor(monitor, () => monitorJson<{ lines?: LogRecord[] }>(monitor, 'GET', `/api/logs?${query.toString()}`, token));
   return (body.lines ?? [])
     .map(fromRecord)
     .filter((line) => matchesFilter(line, filter))

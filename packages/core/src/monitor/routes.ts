@@ -81,11 +81,11 @@ async function serveLogs(ctx: MonitorContext, { res, query }: RouteRequest): Pro
   sendJson(res, 200, { files, lines: recent.lines, dropped: recent.dropped });
 }
 
-async function reopenLogs(ctx: MonitorContext, { res }: RouteRequest): Promise<void> {
+function reopenLogs(ctx: MonitorContext, { res }: RouteRequest): void {
   if (ctx.source.reopenLogs === undefined) {
     throw new HttpError(501, 'LOGS_NOT_CAPTURED', 'this master does not capture logs to files, so there is nothing to reopen (see the logs option)');
   }
-  await ctx.source.reopenLogs();
+  ctx.source.reopenLogs();
   sendJson(res, 200, { reopened: true });
 }
 
