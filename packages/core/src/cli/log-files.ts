@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { tailLines } from '../monitor/logs.js';
-import { matchesFilter, mergeByTime, parseLine, type LineFilter, type ParsedLine } from './log-lines.js';
+import { lastLines, matchesFilter, parseLine, type LineFilter, type ParsedLine } from './log-lines.js';
 
 /** Where and how the master writes its log files (master.json's `logs`). */
 export interface LogFilesLayout {
@@ -19,6 +19,8 @@ interface LogFileRef {
 /** How often `--follow` looks at the files, ms: a new line shows within this (and well within 1 s). */
 export const FOLLOW_POLL_MS = 250;
 const READ_CHUNK = 64 * 1024;
+/** Bytes just before the read position kept to notice a file rewritten in place. */
+const MARK_BYTES = 64;
 const PER_WORKER_FILE = /^(w\d+|master)\.(out|err)\.log$/;
 
 /** The current files the filter can find lines in (rotated ones, `out.log.1`, are left out). */
@@ -50,6 +52,8 @@ interface Followed {
   ino: number;
   position: number;
   partial: string;
+  /** The last bytes read (up to MARK_BYTES before `position`): gone or changed means the file was truncated. */
+  mark: Buffer;
 }
 
 /**
@@ -68,7 +72,7 @@ export class LogFilesReader {
     this.#filter = filter;
   }
 
-  /** The last `count` lines the filter keeps, oldest first; the files stay open for follow(). */
+  /** The last `count` lines the filter keeps (see lastLines()), oldest first; the files stay open for follow(). */
   async tail(count: number): Promise<ParsedLine[]> {
     const groups: ParsedLine[][] = [];
     for (const ref of await currentFiles(this.#layout, this.#filter)) {
@@ -81,12 +85,13 @@ export class LogFilesReader {
         // A line still being written: follow() prints it once it is whole.
         const cut = text.lastIndexOf('\n') + 1;
         followed.position -= Buffer.byteLength(text.slice(cut));
+        followed.mark = await readMark(followed.handle, followed.position);
         text = text.slice(0, cut);
       }
       const lines = splitLines(text).map((raw) => parseLine(raw, ref));
       groups.push(lines.filter((line) => matchesFilter(line, this.#filter)).slice(-count));
     }
-    return mergeByTime(groups).slice(-count);
+    return lastLines(groups, count);
   }
 
   /** Calls `onLine` with each new line until `signal` aborts; resolves then, with every file closed. */
@@ -120,13 +125,20 @@ export class LogFilesReader {
       return undefined;
     }
     const stat = await handle.stat();
-    const followed: Followed = { ref, handle, ino: stat.ino, position: position ?? stat.size, partial: '' };
+    const at = position ?? stat.size;
+    const followed: Followed = { ref, handle, ino: stat.ino, position: at, partial: '', mark: await readMark(handle, at) };
     this.#followed.set(ref.name, followed);
     return followed;
   }
 
   /** New whole lines of one file, across a rotation or truncation since the last poll. */
   async #poll(followed: Followed): Promise<ParsedLine[]> {
+    // Truncated (logrotate's copytruncate), perhaps already longer again than what was read: the
+    // bytes before the read position are no longer the ones read, so it starts over.
+    if (!(await readMark(followed.handle, followed.position)).equals(followed.mark)) {
+      followed.position = 0;
+      followed.partial = '';
+    }
     // What was written before a rename is still in the old file: drain it first.
     const raws = await this.#drain(followed);
     let stat: import('node:fs').Stats | undefined;
@@ -141,10 +153,6 @@ export class LogFilesReader {
       this.#followed.delete(followed.ref.name);
       const fresh = await this.#open(followed.ref, 0);
       if (fresh !== undefined) raws.push(...(await this.#drain(fresh)));
-    } else if (stat !== undefined && stat.size < followed.position) {
-      followed.position = 0;
-      followed.partial = '';
-      raws.push(...(await this.#drain(followed)));
     }
     return raws.map((raw) => parseLine(raw, followed.ref));
   }
@@ -155,7 +163,10 @@ export class LogFilesReader {
     const buffer = Buffer.alloc(READ_CHUNK);
     for (;;) {
       const { bytesRead } = await followed.handle.read(buffer, 0, READ_CHUNK, followed.position);
-      if (bytesRead === 0) return lines;
+      if (bytesRead === 0) {
+        followed.mark = await readMark(followed.handle, followed.position);
+        return lines;
+      }
       followed.position += bytesRead;
       // A UTF-8 sequence split across reads is only decoded once whole: cut at the last newline in bytes.
       const chunk = buffer.subarray(0, bytesRead);
@@ -169,6 +180,14 @@ export class LogFilesReader {
       lines.push(...text.split('\n'));
     }
   }
+}
+
+/** The up to MARK_BYTES bytes just before `position` (fewer when the file is now shorter). */
+async function readMark(handle: fs.FileHandle, position: number): Promise<Buffer> {
+  const length = Math.min(MARK_BYTES, position);
+  const buffer = Buffer.alloc(length);
+  const { bytesRead } = await handle.read(buffer, 0, length, position - length);
+  return buffer.subarray(0, bytesRead);
 }
 
 function splitLines(text: string): string[] {

@@ -83,13 +83,15 @@ export function renderLine(line: ParsedLine, json: boolean): string {
 }
 
 /**
- * Lines of several files in one order: by time where both lines carry one, else in the order the
- * files were given (a stable sort, so each file's own order is always kept).
+ * The last `count` lines of several files. When every line carries a time they are merged by
+ * it and `count` is the total; otherwise there is no telling how they interleave, so each file
+ * keeps its own last `count`, one file after the other.
  */
-export function mergeByTime(groups: ParsedLine[][]): ParsedLine[] {
+export function lastLines(groups: ParsedLine[][], count: number): ParsedLine[] {
   const all = groups.flat();
-  if (groups.filter((group) => group.length > 0).length < 2 || all.some((line) => line.time === undefined)) return all;
-  return all.sort((a, b) => a.time! - b.time!);
+  if (all.some((line) => line.time === undefined)) return groups.flatMap((group) => group.slice(-count));
+  // A stable sort: lines of the same millisecond keep their file's order.
+  return all.sort((a, b) => a.time! - b.time!).slice(-count);
 }
 
 function parseObject(raw: string): Record<string, unknown> | undefined {
