@@ -170,8 +170,8 @@ describe('cluster2 logs --follow (the built CLI)', () => {
     children.push(child);
     let stdout = '';
     let stderr = '';
-    child.stdout!.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-    child.stderr!.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
     const printed = (): string[] => stdout.split('\n').filter(Boolean);
     await waitFor(() => printed().length === 1, 5000, 'the last line');
     expect(printed()).toEqual(['[w0 501] before 2']);
