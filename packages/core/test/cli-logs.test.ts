@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { CliIo } from '../src/cli/io.js';
 import { runLogs } from '../src/cli/logs.js';
 import { runCli, USAGE } from '../src/cli/run.js';
 import { PidFiles } from '../src/primary/pidfiles.js';
@@ -14,7 +15,7 @@ import { startTestMonitor, waitFor, type TestMonitor } from './monitor-helpers.j
 
 const CLI = path.resolve(import.meta.dirname, '../dist/cli.js');
 
-function collector(): { io: Parameters<typeof runCli>[1]; out: () => string; err: () => string; lines: () => string[] } {
+function collector(): { io: CliIo; out: () => string; err: () => string; lines: () => string[] } {
   let out = '';
   let err = '';
   return {
