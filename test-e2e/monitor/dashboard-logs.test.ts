@@ -1,0 +1,141 @@
+// The dashboard's Logs panel in a real browser, served by a live master's monitor: the captured
+// lines it is given (GET api/logs and the event stream's logs events, answered here by the test so
+// every case is exact) appear newest at the bottom, capped, filtered, err lines marked, hostile
+// text shown as text.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Browser, Page, Route } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from './browser.mjs';
+import { Fixture, request, tempDir, until } from './helpers.js';
+
+interface LogRecord {
+  time: number;
+  worker: string;
+  pid: number;
+  stream: 'out' | 'err';
+  msg: string;
+}
+
+const T0 = Date.parse('2026-12-07T06:40:00.000Z');
+const HOSTILE = '<img src=x onerror="window.__xss = 1"><script>window.__xss = 2</script>';
+/** 2100 live lines: more than the 2000 the panel keeps; every 7th on stderr; the last two hostile and the master's. */
+const LIVE: LogRecord[] = Array.from({ length: 2100 }, (_, i) => ({
+  time: T0 + 1000 + i,
+  worker: `w${i % 2}`,
+  pid: 501 + (i % 2),
+  stream: i % 7 === 0 ? 'err' : 'out',
+  msg: `live line ${i}`,
+}));
+LIVE[2098] = { time: T0 + 3098, worker: 'w1', pid: 502, stream: 'err', msg: HOSTILE };
+LIVE[2099] = { time: T0 + 3099, worker: 'master', pid: 500, stream: 'out', msg: 'worker 501 (w0) died (code 1)' };
+const INITIAL: LogRecord[] = [
+  { time: T0, worker: 'w0', pid: 501, stream: 'out', msg: 'initial w0' },
+  { time: T0 + 1, worker: 'w1', pid: 502, stream: 'err', msg: 'initial w1 err' },
+];
+
+const frame = (event: string, data: unknown): string => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+
+let browser: Browser;
+let page: Page;
+let fixture: Fixture;
+let root: string;
+const logQueries: string[] = [];
+const pageErrors: string[] = [];
+
+beforeAll(async () => {
+  root = tempDir('dashboard-logs');
+  fixture = new Fixture({ noWorkers: 2, heartbeatInterval: 250, pids: path.join(root, 'pids'), logs: path.join(root, 'logs') });
+  const { monPort } = await fixture.ready();
+  const status = JSON.parse((await request(monPort, '/api/status')).body) as unknown;
+  browser = await launchChromium();
+  page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  page.on('console', (message) => {
+    if (message.type() === 'error') pageErrors.push(message.text());
+  });
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+  await page.route(/\/api\/logs\?/, async (route: Route) => {
+    const url = new URL(route.request().url());
+    logQueries.push(url.search);
+    const worker = url.searchParams.get('worker');
+    const stream = url.searchParams.get('stream');
+    const lines = INITIAL.filter((r) => (!worker || r.worker === worker) && (!stream || r.stream === stream));
+    await route.fulfill({ json: { files: [], lines, dropped: 4 } });
+  });
+  // The first event stream carries the real status, then the live lines; later ones fail, so the page keeps what it has.
+  let streams = 0;
+  await page.route(/\/api\/events$/, async (route: Route) => {
+    streams += 1;
+    if (streams > 1) return route.abort();
+    const body = frame('status', status) + frame('logs', LIVE.slice(0, 1000)) + frame('logs', LIVE.slice(1000)) + frame('logs-skipped', { skipped: 5 });
+    return route.fulfill({ status: 200, headers: { 'content-type': 'text/event-stream; charset=utf-8' }, body });
+  });
+  await page.goto(`http://127.0.0.1:${monPort}/`, { timeout: 30_000 });
+}, 90_000);
+afterAll(async () => {
+  await browser?.close();
+  fixture?.kill();
+  if (root) fs.rmSync(root, { recursive: true, force: true });
+});
+
+const shownLines = (): Promise<Array<{ text: string; worker: string; stream: string; cls: string }>> =>
+  page.$$eval('[data-testid="log-line"]', (rows) =>
+    rows.map((row) => ({
+      text: row.querySelector('.msg')?.textContent ?? '',
+      worker: (row as HTMLElement).dataset.worker!,
+      stream: (row as HTMLElement).dataset.stream!,
+      cls: row.className,
+    })),
+  );
+
+describe('dashboard Logs panel in Chromium', () => {
+  it('shows the initial and live lines newest at the bottom, keeping the last 2000, scrolled to the end', async () => {
+    await until(async () => (await page.locator('[data-testid="log-line"]').count()) === 2000, 15_000, '2000 log lines');
+    const lines = await shownLines();
+    // 2 initial + 2100 live, capped to the last 2000: the 2 initial and live 0..99 are gone.
+    expect(lines[0]?.text).toBe('live line 100');
+    expect(lines.at(-1)).toMatchObject({ text: 'worker 501 (w0) died (code 1)', worker: 'master', stream: 'out' });
+    expect(logQueries[0]).toBe('?lines=500');
+    const scroll = await page.$eval('#log-lines', (el) => el.scrollHeight - el.scrollTop - el.clientHeight);
+    expect(scroll).toBeLessThan(2);
+  });
+
+  it('shows hostile log text as text: no element, no script run', async () => {
+    const hostile = (await shownLines()).at(-2)!;
+    expect(hostile).toMatchObject({ text: HOSTILE, worker: 'w1', stream: 'err' });
+    expect(await page.$$eval('#log-lines img, #log-lines script', (found) => found.length)).toBe(0);
+    expect(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).toBeUndefined();
+  });
+
+  it('marks err lines apart from out lines', async () => {
+    const colors = await page.$$eval('[data-testid="log-line"]', (rows) => {
+      const err = rows.find((row) => row.classList.contains('err'))!;
+      const out = rows.find((row) => row.classList.contains('out'))!;
+      return [getComputedStyle(err).color, getComputedStyle(out).color];
+    });
+    expect(colors[0]).not.toBe(colors[1]);
+  });
+
+  it("shows 'dropped N' and the lines skipped for speed; no Files section without files", async () => {
+    await until(async () => (await page.locator('[data-testid="log-dropped"]').innerText()).includes('5 not shown'), 10_000, 'the skipped count');
+    expect(await page.locator('[data-testid="log-dropped"]').innerText()).toBe('dropped 4 \u00b7 5 not shown (too fast)');
+    expect(await page.locator('#log-files-box').isHidden()).toBe(true);
+  });
+
+  it('offers All, w0, w1 and master, and filters by worker and stream through api/logs', async () => {
+    const options = await page.$$eval('[data-testid="log-worker"] option', (found) => found.map((o) => (o as HTMLOptionElement).value));
+    expect(options).toEqual(['', 'w0', 'w1', 'master']);
+    await page.selectOption('[data-testid="log-worker"]', 'w1');
+    await until(async () => (await shownLines()).map((l) => l.text).join() === 'initial w1 err', 10_000, 'only w1 lines');
+    expect(logQueries.at(-1)).toBe('?lines=500&worker=w1');
+    await page.selectOption('[data-testid="log-worker"]', '');
+    await page.selectOption('[data-testid="log-stream"]', 'out');
+    await until(async () => (await shownLines()).map((l) => l.text).join() === 'initial w0', 10_000, 'only out lines');
+    expect(logQueries.at(-1)).toBe('?lines=500&stream=out');
+  });
+
+  it('logged no script or CSP errors in the page', () => {
+    // The aborted event-stream retries are network failures the page reports itself, not script errors.
+    expect(pageErrors.filter((e) => !e.includes('net::ERR_FAILED'))).toEqual([]);
+  });
+});
