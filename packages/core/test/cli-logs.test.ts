@@ -210,6 +210,28 @@ describe('cluster2 logs --follow (the built CLI)', () => {
   });
 });
 
+describe('cluster2 logs --follow with per-worker files (the built CLI)', () => {
+  it("picks up a worker's file that appears later, and keeps --worker to that worker's files", async () => {
+    await writeMaster({ dir: logsDir, files: 'worker', format: 'text' });
+    writeLines('w0.out.log', ['[w0 501] w0 before']);
+    const all = spawn(process.execPath, [CLI, 'logs', '--pids', pidsDir, '-f'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const onlyW2 = spawn(process.execPath, [CLI, 'logs', '--pids', pidsDir, '-f', '--worker', 'w2'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    children.push(all, onlyW2);
+    let allOut = '';
+    let w2Out = '';
+    all.stdout.setEncoding('utf8').on('data', (s: string) => (allOut += s));
+    onlyW2.stdout.setEncoding('utf8').on('data', (s: string) => (w2Out += s));
+    await waitFor(() => allOut === '[w0 501] w0 before\n', 5000, 'the existing line');
+    // A worker forked later (instance 2) gets its files now.
+    writeLines('w2.out.log', ['[w2 503] w2 first']);
+    fs.appendFileSync(path.join(logsDir, 'w0.out.log'), '[w0 501] w0 after\n');
+    await waitFor(() => allOut.split('\n').filter(Boolean).length === 3 && w2Out !== '', 3000, 'the new lines');
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    expect(allOut.split('\n').filter(Boolean).sort()).toEqual(['[w0 501] w0 after', '[w0 501] w0 before', '[w2 503] w2 first']);
+    expect(w2Out).toBe('[w2 503] w2 first\n');
+  });
+});
+
 describe('cluster2 logs through the monitor (no logs.dir)', () => {
   const rec = (i: number, extra: Partial<LogRecord> = {}): LogRecord => ({
     time: T0 + i,
