@@ -3,6 +3,8 @@
 // every case is exact) appear newest at the bottom, capped, filtered, err lines marked, hostile
 // text shown as text.
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Browser, Page, Route } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -40,14 +42,16 @@ let browser: Browser;
 let page: Page;
 let fixture: Fixture;
 let root: string;
+let monPort: number;
+let status: unknown;
 const logQueries: string[] = [];
 const pageErrors: string[] = [];
 
 beforeAll(async () => {
   root = tempDir('dashboard-logs');
   fixture = new Fixture({ noWorkers: 2, heartbeatInterval: 250, pids: path.join(root, 'pids'), logs: path.join(root, 'logs') });
-  const { monPort } = await fixture.ready();
-  const status = JSON.parse((await request(monPort, '/api/status')).body) as unknown;
+  monPort = (await fixture.ready()).monPort;
+  status = JSON.parse((await request(monPort, '/api/status')).body) as unknown;
   browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   page.on('console', (message) => {
@@ -137,5 +141,56 @@ describe('dashboard Logs panel in Chromium', () => {
   it('logged no script or CSP errors in the page', () => {
     // The aborted event-stream retries are network failures the page reports itself, not script errors.
     expect(pageErrors.filter((e) => !e.includes('net::ERR_FAILED'))).toEqual([]);
+  });
+});
+
+describe('dashboard Logs panel scrolling in Chromium', () => {
+  // A live event stream the test writes to: the page's requests for api/events are sent here.
+  let streamServer: http.Server;
+  let stream: http.ServerResponse | undefined;
+  let scrollPage: Page;
+  let next = 0;
+  const send = (count: number): void => {
+    const batch = Array.from({ length: count }, () => ({ time: T0 + next, worker: 'w0', pid: 501, stream: 'out', msg: `scroll line ${next++}` }));
+    stream!.write(frame('logs', batch));
+  };
+  const lineCount = (): Promise<number> => scrollPage.locator('[data-testid="log-line"]').count();
+  const fromBottom = (): Promise<number> => scrollPage.$eval('#log-lines', (el) => el.scrollHeight - el.scrollTop - el.clientHeight);
+
+  beforeAll(async () => {
+    streamServer = http.createServer((req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
+      res.write(frame('status', status));
+      stream = res;
+    });
+    await new Promise<void>((resolve) => streamServer.listen(0, '127.0.0.1', resolve));
+    const streamPort = (streamServer.address() as AddressInfo).port;
+    scrollPage = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await scrollPage.route(/\/api\/logs\?/, (route: Route) => route.fulfill({ json: { files: [], lines: INITIAL, dropped: 0 } }));
+    await scrollPage.route(/\/api\/events$/, (route: Route) => route.continue({ url: `http://127.0.0.1:${streamPort}/api/events` }));
+    await scrollPage.goto(`http://127.0.0.1:${monPort}/`, { timeout: 30_000 });
+  }, 60_000);
+  afterAll(async () => {
+    await scrollPage?.close();
+    stream?.destroy();
+    streamServer?.closeAllConnections();
+    await new Promise((resolve) => streamServer?.close(resolve));
+  });
+
+  it('follows new lines at the bottom, and leaves a reader who scrolled up where they are', async () => {
+    await until(async () => stream !== undefined && (await lineCount()) === 2, 15_000, 'the stream and the initial lines');
+    send(300);
+    await until(async () => (await lineCount()) === 302, 10_000, '302 lines');
+    expect(await fromBottom()).toBeLessThan(2);
+
+    await scrollPage.$eval('#log-lines', (el) => (el.scrollTop = 0));
+    send(50);
+    await until(async () => (await lineCount()) === 352, 10_000, '352 lines');
+    expect(await scrollPage.$eval('#log-lines', (el) => el.scrollTop)).toBe(0);
+
+    await scrollPage.$eval('#log-lines', (el) => (el.scrollTop = el.scrollHeight));
+    send(50);
+    await until(async () => (await lineCount()) === 402, 10_000, '402 lines');
+    expect(await fromBottom()).toBeLessThan(2);
   });
 });
