@@ -70,7 +70,7 @@ function onStatus(s) {
   ui.ecv.title = 'since ' + s.ecv.since;
   renderTotals(ui.totals, s, rate);
   renderWorkers(ui.workers, s.workers, restartWorker);
-  updateLogWorkers(s.workers);
+  updateLogWorkers(s.workers, s.logs);
   events = (s.events || []).slice();
   renderEvents(ui.events, events);
   drawCharts(rate, s.totals.rss);

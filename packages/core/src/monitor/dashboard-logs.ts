@@ -104,9 +104,13 @@ function loadRecentLogs() {
   });
 }
 
-/** The worker filter's choices: w<instance> of every worker in the status, then master. */
-function updateLogWorkers(workers) {
+/** The worker filter's choices: w<instance> of every worker in the status, then master; and the status' dropped count. */
+function updateLogWorkers(workers, counts) {
   if (!logUi) return;
+  if (counts && isNum(counts.dropped) && counts.dropped !== logDropped) {
+    logDropped = counts.dropped;
+    showDropped();
+  }
   var labels = [];
   (workers || []).forEach(function (w) {
     if (isNum(w.instance) && labels.indexOf('w' + w.instance) === -1) labels.push('w' + w.instance);
