@@ -126,6 +126,9 @@ export interface LifecycleEvent {
   sockets?: number;
 }
 
+/** Which of a worker's streams a line came from. */
+export type LogStream = 'out' | 'err';
+
 /**
  * One captured line of a worker's stdout or stderr, or one of cluster2's own lines (worker
  * 'master'). Defined here, with the rest of the vocabulary the monitor and the master share.
@@ -136,7 +139,7 @@ export interface LogRecord {
   /** 'w0' … 'w<N-1>' (the worker's instance index, NODE_APP_INSTANCE), or 'master' for cluster2's own lines */
   worker: string;
   pid: number;
-  stream: 'out' | 'err';
+  stream: LogStream;
   /** the line without its newline (a JSON line's raw text) */
   msg: string;
   /** cluster2's own lines only */
@@ -147,7 +150,7 @@ export interface LogRecord {
 export interface LogQuery {
   lines?: number;
   worker?: string;
-  stream?: 'out' | 'err';
+  stream?: LogStream;
 }
 
 /** The last rolling reload: running, or how it ended. */
