@@ -1,7 +1,7 @@
 // The dashboard's Logs panel in a real browser, served by a live master's monitor: the captured
 // lines it is given (GET api/logs and the event stream's logs events, answered here by the test so
 // every case is exact) appear newest at the bottom, capped, filtered, err lines marked, hostile
-// text shown as text.
+// text shown as text; then a line a worker of that master really prints shows up live.
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -43,6 +43,7 @@ let page: Page;
 let fixture: Fixture;
 let root: string;
 let monPort: number;
+let appPort: number;
 let status: unknown;
 const logQueries: string[] = [];
 const pageErrors: string[] = [];
@@ -50,7 +51,7 @@ const pageErrors: string[] = [];
 beforeAll(async () => {
   root = tempDir('dashboard-logs');
   fixture = new Fixture({ noWorkers: 2, heartbeatInterval: 250, pids: path.join(root, 'pids'), logs: path.join(root, 'logs') });
-  monPort = (await fixture.ready()).monPort;
+  ({ monPort, port: appPort } = await fixture.ready());
   status = JSON.parse((await request(monPort, '/api/status')).body) as unknown;
   browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
@@ -192,5 +193,31 @@ describe('dashboard Logs panel scrolling in Chromium', () => {
     send(50);
     await until(async () => (await lineCount()) === 402, 10_000, '402 lines');
     expect(await fromBottom()).toBeLessThan(2);
+  });
+});
+
+describe('dashboard Logs panel with the live master in Chromium', () => {
+  it('shows a line a worker prints, live, as text, with its worker label', async () => {
+    const live = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const errors: string[] = [];
+    live.on('pageerror', (error) => errors.push(error.message));
+    try {
+      await live.goto(`http://127.0.0.1:${monPort}/`, { timeout: 30_000 });
+      await until(async () => (await live.locator('#conn').innerText()) === 'live', 10_000, 'the event stream to connect');
+      const text = `<b>printed</b> ${Date.now()}`;
+      const answer = await request(appPort, `/print?text=${encodeURIComponent(text)}&stream=err`);
+      const pid = Number(/printed by (\d+)/.exec(answer.body)![1]);
+      const line = live.locator('[data-testid="log-line"]', { hasText: text });
+      await until(async () => (await line.count()) === 1, 10_000, 'the printed line in the panel');
+      expect(await line.getAttribute('data-stream')).toBe('err');
+      expect(await line.getAttribute('data-worker')).toMatch(/^w[01]$/);
+      expect(await line.locator('.who').innerText()).toMatch(new RegExp(`^w[01] ${pid}$`));
+      expect(await live.$$eval('#log-lines b', (found) => found.length)).toBe(0);
+      // The master's own lines are there too (its workers' forks, at least).
+      expect(await live.locator('[data-testid="log-line"][data-worker="master"]').count()).toBeGreaterThan(0);
+      expect(errors).toEqual([]);
+    } finally {
+      await live.close();
+    }
   });
 });
