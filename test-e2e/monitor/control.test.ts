@@ -137,7 +137,8 @@ describe('monitor control routes with monToken', () => {
   it('serves a real log file but answers 404 to every path traversal', async () => {
     const list = await request(endpoints.monPort, '/api/logs', { headers: AUTH });
     expect(list.status).toBe(200);
-    expect((JSON.parse(list.body) as { files: Array<{ name: string }> }).files.map((f) => f.name)).toEqual(['app.log']);
+    // The logs directory is also where the master writes the captured lines (out.log, err.log).
+    expect((JSON.parse(list.body) as { files: Array<{ name: string }> }).files.map((f) => f.name)).toEqual(['app.log', 'err.log', 'out.log']);
 
     const log = await request(endpoints.monPort, '/api/logs/app.log', { headers: AUTH });
     expect(log.status).toBe(200);

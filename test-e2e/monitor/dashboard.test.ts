@@ -178,7 +178,7 @@ describe('monitor dashboard in Chromium with monToken', () => {
       10_000,
       'the worker row',
     );
-    await until(async () => (await tokenPage.locator('[data-testid="log-file"]').count()) === 1, 10_000, 'the log list');
+    await until(async () => (await tokenPage.locator('[data-testid="log-file"][data-name="app.log"]').count()) === 1, 10_000, 'the log list');
 
     await tokenPage.click('[data-testid="ecv-disable"]');
     await until(async () => (await tokenPage.locator('[data-testid="ecv-state"]').innerText()) === 'disabled', 10_000, 'ECV state "disabled"');

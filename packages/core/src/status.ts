@@ -126,6 +126,33 @@ export interface LifecycleEvent {
   sockets?: number;
 }
 
+/** Which of a worker's streams a line came from. */
+export type LogStream = 'out' | 'err';
+
+/**
+ * One captured line of a worker's stdout or stderr, or one of cluster2's own lines (worker
+ * 'master'). Defined here, with the rest of the vocabulary the monitor and the master share.
+ */
+export interface LogRecord {
+  /** ms since epoch, when the master read the line */
+  time: number;
+  /** 'w0' … 'w<N-1>' (the worker's instance index, NODE_APP_INSTANCE), or 'master' for cluster2's own lines */
+  worker: string;
+  pid: number;
+  stream: LogStream;
+  /** the line without its newline (a JSON line's raw text) */
+  msg: string;
+  /** cluster2's own lines only */
+  level?: 'info' | 'warn' | 'error';
+}
+
+/** Which recent captured lines to read: the last `lines`, of one worker and/or one stream. */
+export interface LogQuery {
+  lines?: number;
+  worker?: string;
+  stream?: LogStream;
+}
+
 /** The last rolling reload: running, or how it ended. */
 export interface ReloadStatus {
   state: 'running' | 'succeeded' | 'failed';

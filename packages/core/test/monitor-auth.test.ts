@@ -141,6 +141,7 @@ describe('with monToken every route needs the token', () => {
       'GET /api/events',
       'GET /api/deps',
       'GET /api/logs',
+      'POST /api/logs/reopen',
       'GET /api/logs/app.log',
       'GET /metrics',
       'POST /api/ecv/enable',
@@ -183,8 +184,12 @@ describe('with monToken every route needs the token', () => {
       if (target === '/api/logs/app.log') expect(res.firstChunk).toBe('secret log line\n');
       if (target === '/api/events') expect(res.headers['content-type']).toBe('text/event-stream; charset=utf-8');
     }
-    expect(answers).toEqual(everyRoute().map(({ method, target }) => `${method} ${target} ${method === 'GET' ? 200 : target.includes('/ecv/') ? 204 : 202}`));
-    expect(t.source.calls).toEqual(['enable', 'disable', 'reload', 'restart:4101']);
+    expect(answers).toEqual(
+      everyRoute().map(
+        ({ method, target }) => `${method} ${target} ${method === 'GET' || target === '/api/logs/reopen' ? 200 : target.includes('/ecv/') ? 204 : 202}`,
+      ),
+    );
+    expect(t.source.calls).toEqual(['reopen-logs', 'enable', 'disable', 'reload', 'restart:4101']);
   });
 
   it('/api/events streams the status event to a client that sends the token as a header (what the dashboard does)', async () => {

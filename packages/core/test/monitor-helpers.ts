@@ -7,7 +7,7 @@ import path from 'node:path';
 import { startMonitor } from '../src/monitor/lazy.js';
 import type { MonitorServer } from '../src/monitor/server.js';
 import type { MonitorSource } from '../src/monitor/source.js';
-import type { ClusterStatus, LifecycleEvent, WorkerStatus } from '../src/status.js';
+import type { ClusterStatus, LifecycleEvent, LogQuery, LogRecord, WorkerStatus } from '../src/status.js';
 import { tempDir } from './helpers.js';
 
 export function makeWorker(pid: number, id: number, extra: Partial<WorkerStatus> = {}): WorkerStatus {
@@ -100,6 +100,23 @@ export class FakeSource extends EventEmitter implements MonitorSource {
 
   countRefused(reason: string): void {
     this.refused.push(reason);
+  }
+
+  /** The captured lines recentLogs() serves (oldest first), and the queries it was asked. */
+  logRecords: LogRecord[] = [];
+  logsDropped = 0;
+  readonly logQueries: LogQuery[] = [];
+
+  recentLogs(query: LogQuery): { lines: LogRecord[]; dropped: number } {
+    this.logQueries.push(query);
+    const lines = this.logRecords.filter(
+      (r) => (query.worker === undefined || r.worker === query.worker) && (query.stream === undefined || r.stream === query.stream),
+    );
+    return { lines: lines.slice(-(query.lines ?? 200)), dropped: this.logsDropped };
+  }
+
+  reopenLogs(): void {
+    this.calls.push('reopen-logs');
   }
 
   lifecycle(event: Omit<LifecycleEvent, 'time'>): void {

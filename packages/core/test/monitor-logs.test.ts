@@ -34,7 +34,7 @@ describe('GET /api/logs', () => {
 
   it('answers an empty list when the logs directory does not exist', async () => {
     fs.rmSync(t.logsDir, { recursive: true });
-    expect(await (await fetch(`${t.base}/api/logs`)).json()).toEqual({ files: [] });
+    expect(await (await fetch(`${t.base}/api/logs`)).json()).toEqual({ files: [], lines: [], dropped: 0 });
   });
 });
 

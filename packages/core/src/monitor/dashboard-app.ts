@@ -1,6 +1,6 @@
 /**
  * Browser-side behaviour of the dashboard: the live event stream, charts history, control
- * buttons, logs viewer and dependency list. Runs after DASHBOARD_RENDER_JS in the same IIFE.
+ * buttons and dependency list. Runs after DASHBOARD_RENDER_JS and DASHBOARD_LOGS_JS in the same IIFE.
  * URLs are relative ('api/…'), so the page also works behind a reverse proxy under a prefix.
  * With a monToken the page is opened as '/?token=<monToken>'; every request it makes afterwards
  * carries the token in an Authorization header, never in a URL (so the event stream is read with
@@ -14,8 +14,7 @@ var $ = function (id) { return document.getElementById(id); };
 var ui = {
   conn: $('conn'), master: $('master-line'), ecv: $('ecv-state'), totals: $('totals'), workers: $('workers'),
   events: $('events'), rateChart: $('chart-rate'), memChart: $('chart-mem'), rateNow: $('rate-now'), memNow: $('mem-now'),
-  notice: $('notice'), tokenForm: $('token-form'), tokenInput: $('token-input'),
-  logFiles: $('log-files'), logView: $('log-view'), deps: $('deps'),
+  notice: $('notice'), tokenForm: $('token-form'), tokenInput: $('token-input'), deps: $('deps'),
 };
 var RETRY_MS = 3000;
 var token = new URLSearchParams(location.search).get('token') || sessionStorage.getItem(TOKEN_KEY) || '';
@@ -71,6 +70,7 @@ function onStatus(s) {
   ui.ecv.title = 'since ' + s.ecv.since;
   renderTotals(ui.totals, s, rate);
   renderWorkers(ui.workers, s.workers, restartWorker);
+  updateLogWorkers(s.workers, s.logs);
   events = (s.events || []).slice();
   renderEvents(ui.events, events);
   drawCharts(rate, s.totals.rss);
@@ -106,6 +106,8 @@ function connect() {
     if (r.status === 401 || r.status === 403) ui.tokenForm.hidden = false;
     if (!r.ok || !r.body) throw new Error('HTTP ' + r.status);
     setConnection('live', 'ok');
+    // Lines printed while the stream was down are fetched, not lost: the panel starts over.
+    loadRecentLogs();
     var reader = r.body.getReader(), decoder = new TextDecoder(), buffer = '';
     function pump() {
       return reader.read().then(function (chunk) {
@@ -139,6 +141,8 @@ function onMessage(block) {
   });
   if (type === 'status') onStatus(JSON.parse(data.join('\n')));
   else if (type === 'lifecycle') onLifecycle(JSON.parse(data.join('\n')));
+  else if (type === 'logs') onLogs(JSON.parse(data.join('\n')));
+  else if (type === 'logs-skipped') onLogsSkipped(JSON.parse(data.join('\n')));
 }
 
 /** POSTs a control action; on 401/403 asks for the monitor token (kept for this tab only). */
@@ -162,26 +166,6 @@ function restartWorker(pid) {
   control('api/workers/' + encodeURIComponent(pid) + '/restart', 'restart of worker ' + pid);
 }
 
-function loadLogs() {
-  get('api/logs').then(function (r) { return r.json(); }).then(function (body) {
-    var files = body.files || [];
-    if (files.length === 0) { ui.logFiles.replaceChildren(h('li', { className: 'muted', text: 'no log files' })); return; }
-    ui.logFiles.replaceChildren.apply(ui.logFiles, files.map(function (f) {
-      return h('li', {}, [h('button', { 'data-testid': 'log-file', 'data-name': f.name, title: 'modified ' + f.mtime,
-        onclick: function (ev) { showLog(f.name, ev.currentTarget); } }, [h('span', { text: f.name }), h('span', { className: 'size', text: fmtSize(f.size) })])]);
-    }));
-  }).catch(function (err) { ui.logFiles.replaceChildren(h('li', { className: 'muted', text: 'cannot list logs: ' + err.message })); });
-}
-
-function showLog(name, button) {
-  Array.prototype.forEach.call(ui.logFiles.querySelectorAll('button'), function (b) { b.classList.toggle('active', b === button); });
-  ui.logView.textContent = 'loading ' + name + '\u2026';
-  get('api/logs/' + encodeURIComponent(name) + '?lines=500')
-    .then(function (r) { return r.ok ? r.text() : 'cannot read ' + name + ' (HTTP ' + r.status + ')'; })
-    .then(function (text) { ui.logView.textContent = text || '(empty)'; ui.logView.scrollTop = ui.logView.scrollHeight; })
-    .catch(function (err) { ui.logView.textContent = 'cannot read ' + name + ': ' + err.message; });
-}
-
 function loadDeps() {
   get('api/deps').then(function (r) { return r.json(); }).then(function (report) {
     var deps = report.dependencies || [];
@@ -198,19 +182,18 @@ function loadDeps() {
 $('ecv-enable').addEventListener('click', function () { control('api/ecv/enable', 'ECV enable'); });
 $('ecv-disable').addEventListener('click', function () { control('api/ecv/disable', 'ECV disable'); });
 $('reload').addEventListener('click', function () { control('api/reload', 'reload'); });
-$('logs-refresh').addEventListener('click', loadLogs);
 ui.tokenForm.addEventListener('submit', function (ev) {
   ev.preventDefault();
   token = ui.tokenInput.value.trim();
   sessionStorage.setItem(TOKEN_KEY, token);
   ui.tokenForm.hidden = true;
   notify('token saved for this tab; try the action again', false);
-  loadLogs();
+  loadRecentLogs();
   loadDeps();
 });
 // Keep the charts' time axis moving between status events.
 setInterval(function () { if (lastSample) drawCharts(lastSample.rate, samples.length ? samples[samples.length - 1].rss * MIB : null); }, 5000);
+initLogs();
 connect();
-loadLogs();
 loadDeps();
 `;

@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import { DASHBOARD_APP_JS } from './dashboard-app.js';
+import { DASHBOARD_LOGS_JS } from './dashboard-logs.js';
 import { DASHBOARD_RENDER_JS } from './dashboard-render.js';
 import { DASHBOARD_CSS } from './dashboard-style.js';
 
 /** The page's whole script: one strict-mode IIFE, so nothing leaks onto window. */
-export const DASHBOARD_SCRIPT = `(function () {\n'use strict';\n${DASHBOARD_RENDER_JS}\n${DASHBOARD_APP_JS}\n})();\n`;
+export const DASHBOARD_SCRIPT = `(function () {\n'use strict';\n${DASHBOARD_RENDER_JS}\n${DASHBOARD_LOGS_JS}\n${DASHBOARD_APP_JS}\n})();\n`;
 
 const sha256 = (text: string): string => `'sha256-${createHash('sha256').update(text, 'utf8').digest('base64')}'`;
 
@@ -75,8 +76,15 @@ const BODY = `
   </section>
   <div class="split">
     <section class="panel"><h2>Recent events</h2><ol id="events" class="events"></ol></section>
-    <section class="panel"><h2>Logs <button type="button" id="logs-refresh" class="small">Refresh</button></h2>
-      <div class="logs"><ul id="log-files"></ul><pre id="log-view" data-testid="log-view">select a file</pre></div>
+    <section class="panel"><h2>Logs
+        <select id="log-worker" data-testid="log-worker" aria-label="worker"><option value="">All workers</option></select>
+        <select id="log-stream" data-testid="log-stream" aria-label="stream"><option value="">All streams</option><option value="out">out</option><option value="err">err</option></select>
+        <button type="button" id="logs-refresh" class="small">Refresh</button>
+        <span id="log-dropped" class="pill warn" data-testid="log-dropped" hidden></span></h2>
+      <div id="log-lines" class="log-lines" data-testid="log-lines" role="log"></div>
+      <div id="log-files-box" hidden><h3>Files</h3>
+        <div class="logs"><ul id="log-files"></ul><pre id="log-view" data-testid="log-view">select a file</pre></div>
+      </div>
     </section>
   </div>
   <section class="panel"><h2>Dependencies</h2>

@@ -86,6 +86,18 @@ button:disabled { opacity: .5; cursor: default; }
   background: var(--bg); border: 1px solid var(--line); border-radius: 6px;
   font: 12px/1.4 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; white-space: pre-wrap; word-break: break-all;
 }
+section.panel h2 select { font: inherit; font-size: 12px; text-transform: none; letter-spacing: 0; margin-left: 8px; padding: 1px 4px;
+  border: 1px solid var(--line); border-radius: 6px; background: var(--panel); color: var(--text); }
+section.panel h2 .pill { text-transform: none; letter-spacing: 0; margin-left: 8px; }
+section.panel h3 { font-size: 12px; color: var(--muted); margin: 12px 0 6px; font-weight: 600; }
+.log-lines {
+  height: 320px; overflow: auto; padding: 6px 10px; background: var(--bg); border: 1px solid var(--line); border-radius: 6px;
+  font: 12px/1.4 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace;
+}
+.log-lines:empty::before { content: 'no lines captured yet'; color: var(--muted); }
+.log-lines .line { white-space: pre-wrap; word-break: break-all; }
+.log-lines .line time, .log-lines .line .who { color: var(--muted); margin-right: 8px; }
+.log-lines .line.err { color: var(--bad); background: color-mix(in srgb, var(--bad) 7%, transparent); }
 .muted { color: var(--muted); }
 .tag { font-size: 11px; color: var(--muted); border: 1px solid var(--line); border-radius: 4px; padding: 0 4px; margin-left: 6px; }
 `;

@@ -1,6 +1,8 @@
 import { constants as fsConstants } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import type { LogQuery } from '../status.js';
+import { HttpError } from './http-util.js';
 
 /** A file the logs viewer lists. */
 export interface LogFileInfo {
@@ -18,6 +20,36 @@ export const MAX_TAIL_LINES = 10_000;
 /** A line tail never scans more than this far back, bytes (bounds the work for one request). */
 const MAX_SCAN_BYTES = 8 * 1024 * 1024;
 const CHUNK_BYTES = 64 * 1024;
+
+/** Captured lines `GET /api/logs` returns when no `?lines=` is given. */
+export const DEFAULT_RECENT_LINES = 200;
+const WORKER_LABEL = /^(?:w\d{1,6}|master)$/;
+
+/** Reads a `?lines=` value: an integer from 1 to MAX_TAIL_LINES; 400 otherwise. */
+export function parseLinesParam(raw: string | null): number | undefined {
+  if (raw === null) return undefined;
+  const lines = Number(raw);
+  if (!/^\d+$/.test(raw) || lines < 1 || lines > MAX_TAIL_LINES)
+    throw new HttpError(400, 'BAD_REQUEST', `lines must be an integer from 1 to ${MAX_TAIL_LINES}`);
+  return lines;
+}
+
+/** `?lines=N&worker=w0&stream=err` of `GET /api/logs`, validated; 400 naming the parameter otherwise. */
+export function parseLogQuery(query: URLSearchParams): Required<Pick<LogQuery, 'lines'>> & LogQuery {
+  const parsed: Required<Pick<LogQuery, 'lines'>> & LogQuery = { lines: parseLinesParam(query.get('lines')) ?? DEFAULT_RECENT_LINES };
+  const worker = query.get('worker');
+  if (worker !== null) {
+    if (!WORKER_LABEL.test(worker))
+      throw new HttpError(400, 'BAD_REQUEST', `worker must be a worker label (w0, w1, …) or 'master', got '${worker.slice(0, 40)}'`);
+    parsed.worker = worker;
+  }
+  const stream = query.get('stream');
+  if (stream !== null) {
+    if (stream !== 'out' && stream !== 'err') throw new HttpError(400, 'BAD_REQUEST', `stream must be 'out' or 'err', got '${stream.slice(0, 40)}'`);
+    parsed.stream = stream;
+  }
+  return parsed;
+}
 
 /**
  * Regular files directly in `dir`, sorted by name. A missing directory is an empty list.
@@ -117,7 +149,8 @@ async function tailBytes(handle: fs.FileHandle, size: number): Promise<string> {
   return text;
 }
 
-async function tailLines(handle: fs.FileHandle, size: number, lines: number): Promise<string> {
+/** The last `lines` lines of the first `size` bytes of an open file (scanning back at most 8 MiB). */
+export async function tailLines(handle: fs.FileHandle, size: number, lines: number): Promise<string> {
   const floor = Math.max(0, size - MAX_SCAN_BYTES);
   const chunks: Buffer[] = [];
   let start = size;

@@ -5,7 +5,7 @@ import { authorize, type RouteGuard } from './auth.js';
 import { DASHBOARD_CSP, DASHBOARD_HTML } from './dashboard-html.js';
 import { readDependencies } from './deps.js';
 import { HttpError, checkDeclaredLength, notFound, parseTarget, readBody, sendEmpty, sendError, sendJson, sendText } from './http-util.js';
-import { listLogs, MAX_TAIL_LINES, readLogTail } from './logs.js';
+import { listLogs, parseLinesParam, parseLogQuery, readLogTail } from './logs.js';
 import type { MonitorMetrics } from './metrics.js';
 import type { MonitorSource } from './source.js';
 import type { SseHub } from './sse.js';
@@ -62,7 +62,9 @@ const ROUTES: Route[] = [
   route('/api/status', { GET: (ctx, { res }) => sendJson(res, 200, ctx.source.status()) }),
   route('/api/events', { GET: (ctx, { req, res }) => ctx.sse.add(req, res) }),
   route('/api/deps', { GET: async (ctx, { res }) => sendJson(res, 200, await readDependencies(ctx.appRoot)) }),
-  route('/api/logs', { GET: async (ctx, { res }) => sendJson(res, 200, { files: ctx.logsDir === undefined ? [] : await listLogs(ctx.logsDir) }) }),
+  route('/api/logs', { GET: serveLogs }),
+  // Before '/api/logs/:name', which would otherwise take 'reopen' for a file name.
+  route('/api/logs/reopen', { POST: reopenLogs }, CONTROL),
   route('/api/logs/:name', { GET: serveLogTail }),
   route('/metrics', { GET: async (ctx, { res }) => sendText(res, 200, await ctx.metrics.render(), ctx.metrics.contentType) }),
   route('/api/ecv/enable', { POST: setEcv(true) }, CONTROL),
@@ -71,15 +73,24 @@ const ROUTES: Route[] = [
   route('/api/workers/:pid/restart', { POST: restartWorker }, CONTROL),
 ];
 
-async function serveLogTail(ctx: MonitorContext, { res, params, query }: RouteRequest): Promise<void> {
-  const linesParam = query.get('lines');
-  let lines: number | undefined;
-  if (linesParam !== null) {
-    lines = Number(linesParam);
-    if (!/^\d+$/.test(linesParam) || lines < 1 || lines > MAX_TAIL_LINES) {
-      throw new HttpError(400, 'BAD_REQUEST', `lines must be an integer from 1 to ${MAX_TAIL_LINES}`);
-    }
+async function serveLogs(ctx: MonitorContext, { res, query }: RouteRequest): Promise<void> {
+  // Validated first: a bad parameter is a 400 whether or not this master captures anything.
+  const logQuery = parseLogQuery(query);
+  const recent = ctx.source.recentLogs?.(logQuery) ?? { lines: [], dropped: 0 };
+  const files = ctx.logsDir === undefined ? [] : await listLogs(ctx.logsDir);
+  sendJson(res, 200, { files, lines: recent.lines, dropped: recent.dropped });
+}
+
+function reopenLogs(ctx: MonitorContext, { res }: RouteRequest): void {
+  if (ctx.source.reopenLogs === undefined) {
+    throw new HttpError(501, 'LOGS_NOT_CAPTURED', 'this master does not capture logs to files, so there is nothing to reopen (see the logs option)');
   }
+  ctx.source.reopenLogs();
+  sendJson(res, 200, { reopened: true });
+}
+
+async function serveLogTail(ctx: MonitorContext, { res, params, query }: RouteRequest): Promise<void> {
+  const lines = parseLinesParam(query.get('lines'));
   // Every refusal (unsafe name, missing, outside logsDir) is the same 404: a probe learns nothing.
   const text = ctx.logsDir === undefined ? null : await readLogTail(ctx.logsDir, params[0] ?? '', lines);
   if (text === null) throw notFound('no such log file');

@@ -1,9 +1,10 @@
 import type { EventEmitter } from 'node:events';
-import type { ClusterStatus, RefusedReason } from '../status.js';
+import type { ClusterStatus, LogQuery, LogRecord, RefusedReason } from '../status.js';
 
 /**
  * What the monitor reads and acts on. The master's supervisor implements it; events:
- * `'lifecycle'` (LifecycleEvent) on every entry of the log and `'heartbeat'` after new stats.
+ * `'lifecycle'` (LifecycleEvent) on every entry of the log, `'heartbeat'` after new stats, and
+ * `'logs'` (LogRecord[]) with each batch of captured lines.
  */
 export interface MonitorSource extends EventEmitter {
   status(): ClusterStatus;
@@ -16,4 +17,8 @@ export interface MonitorSource extends EventEmitter {
   /** Counts what the monitor itself refused or failed to accept; shown in `status().pressure`. */
   countRefused?(reason: RefusedReason): void;
   countAcceptError?(server: string, error: NodeJS.ErrnoException): void;
+  /** Recent captured lines, oldest first, filtered; dropped = lines lost to slow destinations since start. */
+  recentLogs?(query: LogQuery): { lines: LogRecord[]; dropped: number };
+  /** Reopens the log files (after an external logrotate moved them). */
+  reopenLogs?(): void;
 }

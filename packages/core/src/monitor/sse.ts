@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { debuglog } from 'node:util';
 import { HttpError } from './http-util.js';
-import type { LifecycleEvent } from '../status.js';
+import type { LifecycleEvent, LogRecord } from '../status.js';
 import type { MonitorSource } from './source.js';
 
 const debug = debuglog('cluster2');
@@ -24,6 +24,11 @@ const CLOSE_GRACE_MS = 1000;
 /** EventSource reconnects this long after a stream ends (the `retry:` field), ms. */
 const RECONNECT_MS = 3000;
 
+/** Captured lines sent to each stream per window at most; the rest are counted in one `logs-skipped` event. */
+export const MAX_LOG_RECORDS_PER_WINDOW = 200;
+/** The window of that budget, ms. */
+export const LOG_WINDOW_MS = 100;
+
 /** A client that stops reading is dropped once this much is queued for it, bytes. */
 const MAX_BACKLOG_BYTES = 1024 * 1024;
 
@@ -43,6 +48,11 @@ export class SseHub {
   #keepAlive: NodeJS.Timeout | undefined;
   #pendingStatus: NodeJS.Timeout | undefined;
   #lastStatusAt = 0;
+  /** The log budget: every stream gets the same records, so one window serves them all. */
+  #logWindowStart = 0;
+  #logsSentInWindow = 0;
+  #logsSkipped = 0;
+  #pendingSkipped: NodeJS.Timeout | undefined;
 
   constructor(source: MonitorSource, timings: SseTimings = {}) {
     this.#source = source;
@@ -113,19 +123,58 @@ export class SseHub {
 
   readonly #onHeartbeat = (): void => this.#scheduleStatus();
 
+  /**
+   * Relays a batch of captured lines within the budget. A chatty app can print far faster than a
+   * browser can render: past the budget a stream gets how many lines it missed, not the lines.
+   */
+  readonly #onLogs = (records: LogRecord[]): void => {
+    if (!Array.isArray(records) || records.length === 0) return;
+    const now = Date.now();
+    if (now - this.#logWindowStart >= LOG_WINDOW_MS) {
+      this.#flushSkipped();
+      this.#logWindowStart = now;
+      this.#logsSentInWindow = 0;
+    }
+    const room = Math.max(0, MAX_LOG_RECORDS_PER_WINDOW - this.#logsSentInWindow);
+    const sent = records.length <= room ? records : records.slice(0, room);
+    if (sent.length > 0) {
+      this.#logsSentInWindow += sent.length;
+      this.#broadcast('logs', sent);
+    }
+    if (sent.length < records.length) {
+      this.#logsSkipped += records.length - sent.length;
+      // One event per window, sent when it closes, however many batches overflowed it.
+      this.#pendingSkipped ??= setTimeout(() => this.#flushSkipped(), this.#logWindowStart + LOG_WINDOW_MS - now).unref();
+    }
+  };
+
+  #flushSkipped(): void {
+    clearTimeout(this.#pendingSkipped);
+    this.#pendingSkipped = undefined;
+    if (this.#logsSkipped === 0) return;
+    const skipped = this.#logsSkipped;
+    this.#logsSkipped = 0;
+    this.#broadcast('logs-skipped', { skipped });
+  }
+
   #subscribe(): void {
     this.#source.on('lifecycle', this.#onLifecycle);
     this.#source.on('heartbeat', this.#onHeartbeat);
+    this.#source.on('logs', this.#onLogs);
     this.#keepAlive = setInterval(() => this.#ping(), this.#keepAliveMs).unref();
   }
 
   #unsubscribe(): void {
     this.#source.off('lifecycle', this.#onLifecycle);
     this.#source.off('heartbeat', this.#onHeartbeat);
+    this.#source.off('logs', this.#onLogs);
     clearInterval(this.#keepAlive);
     clearTimeout(this.#pendingStatus);
+    clearTimeout(this.#pendingSkipped);
     this.#keepAlive = undefined;
     this.#pendingStatus = undefined;
+    this.#pendingSkipped = undefined;
+    this.#logsSkipped = 0;
   }
 
   #remove(res: ServerResponse): void {

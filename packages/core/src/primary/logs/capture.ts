@@ -1,6 +1,7 @@
 import type { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
 import type { ResolvedLogs } from '../../options.js';
+import type { LogQuery } from '../../status.js';
 import { Destinations, type Destination } from './destinations.js';
 import { LineSplitter } from './line-splitter.js';
 import { renderLine, type LogRecord, type LogStream } from './record.js';
@@ -14,12 +15,8 @@ const BATCH_MAX = 1000;
 /** A kept line longer than this is cut (the files and stdout get it whole): 1000 lines of 1 MiB would be 1 GiB. */
 const RECENT_LINE_MAX = 8192;
 
-/** What `recent()` filters on. */
-export interface LogQuery {
-  lines?: number;
-  worker?: string;
-  stream?: LogStream;
-}
+/** What `recent()` filters on (defined in status.ts, which the monitor shares). */
+export type { LogQuery };
 
 /** Lines written and lost since the master started (`status().logs`, `/metrics`). */
 export interface LogCounts {

@@ -1,19 +1,8 @@
-/** Which of a worker's streams a line came from. */
-export type LogStream = 'out' | 'err';
+import type { LogRecord, LogStream } from '../../status.js';
 
-/** One captured line: a worker's, or one of cluster2's own (`worker: 'master'`). */
-export interface LogRecord {
-  /** ms since epoch, when the master read the line */
-  time: number;
-  /** `'w0'` … (the worker's index, as NODE_APP_INSTANCE), or `'master'` */
-  worker: string;
-  pid: number;
-  stream: LogStream;
-  /** The line without its newline; a JSON line's raw text. */
-  msg: string;
-  /** cluster2's own lines only. */
-  level?: 'info' | 'warn' | 'error';
-}
+// The record's type lives in status.ts, next to the rest of what the master and the monitor share
+// (the monitor may not import from primary/).
+export type { LogRecord, LogStream };
 
 /** How lines are written (a subset of the resolved `logs` option). */
 export interface LineFormat {
