@@ -21,6 +21,7 @@ import { growth } from './sections/growth.mjs';
 import { websocket } from './sections/websocket.mjs';
 import { sticky } from './sections/sticky.mjs';
 import { start } from './sections/start.mjs';
+import { logs } from './sections/logs.mjs';
 
 const SECTIONS = [
   { id: 1, key: 'throughput', title: '1. Throughput and latency (hello world, keep-alive)', run: throughput },
@@ -34,6 +35,7 @@ const SECTIONS = [
   { id: 9, key: 'websocket', title: '9. WebSockets: echo throughput and rolling reload', run: websocket },
   { id: 10, key: 'sticky', title: '10. Sticky sessions: cost against round-robin, socket.io against @socket.io/sticky', run: sticky },
   { id: 11, key: 'start', title: '11. cluster2 start: an unmodified app (throughput, reloads under load, start time)', run: start },
+  { id: 12, key: 'logs', title: "12. Logs: the cost of capturing workers' output", run: logs },
 ];
 
 const { values } = parseArgs({
