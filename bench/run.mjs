@@ -4,12 +4,13 @@
 //   --out <file>    also write the results as JSON
 //   --md <file>     write the markdown there (full mode default: bench/RESULTS.md)
 //   --only 1,3      run only these sections
+//   --update        with --only: put those sections into bench/RESULTS.md, the rest as it was
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { BENCH_DIR } from './lib/proc.mjs';
-import { machine, renderResults } from './lib/table.mjs';
+import { machine, renderResults, spliceResults } from './lib/table.mjs';
 import { throughput } from './sections/throughput.mjs';
 import { respawn } from './sections/respawn.mjs';
 import { reload } from './sections/reload.mjs';
@@ -44,6 +45,7 @@ const { values } = parseArgs({
     out: { type: 'string' },
     md: { type: 'string' },
     only: { type: 'string' },
+    update: { type: 'boolean', default: false },
   },
 });
 
@@ -59,6 +61,7 @@ const ctx = {
 };
 
 const only = values.only ? new Set(values.only.split(',').map(Number)) : undefined;
+if (values.update && (!only || quick)) throw new Error('--update puts the sections of a full --only run into RESULTS.md: use it with --only, without --quick');
 const started = performance.now();
 const info = machine();
 ctx.log(`cluster2 bench (${quick ? 'quick' : 'full'}) on ${info.cores} cores, ${info.cpu}, Node ${info.node}, load ${info.loadavg.join(' ')}`);
@@ -83,6 +86,12 @@ const doc = { machine: info, mode: quick ? 'quick' : 'full', durationS: Math.rou
 const markdown = renderResults(doc);
 const mdPath = values.md ?? (quick || only ? undefined : path.join(BENCH_DIR, 'RESULTS.md'));
 if (mdPath) fs.writeFileSync(mdPath, markdown);
+if (values.update) {
+  const results = path.join(BENCH_DIR, 'RESULTS.md');
+  // A section that failed keeps its last good results.
+  const done = { ...doc, sections: sections.filter((s) => s.status !== 'failed') };
+  fs.writeFileSync(results, spliceResults(fs.readFileSync(results, 'utf8'), done, values.only));
+}
 if (values.out) fs.writeFileSync(values.out, `${JSON.stringify(doc, null, 2)}\n`);
 process.stdout.write(`${markdown}\n`);
 process.exitCode = sections.some((s) => s.status === 'failed') ? 1 : 0;
