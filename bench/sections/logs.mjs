@@ -213,7 +213,9 @@ async function floodOnce(spec, lines) {
 // 12b. Capture throughput: lines/s into each destination, and what the master spends on them.
 async function floodPart(ctx, capture) {
   const lines = ctx.quick ? 20_000 : 200_000;
-  const rounds = ctx.quick ? 1 : 3;
+  // Lines/s swings by 2× between rounds when neighbours share the 2 cores (a run lasts 1–6 s):
+  // as many rounds as 12a; the CPU per 100k lines moves much less.
+  const rounds = ctx.rounds;
   const specs = contenders(capture, { flood: true }).filter((s) => capture || !s.needsCapture);
   const results = await interleave(specs, rounds, (spec) => floodOnce(spec, lines), ctx.log);
   const lps = (name) => median(results.get(name)?.map((r) => r.linesPerS) ?? []);
