@@ -69,6 +69,7 @@ function concrete(spec, dir, { monitor = false } = {}) {
   const logs = typeof spec.logs === 'function' ? spec.logs(dir) : spec.logs;
   const pids = monitor ? path.join(dir, 'pids') : false;
   if (pids) fs.mkdirSync(pids);
+  fs.mkdirSync(path.join(dir, 'logs'));
   const options = { monitor, ...(monitor ? { monPort: 0 } : {}), pids, ...(logs === undefined ? {} : { logs }) };
   return { name: spec.name, app: spec.app, workers: WORKERS, stdoutFile: path.join(dir, 'stdout.log'), env: { ...env, BENCH_OPTIONS: options } };
 }
