@@ -9,9 +9,8 @@ import http from 'node:http';
 const PID = String(process.pid);
 export const served = { requests: 0 };
 
-// pino through process.stdout, as console.log writes: pino's default destination writes to fd 1
-// itself, past any hook a process manager puts on process.stdout (PM2's cluster mode has one).
-const logger = process.env.BENCH_LOG === 'pino' ? (await import('pino')).default({ base: { pid: process.pid } }, process.stdout) : undefined;
+// pino as most apps create it: its default destination, sonic-boom writing to fd 1 (stdout).
+const logger = process.env.BENCH_LOG === 'pino' ? (await import('pino')).default() : undefined;
 
 function plain() {
   if (process.env.BENCH_FLOOD) return http.createServer(floodHandler);

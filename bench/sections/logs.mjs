@@ -139,9 +139,9 @@ async function servePart(ctx, capture) {
     );
   }
   notes.push(
-    `12a: every worker writes one pino line (~100 bytes of JSON) per request to its stdout; ${WORKERS} workers; wrk -t1 -c50 -d${ctx.wrkSeconds}s --latency, keep-alive, after a warm-up; ${ctx.rounds} round(s), interleaved, fresh processes and a fresh tmp dir each round. Ratios are to PM2 and to "${BARE}".`,
+    `12a: every worker writes one pino line (about 90 bytes of JSON, from \`pino()\` with its defaults) per request to its stdout; ${WORKERS} workers; wrk -t1 -c50 -d${ctx.wrkSeconds}s --latency, keep-alive, after a warm-up; ${ctx.rounds} round(s), interleaved, fresh processes and a fresh tmp dir each round. Ratios are to PM2 and to "${BARE}".`,
     `Destinations are files in a tmp dir, never /dev/null (which costs nothing): node:cluster and cluster2 run with the master's stdout redirected to a file (with \`logs: 'inherit'\` the workers write to it themselves; with capture the master reads their pipes and writes each line, labelled, to its stdout); "files" is \`logs: { stdout: false, dir: <tmp>/logs, maxSize: 0 }\` (out.log written by the master, no rotation); PM2 is \`pm2 start single.mjs -i ${WORKERS}\` with a private PM2_HOME, writing its per-instance log files (bench-out-<n>.log). cluster2 rows: \`monitor: false, pids: false\`, other options default.`,
-    `"log lines ÷ requests": request lines that reached the destination during the wrk run (counted once the file stopped growing) per request wrk completed; 1.00 means none lost (a little above: requests still in flight when wrk stopped). The app logs through \`pino(opts, process.stdout)\`: under PM2's cluster mode pino's default destination (its own writes to fd 1) bypasses PM2's hook on process.stdout and lands in PM2's daemon log, not the app's log files.`,
+    `"log lines ÷ requests": request lines that reached the destination during the wrk run (counted once the file stopped growing) per request wrk completed; 1.00 means none lost (a little above: requests still in flight when wrk stopped).`,
   );
   return { summary, notes, table: { caption: `one pino line per request, ${WORKERS} workers`, columns: Object.keys(rows[0]), rows } };
 }
