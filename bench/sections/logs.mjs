@@ -17,6 +17,7 @@ import { loadAndCost, warmUp } from './throughput.mjs';
 
 const WORKERS = 2;
 const BARE = 'node:cluster, stdout inherited';
+const PIPED = "node:cluster, primary pipes workers' stdout";
 const INHERIT = "cluster2, logs: 'inherit'";
 const CAPTURE_STDOUT = 'cluster2, capture → master stdout';
 const CAPTURE_FILES = 'cluster2, capture → files (stdout: false)';
@@ -46,7 +47,7 @@ function captureAvailable() {
 function contenders(capture, { flood = false } = {}) {
   const app = (name, logs, extra = {}) => ({
     name,
-    app: name === BARE ? 'bare-cluster.mjs' : 'cluster2.mjs',
+    app: name === BARE || name === PIPED ? 'bare-cluster.mjs' : 'cluster2.mjs',
     logs,
     files: (dir) => [path.join(dir, 'stdout.log'), ...filesIn(path.join(dir, 'logs'))],
     ...extra,
@@ -54,6 +55,7 @@ function contenders(capture, { flood = false } = {}) {
   // maxSize 0: no rotation, so every line can be counted in out.log (rotation has its own cost).
   const list = [
     app(BARE),
+    app(PIPED, undefined, { env: { BENCH_PIPE: '1' } }),
     app(INHERIT, capture ? 'inherit' : undefined),
     app(CAPTURE_STDOUT, capture ? () => ({ capture: true }) : undefined, { needsCapture: true }),
     app(CAPTURE_FILES, capture ? (dir) => ({ stdout: false, dir: path.join(dir, 'logs'), maxSize: 0 }) : undefined, { needsCapture: true }),
@@ -71,7 +73,7 @@ function concrete(spec, dir, { monitor = false } = {}) {
   if (pids) fs.mkdirSync(pids);
   fs.mkdirSync(path.join(dir, 'logs'));
   const options = { monitor, ...(monitor ? { monPort: 0 } : {}), pids, ...(logs === undefined ? {} : { logs }) };
-  return { name: spec.name, app: spec.app, workers: WORKERS, stdoutFile: path.join(dir, 'stdout.log'), env: { ...env, BENCH_OPTIONS: options } };
+  return { name: spec.name, app: spec.app, workers: WORKERS, stdoutFile: path.join(dir, 'stdout.log'), env: { ...env, ...spec.env, BENCH_OPTIONS: options } };
 }
 
 /** Runs `fn(contender, counter, dir)` on a fresh contender with its own tmp dir, removed afterwards. */
@@ -120,6 +122,7 @@ async function servePart(ctx, capture) {
     bareRps: rps(BARE),
     inheritVsBare: ratio(rps(INHERIT), rps(BARE)),
     pm2VsBare: ratio(rps(PM2), rps(BARE)),
+    pipedVsBare: ratio(rps(PIPED), rps(BARE)),
     minLinesPerRequest: Math.min(...rows.map((r) => r['log lines ÷ requests'])),
   };
   const notes = [];
@@ -129,9 +132,10 @@ async function servePart(ctx, capture) {
       captureFilesVsPm2: ratio(rps(CAPTURE_FILES), rps(PM2)),
       captureVsInherit: ratio(rps(CAPTURE_STDOUT), rps(INHERIT)),
       captureVsBare: ratio(rps(CAPTURE_STDOUT), rps(BARE)),
+      captureVsPiped: ratio(rps(CAPTURE_STDOUT), rps(PIPED)),
     });
     notes.push(
-      `Target cluster2 with capture ≥ 1.0× PM2: to the master's stdout ${round(summary.captureVsPm2, 3)}× ${verdict(summary.captureVsPm2 >= 1)}, to files ${round(summary.captureFilesVsPm2, 3)}× ${verdict(summary.captureFilesVsPm2 >= 1)}. Capture to stdout against no capture (\`logs: 'inherit'\`): ${round(summary.captureVsInherit, 3)}×; against node:cluster with inherited stdout: ${round(summary.captureVsBare, 3)}×.`,
+      `Target cluster2 with capture ≥ 1.0× PM2: to the master's stdout ${round(summary.captureVsPm2, 3)}× ${verdict(summary.captureVsPm2 >= 1)}, to files ${round(summary.captureFilesVsPm2, 3)}× ${verdict(summary.captureFilesVsPm2 >= 1)}. Capture to stdout against no capture (\`logs: 'inherit'\`): ${round(summary.captureVsInherit, 3)}×; against node:cluster with inherited stdout: ${round(summary.captureVsBare, 3)}×; against a primary that only pipes its workers' stdout to its own: ${round(summary.captureVsPiped, 3)}×.`,
     );
   } else {
     notes.push(
@@ -140,7 +144,7 @@ async function servePart(ctx, capture) {
   }
   notes.push(
     `12a: every worker writes one pino line (about 90 bytes of JSON, from \`pino()\` with its defaults) per request to its stdout; ${WORKERS} workers; wrk -t1 -c50 -d${ctx.wrkSeconds}s --latency, keep-alive, after a warm-up; ${ctx.rounds} round(s), interleaved, fresh processes and a fresh tmp dir each round. Ratios are to PM2 and to "${BARE}".`,
-    `Destinations are files in a tmp dir, never /dev/null (which costs nothing): node:cluster and cluster2 run with the master's stdout redirected to a file (with \`logs: 'inherit'\` the workers write to it themselves; with capture the master reads their pipes and writes each line, labelled, to its stdout); "files" is \`logs: { stdout: false, dir: <tmp>/logs, maxSize: 0 }\` (out.log written by the master, no rotation); PM2 is \`pm2 start single.mjs -i ${WORKERS}\` with a private PM2_HOME, writing its per-instance log files (bench-out-<n>.log). cluster2 rows: \`monitor: false, pids: false\`, other options default.`,
+    `Destinations are files in a tmp dir, never /dev/null (which costs nothing): node:cluster and cluster2 run with the master's stdout redirected to a file (with \`logs: 'inherit'\` the workers write to it themselves; with capture the master reads their pipes and writes each line, labelled, to its stdout); "files" is \`logs: { stdout: false, dir: <tmp>/logs, maxSize: 0 }\` (out.log written by the master, no rotation); "${PIPED}" forks with \`silent: true\` and does \`worker.process.stdout.pipe(process.stdout)\` (no lines, no labels: the least a capture can cost); PM2 is \`pm2 start single.mjs -i ${WORKERS}\` with a private PM2_HOME, writing its per-instance log files (bench-out-<n>.log). cluster2 rows: \`monitor: false, pids: false\`, other options default.`,
     `"log lines ÷ requests": request lines that reached the destination during the wrk run (counted once the file stopped growing) per request wrk completed; 1.00 means none lost (a little above: requests still in flight when wrk stopped).`,
   );
   return { summary, notes, table: { caption: `one pino line per request, ${WORKERS} workers`, columns: Object.keys(rows[0]), rows } };
@@ -240,6 +244,8 @@ async function floodPart(ctx, capture) {
     floodBareLinesPerS: lps(BARE),
     floodInheritLinesPerS: lps(INHERIT),
     floodPm2LinesPerS: lps(PM2),
+    floodPipedLinesPerS: lps(PIPED),
+    floodPipedMasterCpuMsPer100k: median(results.get(PIPED).map((r) => r.masterCpuMsPer100k)),
     floodMissing: sum(rows.map((r) => r['lines missing'])),
   };
   if (capture) {
