@@ -4,12 +4,13 @@
 //   --out <file>    also write the results as JSON
 //   --md <file>     write the markdown there (full mode default: bench/RESULTS.md)
 //   --only 1,3      run only these sections
+//   --update        with --only: put those sections into bench/RESULTS.md, the rest as it was
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { BENCH_DIR } from './lib/proc.mjs';
-import { machine, renderResults } from './lib/table.mjs';
+import { machine, renderResults, spliceResults } from './lib/table.mjs';
 import { throughput } from './sections/throughput.mjs';
 import { respawn } from './sections/respawn.mjs';
 import { reload } from './sections/reload.mjs';
@@ -21,6 +22,7 @@ import { growth } from './sections/growth.mjs';
 import { websocket } from './sections/websocket.mjs';
 import { sticky } from './sections/sticky.mjs';
 import { start } from './sections/start.mjs';
+import { logs } from './sections/logs.mjs';
 
 const SECTIONS = [
   { id: 1, key: 'throughput', title: '1. Throughput and latency (hello world, keep-alive)', run: throughput },
@@ -34,6 +36,7 @@ const SECTIONS = [
   { id: 9, key: 'websocket', title: '9. WebSockets: echo throughput and rolling reload', run: websocket },
   { id: 10, key: 'sticky', title: '10. Sticky sessions: cost against round-robin, socket.io against @socket.io/sticky', run: sticky },
   { id: 11, key: 'start', title: '11. cluster2 start: an unmodified app (throughput, reloads under load, start time)', run: start },
+  { id: 12, key: 'logs', title: "12. Logs: the cost of capturing workers' output", run: logs },
 ];
 
 const { values } = parseArgs({
@@ -42,6 +45,7 @@ const { values } = parseArgs({
     out: { type: 'string' },
     md: { type: 'string' },
     only: { type: 'string' },
+    update: { type: 'boolean', default: false },
   },
 });
 
@@ -57,6 +61,7 @@ const ctx = {
 };
 
 const only = values.only ? new Set(values.only.split(',').map(Number)) : undefined;
+if (values.update && (!only || quick)) throw new Error('--update puts the sections of a full --only run into RESULTS.md: use it with --only, without --quick');
 const started = performance.now();
 const info = machine();
 ctx.log(`cluster2 bench (${quick ? 'quick' : 'full'}) on ${info.cores} cores, ${info.cpu}, Node ${info.node}, load ${info.loadavg.join(' ')}`);
@@ -81,6 +86,12 @@ const doc = { machine: info, mode: quick ? 'quick' : 'full', durationS: Math.rou
 const markdown = renderResults(doc);
 const mdPath = values.md ?? (quick || only ? undefined : path.join(BENCH_DIR, 'RESULTS.md'));
 if (mdPath) fs.writeFileSync(mdPath, markdown);
+if (values.update) {
+  const results = path.join(BENCH_DIR, 'RESULTS.md');
+  // A section that failed keeps its last good results.
+  const done = { ...doc, sections: sections.filter((s) => s.status !== 'failed') };
+  fs.writeFileSync(results, spliceResults(fs.readFileSync(results, 'utf8'), done, values.only));
+}
 if (values.out) fs.writeFileSync(values.out, `${JSON.stringify(doc, null, 2)}\n`);
 process.stdout.write(`${markdown}\n`);
 process.exitCode = sections.some((s) => s.status === 'failed') ? 1 : 0;

@@ -1,4 +1,6 @@
 // Bare node:cluster: the primary forks BENCH_WORKERS workers, nothing else (optionally respawns).
+// BENCH_PIPE=1: workers get pipes for stdout/stderr (silent: true) and the primary pipes them to
+// its own, the least any capture of workers' output can cost.
 import cluster from 'node:cluster';
 import { createServer, report, served } from './servers.mjs';
 
@@ -7,6 +9,13 @@ const workers = Number(process.env.BENCH_WORKERS ?? 2);
 
 if (cluster.isPrimary) {
   if (process.env.BENCH_SCHEDULING === 'os') cluster.schedulingPolicy = cluster.SCHED_NONE;
+  if (process.env.BENCH_PIPE) {
+    cluster.setupPrimary({ silent: true });
+    cluster.on('fork', (worker) => {
+      worker.process.stdout.pipe(process.stdout, { end: false });
+      worker.process.stderr.pipe(process.stderr, { end: false });
+    });
+  }
   let listening = 0;
   let stopping = false;
   cluster.on('listening', (worker) => {

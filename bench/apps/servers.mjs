@@ -1,16 +1,56 @@
 // The app under test, the same in every contender: "hello world" with an x-pid header, in plain
 // node:http or one of the frameworks. Each process counts the requests it answered.
+// Section 12 (logs) adds, in plain node:http only: BENCH_LOG=pino, one pino line per request on
+// stdout; BENCH_FLOOD=1, a GET /flood?lines=N that makes the worker print N lines of 100 bytes.
+import cluster from 'node:cluster';
+import fs from 'node:fs';
 import http from 'node:http';
 
 const PID = String(process.pid);
 export const served = { requests: 0 };
 
+// pino as most apps create it: its default destination, sonic-boom writing to fd 1 (stdout).
+const logger = process.env.BENCH_LOG === 'pino' ? (await import('pino')).default() : undefined;
+
 function plain() {
+  if (process.env.BENCH_FLOOD) return http.createServer(floodHandler);
   return http.createServer((req, res) => {
     served.requests++;
+    logger?.info({ method: req.method, url: req.url }, 'request');
     res.setHeader('x-pid', PID);
     res.end('hello world');
   });
+}
+
+const FLOOD_LINE_BYTES = 100;
+let flooded = false;
+
+/** `/flood?lines=N` starts printing N lines once per process; anything else is hello world. */
+function floodHandler(req, res) {
+  res.setHeader('x-pid', PID);
+  const lines = Number(/^\/flood\?lines=(\d+)$/.exec(req.url ?? '')?.[1]);
+  if (lines > 0 && !flooded) {
+    flooded = true;
+    setImmediate(() => flood(lines));
+  }
+  res.end('hello world');
+}
+
+/**
+ * N lines of 100 bytes (newline included) as fast as stdout takes them, one write each as
+ * console.log does, in batches of 1000 so the process still answers between them: `flood <pid>
+ * <seq>` padded with dots. A write that returns false (a full pipe) waits for 'drain'.
+ */
+function flood(lines) {
+  let i = 0;
+  const batch = () => {
+    for (const end = Math.min(lines, i + 1000); i < end;) {
+      const ok = process.stdout.write(`${`flood ${PID} ${i++} `.padEnd(FLOOD_LINE_BYTES - 1, '.')}\n`);
+      if (ok === false) return void process.stdout.once('drain', batch);
+    }
+    if (i < lines) setImmediate(batch);
+  };
+  batch();
 }
 
 export async function expressApp() {
@@ -89,7 +129,13 @@ export async function createServer(framework = 'http', app) {
   }
 }
 
-/** One JSON line on stdout: how the apps report to the harness. */
+// With BENCH_REPORT_FD (set by the harness when the app's stdout is a file under test), the
+// primary reports on that fd; a worker's fd 3 is its IPC channel, so workers keep stdout.
+const reportFd = process.env.BENCH_REPORT_FD && cluster.isPrimary ? Number(process.env.BENCH_REPORT_FD) : undefined;
+
+/** One JSON line on stdout (or BENCH_REPORT_FD): how the apps report to the harness. */
 export function report(message) {
-  process.stdout.write(`${JSON.stringify(message)}\n`);
+  const line = `${JSON.stringify(message)}\n`;
+  if (reportFd === undefined) process.stdout.write(line);
+  else fs.writeSync(reportFd, line);
 }

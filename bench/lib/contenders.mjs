@@ -8,7 +8,8 @@ import { freePort, startApp } from './proc.mjs';
  * Starts `spec` on a free port and resolves once it serves: `{ name, port, masterPid, handle?,
  * pm2?, stop() }`. spec: `{ name, app, env, workers }`, `{ name, pm2: 'pm2-app.cjs', workers }` or
  * `{ name, start: 'unmodified.mjs', workers, pids?, flags? }` (`cluster2 start`; `pids` keeps pid
- * files for `cluster2 reload`, in `pidsDir`).
+ * files for `cluster2 reload`, in `pidsDir`). An app spec's `stdoutFile` sends its stdout to that
+ * file (its reports then come through fd 3).
  */
 export async function startContender(spec) {
   const port = await freePort();
@@ -36,7 +37,7 @@ export async function startContender(spec) {
       throw error;
     }
   }
-  const handle = startApp(spec.app, env);
+  const handle = startApp(spec.app, env, { stdoutFile: spec.stdoutFile });
   try {
     const ready = await handle.ready(spec.readyTimeoutMs ?? 90_000);
     await pollUntil(async () => (await get(port)).status === 200, { what: `${spec.name} answering` });

@@ -1,5 +1,6 @@
 // Child processes under test: spawn, read their JSON-line reports, stop and kill by pid.
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,23 +32,33 @@ export function isAlive(pid) {
 /**
  * Spawns `node <app>` in its own process group (so its workers can be killed with it) with
  * `env` added to ours (`nodeArgs` go to node itself, and node:cluster passes them on to workers). Each stdout line that is JSON becomes a message; `waitFor(pred)` resolves
- * with the first message (past or future) that matches.
+ * with the first message (past or future) that matches. With `stdoutFile`, the app's stdout is
+ * that file (appended to) and its reports come through fd 3 instead (see servers.mjs report()).
  */
-export function startApp(app, env = {}, { args = [], nodeArgs = [] } = {}) {
-  return startScript(appPath(app), env, { args, nodeArgs, label: app });
+export function startApp(app, env = {}, { args = [], nodeArgs = [], stdoutFile } = {}) {
+  return startScript(appPath(app), env, { args, nodeArgs, label: app, stdoutFile });
 }
 
 /**
  * `startApp` for any script (a CLI such as cluster2's or pm2-runtime): a stdout line that is not
  * JSON becomes the message `{ line }`, so `waitFor` can also wait for a human-readable line.
  */
-export function startScript(script, env = {}, { args = [], nodeArgs = [], label = path.basename(script) } = {}) {
+export function startScript(script, env = {}, { args = [], nodeArgs = [], label = path.basename(script), stdoutFile } = {}) {
   const app = label;
-  const child = spawn(process.execPath, [...nodeArgs, script, ...args], {
-    env: { ...process.env, ...stringify(env) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
+  // A file rather than a pipe when the app's own output is what is measured: the harness reading
+  // a pipe would be a destination that costs the app nothing.
+  const outFd = stdoutFile === undefined ? undefined : fs.openSync(stdoutFile, 'a');
+  let child;
+  try {
+    child = spawn(process.execPath, [...nodeArgs, script, ...args], {
+      env: { ...process.env, ...stringify(env), ...(outFd === undefined ? {} : { BENCH_REPORT_FD: '3' }) },
+      stdio: outFd === undefined ? ['ignore', 'pipe', 'pipe'] : ['ignore', outFd, 'pipe', 'pipe'],
+      detached: true,
+    });
+  } finally {
+    if (outFd !== undefined) fs.closeSync(outFd);
+  }
+  const reports = outFd === undefined ? child.stdout : child.stdio[3];
   const messages = [];
   const waiters = [];
   let stderr = '';
@@ -60,7 +71,7 @@ export function startScript(script, env = {}, { args = [], nodeArgs = [], label 
     });
   });
   let buffered = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk) => {
+  reports.setEncoding('utf8').on('data', (chunk) => {
     buffered += chunk;
     let nl;
     while ((nl = buffered.indexOf('\n')) >= 0) {

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { tempDir } from '../support/fixture.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const SECTIONS = ['throughput', 'respawn', 'reload', 'shutdown', 'delegation', 'idle', 'metrics', 'growth', 'websocket', 'sticky', 'start'];
+const SECTIONS = ['throughput', 'respawn', 'reload', 'shutdown', 'delegation', 'idle', 'metrics', 'growth', 'websocket', 'sticky', 'start', 'logs'];
 
 function hasWrk(): boolean {
   try {
