@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { io } from 'socket.io-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { until } from '../support/fixture.js';
 import { wsText } from '../support/ws-text.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -69,6 +70,14 @@ describe('examples start as the docs say', () => {
     expect(status.workers).toHaveLength(2);
     const dashboard = await fetch(`http://127.0.0.1:${monPort}/`);
     expect(dashboard.headers.get('content-type')).toMatch(/text\/html/);
+    // The request was logged by its worker, labelled by the master, and is in the log viewer's feed.
+    await until(() => /^\S+Z \[w[01] \d+\] GET \/$/m.test(output()), 5000, 'the labelled request line', output);
+    const logs = (await (await fetch(`http://127.0.0.1:${monPort}/api/logs?stream=out`)).json()) as {
+      lines: { worker: string; msg: string }[];
+      files: { name: string }[];
+    };
+    expect(logs.lines.some((line) => /^w[01]$/.test(line.worker) && line.msg === 'GET /')).toBe(true);
+    expect(logs.files.map((file) => file.name)).toContain('out.log');
     child.kill('SIGTERM');
     expect(await exitCode(child)).toBe(0);
   });

@@ -73,7 +73,12 @@ describe('log capture', () => {
     await f.readyReport(30_000);
     const died = await f.waitFor('died', { timeout: 15_000 });
     const crashed = died.args![0] as number;
-    await until(() => f.stdout.includes(`worker ${crashed} (w0) is replaced in`), 10_000, 'the respawn line', () => f.stdout + f.stderr);
+    await until(
+      () => f.stdout.includes(`worker ${crashed} (w0) is replaced in`),
+      10_000,
+      'the respawn line',
+      () => f.stdout + f.stderr,
+    );
     const errLines = parseLines(f.stderr);
     const diedAt = errLines.findIndex((l) => l.worker === 'master' && l.msg.startsWith(`worker ${crashed} (w0) died (code 1); last stderr:`));
     expect(diedAt, f.stderr).toBeGreaterThan(-1);
@@ -83,7 +88,9 @@ describe('log capture', () => {
     expect(stackAt).toBeGreaterThan(-1);
     expect(stackAt).toBeLessThan(diedAt);
     // The respawn (stdout, info) and the replacement's fork follow.
-    const outLines = parseLines(f.stdout).filter((l) => l.worker === 'master').map((l) => l.msg);
+    const outLines = parseLines(f.stdout)
+      .filter((l) => l.worker === 'master')
+      .map((l) => l.msg);
     const respawnAt = outLines.indexOf(`worker ${crashed} (w0) is replaced in 0 ms`);
     expect(respawnAt).toBeGreaterThan(-1);
     expect(outLines.slice(respawnAt + 1).some((m) => / \(w0\) forked$/.test(m))).toBe(true);
@@ -102,7 +109,14 @@ describe('log capture', () => {
       expect(typeof record.time).toBe('number');
       if (format === 'json') {
         const plain = f.stdout.split('\n').find((line) => line.includes('out 0 0'));
-        expect(JSON.parse(plain!)).toEqual({ time: expect.stringMatching(/^\d{4}-\d\d-\d\dT/), app: 'api', worker: 'w0', pid: worker, stream: 'out', msg: 'out 0 0' });
+        expect(JSON.parse(plain!)).toEqual({
+          time: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+          app: 'api',
+          worker: 'w0',
+          pid: worker,
+          stream: 'out',
+          msg: 'out 0 0',
+        });
       }
       expect(ready.ports).toHaveLength(1);
       f.send('stop');

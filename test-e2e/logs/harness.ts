@@ -57,7 +57,11 @@ export function readRotated(base: string): { files: string[]; text: string } {
  * numbered line 0..lines-1 exactly once, whole, in order, under the right label, and the last line
  * without a newline (stdout only). Returns the problems found (empty when all is well).
  */
-export function checkSequence(parsed: ParsedLine[], prefix: 'out' | 'err', { workers, lines, longEvery }: { workers: number; lines: number; longEvery: number }): string[] {
+export function checkSequence(
+  parsed: ParsedLine[],
+  prefix: 'out' | 'err',
+  { workers, lines, longEvery }: { workers: number; lines: number; longEvery: number },
+): string[] {
   const problems: string[] = [];
   const next = new Map<string, number>();
   const finished = new Set<string>();

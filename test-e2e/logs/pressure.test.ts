@@ -50,7 +50,12 @@ describe('log capture under pressure', () => {
     expect(median(stuck)).toBeLessThan(median(flowing) * 3 + 50);
     expect(Math.max(...rss)).toBeLessThan(200);
     // The warning comes within its 10 s period, on stderr (still read).
-    await until(() => /\d+ log lines dropped in the last 10 s/.test(f.stderr), 15_000, 'the drop notice', () => f.stderr.slice(-2000));
+    await until(
+      () => /\d+ log lines dropped in the last 10 s/.test(f.stderr),
+      15_000,
+      'the drop notice',
+      () => f.stderr.slice(-2000),
+    );
     f.child.stdout!.resume();
   });
 
@@ -88,7 +93,12 @@ describe('log capture under pressure', () => {
     const hello = await get(port, '/hello');
     expect(hello.status).toBe(200);
     const worker = JSON.parse(hello.body).pid as number;
-    await until(() => f.stdout.includes('saying hello'), 5000, 'the app log line', () => f.stdout);
+    await until(
+      () => f.stdout.includes('saying hello'),
+      5000,
+      'the app log line',
+      () => f.stdout,
+    );
     const records = f.stdout
       .split('\n')
       .filter((line) => line.startsWith('{'))
@@ -109,7 +119,11 @@ describe('log capture under pressure', () => {
       .split('\n')
       .map((line) => JSON.parse(line));
     expect(own.filter((r) => r.event === 'forked' && r.level === 30)).toHaveLength(2);
-    expect(own.find((r) => r.event === 'listening')).toMatchObject({ level: 30, worker: expect.stringMatching(/^w[01]$/), msg: expect.stringMatching(/^cluster2: worker \d+ \(w[01]\) listening$/) });
+    expect(own.find((r) => r.event === 'listening')).toMatchObject({
+      level: 30,
+      worker: expect.stringMatching(/^w[01]$/),
+      msg: expect.stringMatching(/^cluster2: worker \d+ \(w[01]\) listening$/),
+    });
     expect(own.filter((r) => r.event === 'died' && r.level === 30)).toHaveLength(2);
     expect(own.at(-1)).toMatchObject({ event: 'stopped', level: 30 });
   });

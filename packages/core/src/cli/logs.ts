@@ -80,9 +80,11 @@ export async function runLogs(request: LogsRequest, io: CliIo, options: LogsRunO
 
 async function reopen(master: MasterInfo, io: CliIo, token: string | undefined): Promise<number> {
   if (master.monitor === null) {
-    throw new Error(
-      `master ${master.pid} has no monitor to ask to reopen its log files; none is needed: the master notices a moved or removed log file by itself within a second and writes a new one`,
+    // Success, not an error: logrotate's postrotate runs this, and nothing is left to do.
+    io.stdout.write(
+      `master ${master.pid} has no monitor to ask; none is needed: the master notices a moved or removed log file by itself within a second and writes a new one\n`,
     );
+    return 0;
   }
   await withMonitor(master.monitor, () => monitorJson(master.monitor!, 'POST', '/api/logs/reopen', token));
   io.stdout.write(`master ${master.pid} reopened its log files\n`);

@@ -44,6 +44,14 @@ export const START_FLAGS: readonly StartFlag[] = Object.freeze([
     description: 'reload the workers when a file under this path changes (repeatable)',
   },
   { flag: 'detach', description: 'start in the background, wait until the app serves, return' },
+  // PM2's names for the two log settings people reach for first.
+  {
+    flag: 'logs',
+    value: '<dir>',
+    configKey: 'logs.dir',
+    description: 'also write the captured lines to out.log and err.log in this directory (short for --logs-dir)',
+  },
+  { flag: 'time', configKey: 'logs.time', description: 'start each log line with an ISO 8601 timestamp (short for --logs-time)' },
 ] satisfies StartFlag[]);
 
 /** The flag (or flags) one option row gets; `noWorkers` has its own (`--workers`). */
@@ -181,6 +189,8 @@ export function parseStartFlags(argv: readonly string[]): ParsedFlags {
     // A switch (--sticky) never undoes a value flag of the same key (--sticky-header).
     else if (options[flag.key] === undefined) setPath(options, flag.key, flag.sets);
   }
+  if (values.logs !== undefined) setPath(options, 'logs.dir', values.logs);
+  if (values.time === true) setPath(options, 'logs.time', true);
   const ecvFlagGiven = OPTION_FLAGS.some((flag) => flag.key.startsWith('ecv.') && values[flag.flag] !== undefined);
   return {
     entry: positionals[0],
