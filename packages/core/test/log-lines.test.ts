@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { LineSplitter } from '../src/primary/logs/line-splitter.js';
-import { renderLine, type LogRecord } from '../src/primary/logs/record.js';
+import { renderLine } from '../src/primary/logs/record.js';
+import type { LogRecord } from '../src/status.js';
 import { describeEvent } from '../src/primary/logs/lifecycle-lines.js';
 
 const text = { format: 'text', time: false, app: 'api' } as const;

@@ -1,10 +1,10 @@
 import type { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
 import type { ResolvedLogs } from '../../options.js';
-import type { LogQuery } from '../../status.js';
+import type { LogQuery, LogRecord, LogStream } from '../../status.js';
 import { Destinations, type Destination } from './destinations.js';
 import { LineSplitter } from './line-splitter.js';
-import { renderLine, type LogRecord, type LogStream } from './record.js';
+import { renderLine } from './record.js';
 
 /** How often lost lines are reported (a warning naming how many and why), ms. */
 const DROP_NOTICE_EVERY = 10_000;
@@ -15,17 +15,14 @@ const BATCH_MAX = 1000;
 /** A kept line longer than this is cut (the files and stdout get it whole): 1000 lines of 1 MiB would be 1 GiB. */
 const RECENT_LINE_MAX = 8192;
 
-/** What `recent()` filters on (defined in status.ts, which the monitor shares). */
-export type { LogQuery };
-
 /** Lines written and lost since the master started (`status().logs`, `/metrics`). */
-export interface LogCounts {
+interface LogCounts {
   lines: number;
   dropped: number;
 }
 
 /** A worker whose output is read: its pipes and its label. */
-export interface CapturedWorker {
+interface CapturedWorker {
   readonly pid: number;
   readonly instance: number;
   readonly stdout: Readable | null | undefined;
@@ -52,7 +49,6 @@ export class LogCapture {
   #counts: LogCounts = { lines: 0, dropped: 0 };
   #droppedReported = 0;
   readonly #dropNotice: NodeJS.Timeout;
-  readonly #lastError = new Set<string>();
 
   constructor(logs: ResolvedLogs, source: EventEmitter, warn: (message: string) => void) {
     this.#logs = logs;
@@ -64,11 +60,6 @@ export class LogCapture {
 
   get counts(): LogCounts {
     return { ...this.#counts };
-  }
-
-  /** Log files in use, relative to `logs.dir`. */
-  get fileNames(): string[] {
-    return this.#destinations.fileNames;
   }
 
   /**
@@ -178,11 +169,8 @@ export class LogCapture {
     );
   }
 
+  /** RotatingFile reports a failure once until the operation that failed works again: a full disk is one warning, not one per line. */
   #fileError(error: Error): void {
-    // Once per distinct failure: a full disk must not turn every line into a warning.
-    const key = (error as NodeJS.ErrnoException).code ?? error.message;
-    if (this.#lastError.has(key)) return;
-    this.#lastError.add(key);
     this.#warn(`cannot write a log file: ${error.message}; its lines are dropped until it can be written again`);
   }
 }

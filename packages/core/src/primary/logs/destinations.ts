@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { ResolvedLogs } from '../../options.js';
-import type { LogStream } from './record.js';
+import type { LogStream } from '../../status.js';
 import { RotatingFile } from './rotating-file.js';
 
 /** Somewhere captured lines go: the master's stdout or stderr, or a log file. */
@@ -57,11 +57,6 @@ export class Destinations {
     if (this.#stdio) targets.push(this.#stdio[stream]);
     if (this.#logs.dir !== false) targets.push(this.#file(this.#logs.files === 'worker' ? `${worker}.${stream}.log` : `${stream}.log`));
     return targets;
-  }
-
-  /** Names of the log files in use, relative to the directory. */
-  get fileNames(): string[] {
-    return [...this.#files.keys()];
   }
 
   reopen(): void {

@@ -1,8 +1,5 @@
-import type { LogRecord, LogStream } from '../../status.js';
-
-// The record's type lives in status.ts, next to the rest of what the master and the monitor share
-// (the monitor may not import from primary/).
-export type { LogRecord, LogStream };
+// The record's type lives in status.ts, with the rest of what the master and the monitor share.
+import type { LogRecord } from '../../status.js';
 
 /** How lines are written (a subset of the resolved `logs` option). */
 export interface LineFormat {
