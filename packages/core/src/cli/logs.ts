@@ -27,13 +27,6 @@ const MONITOR_MAX_LINES = 10_000;
 /** Lines remembered to print none twice when the event stream is reopened. */
 const SEEN_KEYS = 20_000;
 
-/** What master.json says about the master's log capture (null: capture is off). */
-interface MasterLogs {
-  dir: string | null;
-  files: 'stream' | 'worker';
-  format: 'text' | 'json';
-}
-
 export interface LogsRunOptions {
   /** The monitor's monToken. @default process.env.CLUSTER2_MON_TOKEN */
   token?: string | undefined;
@@ -50,7 +43,8 @@ export async function runLogs(request: LogsRequest, io: CliIo, options: LogsRunO
   const token = ('token' in options ? options.token : process.env[TOKEN_ENV]) || undefined;
   const signal = options.signal ?? new AbortController().signal;
   const master = findRunningMaster(request.pids);
-  const logs = (master as MasterInfo & { logs?: MasterLogs | null }).logs;
+  // null: capture is off; undefined: a master.json written by a cluster2 without log capture.
+  const logs = master.logs;
   if (request.reopen) return reopen(master, io, token);
   if (logs === null) {
     throw new Error(
