@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Makes the dashboard screenshot of the README and docs/monitor.md (docs/dashboard.png): starts a 2-worker cluster with the
 // monitor, drives a varying load at it for a while so the charts have a shape, restarts one worker
-// so the events list has a story, opens a log file, and captures a 1280x800 viewport.
+// so the events list has a story, has the workers print a few log lines (the live log panel shows
+// them labelled), and captures a 1280x800 viewport.
 //
 //   node test-e2e/monitor/screenshot.mjs [seconds=70] [out=docs/dashboard.png]
 //
@@ -43,6 +44,14 @@ fs.writeFileSync(
     (_, i) => `127.0.0.1 - - [${new Date(started - (40 - i) * 1000).toUTCString()}] "GET /api/items/${i} HTTP/1.1" 200 ${512 + i * 7}`,
   ).join('\n') + '\n',
 );
+
+/** What the workers print just before the picture (JSON lines stay JSON, labels added). */
+const appLines = [
+  ['out', JSON.stringify({ level: 30, msg: 'connected to postgres', pool: 10 })],
+  ['out', JSON.stringify({ level: 30, msg: 'cache warmed', keys: 1824, ms: 412 })],
+  ['err', JSON.stringify({ level: 40, msg: 'slow query', ms: 812, route: '/orders' })],
+  ['out', 'GET /api/items/42 200 3ms'],
+];
 
 // The fixture master runs from test-e2e, so the dependencies panel lists that package's.
 const forked = new Set();
@@ -86,9 +95,10 @@ try {
   log(`restarting worker ${restarted}: HTTP ${await post(monPort, `/api/workers/${restarted}/restart`)}`);
   await sleep(seconds * 400);
 
-  // Show a log file and let the last status event land.
-  await page.click('[data-testid="log-file"][data-name="app.log"]');
-  await page.waitForFunction(() => document.querySelector('[data-testid="log-view"]')?.textContent?.includes('cache warmed'), null, { timeout: 10_000 });
+  // The workers log a few lines of their own; the panel shows them live, labelled, among the
+  // master's lifecycle lines. Then the last status event lands.
+  for (const [stream, text] of appLines) await get(port, `/print?stream=${stream}&text=${encodeURIComponent(text)}`);
+  await page.waitForFunction(() => document.querySelector('[data-testid="log-lines"]')?.textContent?.includes('cache warmed'), null, { timeout: 10_000 });
   await sleep(1500);
   fs.mkdirSync(path.dirname(out), { recursive: true });
   await page.screenshot({ path: out });
@@ -162,5 +172,16 @@ function post(monPort, target) {
     });
     req.on('error', reject);
     req.end();
+  });
+}
+
+function get(port, target) {
+  return new Promise((resolve, reject) => {
+    http
+      .get({ host: '127.0.0.1', port, path: target, agent: false }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode));
+      })
+      .on('error', reject);
   });
 }

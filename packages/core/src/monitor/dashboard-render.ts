@@ -105,6 +105,8 @@ function eventText(e) {
   if (e.reason) parts.push(e.reason);
   if (e.code !== undefined && e.code !== null) parts.push('code ' + e.code);
   if (e.signal) parts.push(e.signal);
+  if (e.delay !== undefined) parts.push('in ' + e.delay + ' ms');
+  if (e.sockets !== undefined) parts.push(e.sockets + ' open');
   if (e.message) parts.push(e.message);
   return parts.join(' \u00b7 ');
 }
