@@ -67,8 +67,9 @@ export class Spawner {
         ...this.#links.workerEnv,
         [ENV_PORTS]: JSON.stringify(this.#links.ports()),
         [ENV_ECV]: JSON.stringify(this.#links.ecv.snapshot()),
-        // PM2's name for it (apps use it to run a cron in instance 0 only), and ours.
+        // The worker makes its stdout and stderr pipes blocking (nothing lost at process.exit()).
         ...(this.#context.options.logs.capture && { [ENV_LOG_CAPTURE]: '1' }),
+        // PM2's name for it (apps use it to run a cron in instance 0 only), and ours.
         NODE_APP_INSTANCE: String(instance),
         CLUSTER2_WORKER_ID: String(instance),
       });
@@ -196,8 +197,8 @@ export class Spawner {
       if (this.#context.state.windingDown) return;
       this.fill(record.restarts + 1, record.instance);
     };
-    // The first death in a window is replaced at once: a timer, even of 0 ms, costs a loop turn.
     this.#context.eventLog.add({ type: 'respawn', pid: record.pid, delay: verdict.delay });
+    // The first death in a window is replaced at once: a timer, even of 0 ms, costs a loop turn.
     if (verdict.delay === 0) return respawn();
     this.#later(verdict.delay, respawn);
   }
