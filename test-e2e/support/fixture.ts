@@ -2,7 +2,7 @@
 // reports the Cluster's events over IPC, polling with deadlines, teardown by pid, and loopback
 // HTTP. Shared by core's tests and the end-to-end suites; each suite extends `Fixture` with where
 // its fixtures live and what its `ready` report carries.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -214,6 +214,14 @@ export function isAlive(pid: number): boolean {
 /** A fresh directory under the OS temp dir. */
 export function tempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `cluster2-${prefix}-`));
+}
+
+/** A fresh directory holding a self-signed certificate for 127.0.0.1 (key.pem, cert.pem), made with openssl. */
+export function selfSignedCertDir(prefix: string): string {
+  const dir = tempDir(prefix);
+  const subject = ['-subj', '/CN=127.0.0.1', '-days', '1', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem')];
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', ...subject], { stdio: 'ignore' });
+  return dir;
 }
 
 /**

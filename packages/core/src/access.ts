@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import net from 'node:net';
 
 // Who may flip a switch or read the monitor: the one guard shared by ECV's control routes (in
@@ -59,8 +59,14 @@ export interface Refusal {
   headers: Record<string, string>;
 }
 
-/** Reads the guard's facts from a node:http request (plain servers, every adapter, the monitor). */
-export function controlRequestOf(req: IncomingMessage): ControlRequest {
+/** What the guard reads off a request: node:http's, node:http2's (compatibility or stream headers), a framework's raw one. */
+export interface RequestFacts {
+  headers: IncomingHttpHeaders;
+  socket: { remoteAddress?: string | undefined };
+}
+
+/** Reads the guard's facts from a request (plain servers, every adapter, the monitor). */
+export function controlRequestOf(req: RequestFacts): ControlRequest {
   const header = (name: string): string | undefined => {
     const value = req.headers[name];
     return Array.isArray(value) ? value.join(', ') : value;
@@ -68,7 +74,8 @@ export function controlRequestOf(req: IncomingMessage): ControlRequest {
   return {
     remoteAddress: req.socket.remoteAddress,
     authorization: header('authorization'),
-    host: header('host'),
+    // HTTP/2 names the host in :authority; a Host header, when a client sends one too, must match it.
+    host: header('host') ?? header(':authority'),
     origin: header('origin'),
     secFetchSite: header('sec-fetch-site'),
   };

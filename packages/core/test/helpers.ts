@@ -1,10 +1,10 @@
 // Core's clustered tests run fixture apps from test/fixtures through the shared harness.
-import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Fixture as BaseFixture, tempDir } from '../../../test-e2e/support/fixture.js';
+import { Fixture as BaseFixture } from '../../../test-e2e/support/fixture.js';
 
 export {
+  selfSignedCertDir,
   holdUntilReleased,
   inFlightAtLeast,
   isAlive,
@@ -15,14 +15,6 @@ export {
   type Answer,
   type FixtureMessage,
 } from '../../../test-e2e/support/fixture.js';
-
-/** A fresh directory holding a self-signed certificate for 127.0.0.1 (key.pem, cert.pem), made with openssl. */
-export function selfSignedCertDir(prefix: string): string {
-  const dir = tempDir(prefix);
-  const subject = ['-subj', '/CN=127.0.0.1', '-days', '1', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem')];
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', ...subject], { stdio: 'ignore' });
-  return dir;
-}
 
 export const fixturesDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures');
 

@@ -1,4 +1,6 @@
 import http from 'node:http';
+import type { Http2Stream, IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import type net from 'node:net';
 import os from 'node:os';
 import { controlRequestOf, refuseControl, type ControlRequest } from '../access.js';
 import type { ResolvedEcvOptions } from '../options.js';
@@ -24,6 +26,8 @@ export interface EcvRequest extends ControlRequest {
   localAddress: string | undefined;
   localPort: number | undefined;
   encrypted: boolean;
+  /** Arrived over HTTP/2: the health check's request to the worker itself goes over HTTP/2 too (an h2c server speaks nothing else). */
+  http2?: boolean;
 }
 
 const ROUTES: Record<string, EcvRoute> = { '': 'status', '/live': 'live', '/enable': 'enable', '/disable': 'disable' };
@@ -115,6 +119,7 @@ function bounded(check: Promise<boolean>, ms: number): Promise<boolean> {
 
 /** Requests `path` on this very worker, at the address and port the ECV request arrived at. */
 async function requestSelf(req: EcvRequest, path: string, timeout: number): Promise<boolean> {
+  if (req.http2) return requestSelfOverHttp2(req, path, timeout);
   // node:https loads only for TLS servers: it would cost every worker's start-up a few ms.
   const client = req.encrypted ? await import('node:https') : http;
   const address = stripMapped(req.localAddress) || '127.0.0.1';
@@ -139,6 +144,50 @@ async function requestSelf(req: EcvRequest, path: string, timeout: number): Prom
     request.on('error', () => resolve(false));
     request.end();
   });
+}
+
+async function requestSelfOverHttp2(req: EcvRequest, path: string, timeout: number): Promise<boolean> {
+  const { connect } = await import('node:http2');
+  const address = stripMapped(req.localAddress) || '127.0.0.1';
+  const authority = `${req.encrypted ? 'https' : 'http'}://${address.includes(':') ? `[${address}]` : address}:${req.localPort}`;
+  return new Promise((resolve) => {
+    const session = connect(authority, { rejectUnauthorized: false });
+    const done = (ok: boolean) => {
+      clearTimeout(timer);
+      session.destroy();
+      resolve(ok);
+    };
+    const timer = setTimeout(() => done(false), timeout);
+    session.on('error', () => done(false));
+    const stream = session.request({ ':path': path, ':method': 'GET', 'user-agent': 'cluster2-ecv' }, { endStream: true });
+    stream.on('response', (headers) => {
+      const status = Number(headers[':status']);
+      done(status >= 200 && status < 300);
+    });
+    stream.on('error', () => done(false));
+  });
+}
+
+/** Reads what ECV needs from an HTTP/2 stream's session and headers. */
+export function ecvRequestOfStream(stream: Http2Stream, headers: IncomingHttpHeaders): EcvRequest {
+  // The session's socket: node:http2's proxy reads its address through (and `encrypted` under TLS).
+  const socket = stream.session!.socket as net.Socket & { encrypted?: boolean };
+  return {
+    ...controlRequestOf({ headers, socket }),
+    method: headers[':method'] ?? 'GET',
+    localAddress: socket.localAddress,
+    localPort: socket.localPort,
+    encrypted: socket.encrypted === true,
+    http2: true,
+  };
+}
+
+/** Writes an answer on an HTTP/2 stream (plain node:http2 servers). */
+export function writeEcvAnswerOnStream(stream: ServerHttp2Stream, answer: EcvAnswer, head: boolean): void {
+  // The client may have reset the stream while a health check ran.
+  if (stream.destroyed || stream.closed) return;
+  stream.respond({ ':status': answer.status, ...answer.headers }, { endStream: head });
+  if (!head) stream.end(answer.body);
 }
 
 /** Reads what ECV needs from a node:http request. */

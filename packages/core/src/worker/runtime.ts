@@ -10,7 +10,7 @@ import { isEcvMounted } from '../ecv/mounted.js';
 import { StatsSampler } from './stats.js';
 import { StickyIntake } from './sticky-intake.js';
 import { claimLateHandoffs } from './late-handoff.js';
-import { Traffic, isHttpServer, type RequestInterceptor } from './traffic.js';
+import { Traffic, servesHttp, type RequestInterceptor } from './traffic.js';
 import { ServerAdoption } from './adopt.js';
 import { checkWorkerMove, isDrainingState } from '../worker-state.js';
 
@@ -81,8 +81,8 @@ export class WorkerRuntime {
       onRequest: (total) => this.#checkCount('maxRequests', total),
       // Routine for a keep-alive client: counted in the heartbeat (idleCloses), not a warning each,
       // which would flood the master's event log with every idle client that went away.
-      onIdleTimeout: (socket) => {
-        debug('worker %d: closed socket %s:%s idle for %d ms', process.pid, socket.remoteAddress ?? '', socket.remotePort ?? '', options.timeout);
+      onIdleTimeout: (peer) => {
+        debug('worker %d: closed connection %s:%s idle for %d ms', process.pid, peer.remoteAddress ?? '', peer.remotePort ?? '', options.timeout);
       },
     });
     this.#stickyIntake = options.cluster && options.sticky ? new StickyIntake(channel) : undefined;
@@ -140,7 +140,7 @@ export class WorkerRuntime {
   /** Tracks a server of the app; plain http servers answer ECV through the interceptor, adapters serve it as routes. */
   #take(server: net.Server, interceptor: RequestInterceptor | undefined): void {
     this.#servers.push(server);
-    this.traffic.attach(server, isHttpServer(server) && !isEcvMounted(server) ? interceptor : undefined);
+    this.traffic.attach(server, servesHttp(server) && !isEcvMounted(server) ? interceptor : undefined);
     const notePort = () => {
       const port = portOf(server);
       if (port !== undefined) this.#serverByPort.set(port, server);

@@ -1,10 +1,15 @@
 import http from 'node:http';
+import type http2 from 'node:http2';
 import type tls from 'node:tls';
 import net from 'node:net';
+import { Http2Sessions, isHttp2Server, type StreamInterceptor } from './http2-sessions.js';
 import type { TrafficCounters } from './stats.js';
 
-/** Answers a request before the app sees it (ECV); returns true when it did. */
-export type RequestInterceptor = (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
+/** Answers a request before the app sees it (ECV), over HTTP/1.1 or HTTP/2; each returns true when it did. */
+export interface RequestInterceptor {
+  http1(req: http.IncomingMessage, res: http.ServerResponse): boolean;
+  http2: StreamInterceptor;
+}
 
 export interface TrafficOptions {
   /** Idle socket timeout, ms. */
@@ -15,8 +20,8 @@ export interface TrafficOptions {
   onConnection(total: number): void;
   /** Called with the number of requests received so far. */
   onRequest(total: number): void;
-  /** Called for each socket ended at `timeout`; the heartbeat counts them (`idleCloses`). */
-  onIdleTimeout(socket: net.Socket): void;
+  /** Called for each connection (socket or HTTP/2 session) closed at `timeout`; the heartbeat counts them (`idleCloses`). */
+  onIdleTimeout(peer: { remoteAddress?: string | undefined; remotePort?: number | undefined }): void;
 }
 
 interface SocketState {
@@ -57,19 +62,27 @@ function isTlsServer(server: net.Server): server is tls.Server {
 }
 
 export function isHttpServer(server: net.Server): server is http.Server {
+  // An Http2SecureServer has closeIdleConnections too (for its HTTP/1.1 clients) but is no http.Server.
+  if (isHttp2Server(server)) return false;
   // https.Server is a tls.Server carrying node:http's request machinery (closeIdleConnections among it).
   return server instanceof http.Server || (isTlsServer(server) && typeof (server as { closeIdleConnections?: unknown }).closeIdleConnections === 'function');
+}
+
+/** A server whose requests core can answer ECV on: node:http, node:https or node:http2. */
+export function servesHttp(server: net.Server): boolean {
+  return isHttpServer(server) || isHttp2Server(server);
 }
 
 /**
  * Tracks every socket and request of a worker's servers: counts for the heartbeat, the idle
  * timeout, and the graceful drain that ends idle keep-alive sockets with FIN after a grace
- * instead of resetting them.
+ * instead of resetting them. HTTP/2 sessions are tracked by Http2Sessions, which ends them with GOAWAY.
  */
 export class Traffic {
   readonly #options: TrafficOptions;
   readonly #servers: net.Server[] = [];
   readonly #sockets = new Set<TrackedSocket>();
+  readonly #http2: Http2Sessions;
   readonly #sweep: NodeJS.Timeout;
   #totalConnections = 0;
   #requests = 0;
@@ -89,6 +102,17 @@ export class Traffic {
     this.#onResponseClose = function () {
       traffic.#responseClosed(this);
     };
+    this.#http2 = new Http2Sessions({
+      timeout: options.timeout,
+      idleGrace: options.idleGrace,
+      onSession: () => this.#connected(),
+      onStream: () => this.#requested(),
+      onIdleTimeout: (session) => {
+        this.#idleCloses++;
+        this.#options.onIdleTimeout(session.socket);
+      },
+      onEmpty: () => this.#checkEmpty(),
+    });
     // One sweep for the idle timeout instead of a timer per socket keeps the request path cheap.
     const every = Math.min(1000, Math.max(10, Math.floor(options.timeout / 4)));
     this.#sweep = setInterval(() => this.#endIdleSockets(), every).unref();
@@ -108,10 +132,10 @@ export class Traffic {
       if (state.upgraded) upgraded++;
     }
     return {
-      connections: this.#sockets.size,
+      connections: this.#sockets.size + this.#http2.size,
       totalConnections: this.#totalConnections,
       requests: this.#requests,
-      inFlight,
+      inFlight: inFlight + this.#http2.openStreams(),
       upgraded,
       idleCloses: this.#idleCloses,
     };
@@ -120,19 +144,46 @@ export class Traffic {
   /** Tracks `server`; requests the interceptor claims are answered before the app's own 'request' listeners run. */
   attach(server: net.Server, interceptor?: RequestInterceptor): void {
     this.#servers.push(server);
+    if (isHttp2Server(server)) return this.#attachHttp2(server, interceptor);
     const connectionEvent = isTlsServer(server) ? 'secureConnection' : 'connection';
     server.on(connectionEvent, (socket: net.Socket) => this.#track(socket, isHttpServer(server)));
     if (!isHttpServer(server)) return;
     // Without a 'timeout' listener node:http destroys sockets on its own timers; ours decide.
     server.on('timeout', () => {});
     this.#watchUpgrades(server);
+    this.#interceptRequests(server, interceptor);
+  }
+
+  /** Puts accounting and ECV before the app's 'request' listeners. */
+  #interceptRequests(server: net.Server, interceptor: RequestInterceptor | undefined): void {
     const appListeners = server.listeners('request') as ((...args: unknown[]) => void)[];
     server.removeAllListeners('request');
     server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+      // node:http2's compatibility requests were counted (and ECV answered) as streams.
+      if (req.httpVersionMajor === 2) {
+        for (const listener of appListeners) listener.call(server, req, res);
+        return;
+      }
       this.#onRequest(req, res);
-      if (interceptor?.(req, res)) return;
+      if (interceptor?.http1(req, res)) return;
       for (const listener of appListeners) listener.call(server, req, res);
     });
+  }
+
+  /**
+   * HTTP/2 connections are tracked as sessions, not sockets: ending a session's socket ourselves is
+   * what fails its streams. With `allowHTTP1`, a TLS connection that negotiated HTTP/1.1 is an
+   * ordinary HTTP socket, tracked and drained as on an https.Server.
+   */
+  #attachHttp2(server: http2.Http2Server | http2.Http2SecureServer, interceptor: RequestInterceptor | undefined): void {
+    this.#http2.attach(server, interceptor?.http2);
+    if (!isTlsServer(server)) return;
+    server.on('secureConnection', (socket: tls.TLSSocket) => {
+      if (socket.alpnProtocol !== 'h2') this.#track(socket, true);
+    });
+    // Wrapping 'request' with no app listener would make node:http2 start its compatibility layer
+    // for every stream (an app on the core 'stream' API, gRPC among them, would answer twice).
+    if (server.listenerCount('request') > 0) this.#interceptRequests(server, interceptor);
   }
 
   /**
@@ -148,19 +199,29 @@ export class Traffic {
     }
     const closed = this.#servers.map((server) => closeListener(server));
     for (const socket of this.#sockets) this.#scheduleGracefulEnd(socket);
-    return Promise.all(closed).then(() => this.#allSocketsClosed());
+    this.#http2.drain();
+    return Promise.all(closed).then(() => this.#allConnectionsClosed());
   }
 
-  #allSocketsClosed(): Promise<void> {
-    if (this.#sockets.size === 0) return Promise.resolve();
+  #allConnectionsClosed(): Promise<void> {
+    if (this.#isEmpty()) return Promise.resolve();
     return new Promise((resolve) => {
       this.#onEmpty = resolve;
     });
   }
 
+  #isEmpty(): boolean {
+    return this.#sockets.size === 0 && this.#http2.size === 0;
+  }
+
+  #checkEmpty(): void {
+    if (this.#isEmpty()) this.#onEmpty?.();
+  }
+
   /** Destroys whatever is still open (the drain ran out of time). */
   destroyAll(): void {
     for (const socket of this.#sockets) socket.destroy();
+    this.#http2.destroyAll();
   }
 
   close(): void {
@@ -175,9 +236,8 @@ export class Traffic {
   #watchUpgrades(server: http.Server): void {
     // node:http emits no 'request' for an upgrade: it is counted here (but never in flight).
     const onUpgrade = (req: http.IncomingMessage, socket: net.Socket) => {
-      this.#requests++;
       this.#upgraded(socket as TrackedSocket);
-      this.#options.onRequest(this.#requests);
+      this.#requested();
     };
     const install = () => {
       if (!server.listeners('upgrade').includes(onUpgrade)) server.prependListener('upgrade', onUpgrade);
@@ -203,17 +263,26 @@ export class Traffic {
     const socket = raw as TrackedSocket;
     socket[kState] = { responses: [], idleSince: Date.now(), graceTimer: undefined, upgraded: false };
     this.#sockets.add(socket);
-    this.#totalConnections++;
     socket.once('close', () => {
       clearTimeout(socket[kState].graceTimer);
       this.#sockets.delete(socket);
-      if (this.#sockets.size === 0) this.#onEmpty?.();
+      this.#checkEmpty();
     });
     if (!http) {
       socket.on('data', () => this.#markActive(socket));
     }
-    this.#options.onConnection(this.#totalConnections);
+    this.#connected();
     if (this.draining) this.#scheduleGracefulEnd(socket);
+  }
+
+  #connected(): void {
+    this.#totalConnections++;
+    this.#options.onConnection(this.#totalConnections);
+  }
+
+  #requested(): void {
+    this.#requests++;
+    this.#options.onRequest(this.#requests);
   }
 
   #markActive(socket: TrackedSocket): void {
@@ -223,7 +292,6 @@ export class Traffic {
   }
 
   #onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
-    this.#requests++;
     const socket = req.socket as TrackedSocket;
     const state = socket[kState];
     if (state) {
@@ -236,7 +304,7 @@ export class Traffic {
     if (this.draining) res.setHeader('connection', 'close');
     // 'close' comes once per response, so `on` needs no `once` wrapper.
     res.on('close', this.#onResponseClose);
-    this.#options.onRequest(this.#requests);
+    this.#requested();
   }
 
   #responseClosed(res: TrackedResponse): void {
@@ -291,6 +359,7 @@ export class Traffic {
         this.#options.onIdleTimeout(socket);
       }
     }
+    this.#http2.sweep(now);
   }
 }
 

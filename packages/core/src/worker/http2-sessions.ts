@@ -1,0 +1,161 @@
+import type http2 from 'node:http2';
+import type net from 'node:net';
+
+/** Answers a stream before the app sees it (ECV over HTTP/2); returns true when it did. */
+export type StreamInterceptor = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => boolean;
+
+export interface Http2SessionsOptions {
+  /** A session with no open stream for this long is closed (GOAWAY), ms. */
+  timeout: number;
+  /** While draining, close a session whose client has not acknowledged the GOAWAY after this long, ms. */
+  idleGrace: number;
+  /** Called once per session (a connection). */
+  onSession(): void;
+  /** Called once per stream (a request). */
+  onStream(): void;
+  /** Called for each session closed at `timeout`. */
+  onIdleTimeout(session: http2.ServerHttp2Session): void;
+  /** Called whenever the last tracked session has closed. */
+  onEmpty(): void;
+}
+
+interface SessionState {
+  /** Streams opened and not yet closed: the session's requests in flight. */
+  streams: number;
+  /** ms since epoch when the session last had no open stream. */
+  idleSince: number;
+  /** Told to go away (drain or idle timeout): it is closed once the client has acknowledged. */
+  goingAway: boolean;
+  closeTimer: NodeJS.Timeout | undefined;
+}
+
+/** HTTP/2's NO_ERROR code (RFC 9113 §7); node:http2 is not imported just for its constants. */
+const NO_ERROR = 0;
+/** The highest stream id there is: a GOAWAY carrying it announces the close without refusing any stream yet. */
+const MAX_STREAM_ID = 2 ** 31 - 1;
+
+/**
+ * An Http2Server or Http2SecureServer, told by its HTTP/2-only method rather than `instanceof`:
+ * importing node:http2 in every worker would cost each start its module loading for apps that never serve HTTP/2.
+ */
+export function isHttp2Server(server: net.Server): server is http2.Http2Server | http2.Http2SecureServer {
+  return typeof (server as Partial<http2.Http2Server>).updateSettings === 'function';
+}
+
+/**
+ * The HTTP/2 half of a worker's traffic accounting. A session is one connection and each of its
+ * streams one request. node:http2 owns the session's socket (ending it under the session is what
+ * resets the client's streams), so sessions end the HTTP/2 way: GOAWAY, then close once the open
+ * streams are done.
+ *
+ * Going away takes two steps (RFC 9113 §6.8): a GOAWAY carrying the highest stream id tells the
+ * client to open no new stream, and a PING behind it comes back only once the client has read it.
+ * Then `session.close()` sends the final GOAWAY naming the last stream the server took: every
+ * stream the client opened before it knew is served, none is refused after processing began, and
+ * one opened later is refused with REFUSED_STREAM, which clients retry on a new connection.
+ */
+export class Http2Sessions {
+  readonly #options: Http2SessionsOptions;
+  readonly #sessions = new Map<http2.ServerHttp2Session, SessionState>();
+  #draining = false;
+
+  constructor(options: Http2SessionsOptions) {
+    this.#options = options;
+  }
+
+  get size(): number {
+    return this.#sessions.size;
+  }
+
+  /** Streams open over every session. */
+  openStreams(): number {
+    let streams = 0;
+    for (const state of this.#sessions.values()) streams += state.streams;
+    return streams;
+  }
+
+  /** Tracks every session and stream of `server`; streams the interceptor claims never reach the app. */
+  attach(server: http2.Http2Server | http2.Http2SecureServer, interceptor?: StreamInterceptor): void {
+    server.on('session', (session: http2.ServerHttp2Session) => this.#track(session));
+    // The server's 'stream' reaches the app's listeners (and node:http2's compatibility layer,
+    // which makes the 'request' events) in turn; only wrapping emit answers ECV before all of them,
+    // whichever API the app uses and whenever it adds its listeners.
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- `this` inside emit is the server
+    const sessions = this;
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- called below with the server as `this`
+    const emit = server.emit;
+    server.emit = function (this: typeof server, event: string | symbol, ...args: unknown[]): boolean {
+      if (event === 'stream') {
+        const [stream, headers] = args as [http2.ServerHttp2Stream, http2.IncomingHttpHeaders];
+        sessions.#opened(stream);
+        if (interceptor?.(stream, headers)) return true;
+      }
+      return emit.call(this, event, ...args);
+    } as typeof server.emit;
+  }
+
+  /** Tells every session to go away; the ones that come later are told as they arrive. */
+  drain(): void {
+    this.#draining = true;
+    for (const session of this.#sessions.keys()) this.#goAway(session);
+  }
+
+  /** Destroys every session still open (the drain ran out of time). */
+  destroyAll(): void {
+    for (const session of this.#sessions.keys()) session.destroy();
+  }
+
+  /** The idle timeout: a session with no open stream for `timeout` goes away. */
+  sweep(now: number): void {
+    for (const [session, state] of this.#sessions) {
+      if (state.streams === 0 && !state.goingAway && now - state.idleSince >= this.#options.timeout) {
+        this.#goAway(session);
+        this.#options.onIdleTimeout(session);
+      }
+    }
+  }
+
+  #track(session: http2.ServerHttp2Session): void {
+    const state: SessionState = { streams: 0, idleSince: Date.now(), goingAway: false, closeTimer: undefined };
+    this.#sessions.set(session, state);
+    session.once('close', () => {
+      clearTimeout(state.closeTimer);
+      this.#sessions.delete(session);
+      if (this.#sessions.size === 0) this.#options.onEmpty();
+    });
+    this.#options.onSession();
+    // A connection handed over after the drain began (a late hand-off) still has its first streams served.
+    if (this.#draining) this.#goAway(session);
+  }
+
+  #opened(stream: http2.ServerHttp2Stream): void {
+    const state = stream.session && this.#sessions.get(stream.session as http2.ServerHttp2Session);
+    this.#options.onStream();
+    if (state === undefined) return;
+    state.streams++;
+    stream.once('close', () => {
+      state.streams--;
+      state.idleSince = Date.now();
+    });
+  }
+
+  #goAway(session: http2.ServerHttp2Session): void {
+    const state = this.#sessions.get(session);
+    if (state === undefined || state.goingAway || session.closed || session.destroyed) return;
+    state.goingAway = true;
+    const close = () => {
+      clearTimeout(state.closeTimer);
+      // close(): the final GOAWAY, then the session ends once its open streams have.
+      if (!session.closed && !session.destroyed) session.close();
+    };
+    try {
+      session.goaway(NO_ERROR, MAX_STREAM_ID);
+      // A client that never answers the PING is closed after `idleGrace` all the same.
+      state.closeTimer = setTimeout(close, this.#options.idleGrace);
+      if (!session.ping(close)) close();
+    } catch {
+      // The session was torn down under us (its socket failed): nothing is left to tell.
+      close();
+    }
+  }
+}
