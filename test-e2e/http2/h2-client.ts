@@ -91,17 +91,8 @@ export class H2Load {
   #sessionFor(slot: number): { session: http2.ClientHttp2Session; record: SessionRecord } {
     const entry = this.#current[slot];
     if (entry !== undefined && !entry.session.closed && !entry.session.destroyed && !entry.record.goaway) return entry;
-    const record: SessionRecord = { goaway: false, closed: false, closedByClient: false, pids: new Set() };
     const session = http2.connect(this.#options.origin, { rejectUnauthorized: false });
-    session.on('goaway', () => {
-      record.goaway = true;
-    });
-    session.on('close', () => {
-      record.closed = true;
-    });
-    session.on('error', (error: NodeJS.ErrnoException) => {
-      record.error = error.code ?? error.message;
-    });
+    const record = watch(session);
     this.sessions.push(record);
     const fresh = { session, record };
     this.#current[slot] = fresh;
@@ -214,4 +205,70 @@ export class Http1KeepAliveLoad {
     this.failed++;
     if (this.failures.length < 20) this.failures.push(what);
   }
+}
+
+/** A client session watched for the server's GOAWAY and its close. */
+export interface WatchedSession {
+  session: http2.ClientHttp2Session;
+  record: SessionRecord;
+}
+
+/** Opens a session to `origin` and resolves once it is connected. */
+export function openSession(origin: string): Promise<WatchedSession> {
+  const session = http2.connect(origin, { rejectUnauthorized: false });
+  const record = watch(session);
+  return new Promise((resolve, reject) => {
+    session.once('connect', () => resolve({ session, record }));
+    session.once('error', reject);
+  });
+}
+
+/** Records what the server does to `session`: GOAWAY, close, errors. */
+function watch(session: http2.ClientHttp2Session): SessionRecord {
+  const record: SessionRecord = { goaway: false, closed: false, closedByClient: false, pids: new Set() };
+  session.on('goaway', () => {
+    record.goaway = true;
+  });
+  session.on('close', () => {
+    record.closed = true;
+  });
+  session.on('error', (error: NodeJS.ErrnoException) => {
+    record.error = error.code ?? error.message;
+  });
+  return record;
+}
+
+export interface StreamAnswer {
+  status: number | undefined;
+  headers: http2.IncomingHttpHeaders;
+  body: string;
+  /** The stream's RST_STREAM code (0: it ended normally). */
+  rstCode: number | undefined;
+}
+
+/** One request on `session`; resolves when its stream closes, however it closes. */
+export function get(session: http2.ClientHttp2Session, path: string, method = 'GET', timeout = 10_000): Promise<StreamAnswer> {
+  return new Promise((resolve, reject) => {
+    let stream: http2.ClientHttp2Stream;
+    try {
+      stream = session.request({ ':path': path, ':method': method }, { endStream: true });
+    } catch (error) {
+      return reject(error instanceof Error ? error : new Error(String(error)));
+    }
+    const answer: StreamAnswer = { status: undefined, headers: {}, body: '', rstCode: undefined };
+    stream.setTimeout(timeout, () => stream.close(http2.constants.NGHTTP2_CANCEL));
+    stream.on('response', (headers) => {
+      answer.headers = headers;
+      answer.status = Number(headers[':status']);
+    });
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk: string) => {
+      answer.body += chunk;
+    });
+    stream.on('error', () => {});
+    stream.on('close', () => {
+      answer.rstCode = stream.rstCode;
+      resolve(answer);
+    });
+  });
 }
