@@ -2,6 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { CliIo } from '../src/cli/io.js';
 import { Fixture as BaseFixture, tempDir } from '../../../test-e2e/support/fixture.js';
 
 export {
@@ -22,6 +23,18 @@ export function selfSignedCertDir(prefix: string): string {
   const subject = ['-subj', '/CN=127.0.0.1', '-days', '1', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem')];
   execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', ...subject], { stdio: 'ignore' });
   return dir;
+}
+
+/** An in-memory `CliIo`: what a CLI command wrote to stdout and stderr, and stdout's non-empty lines. */
+export function collector(): { io: CliIo; out: () => string; err: () => string; lines: () => string[] } {
+  let out = '';
+  let err = '';
+  return {
+    io: { stdout: { write: (s: string) => (out += s) }, stderr: { write: (s: string) => (err += s) } },
+    out: () => out,
+    err: () => err,
+    lines: () => out.split('\n').filter(Boolean),
+  };
 }
 
 export const fixturesDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures');
