@@ -3,6 +3,7 @@ import { get, pollUntil, workerPids } from './http.mjs';
 import { startCluster2 } from './cluster2-cli.mjs';
 import { Pm2 } from './pm2.mjs';
 import { freePort, startApp } from './proc.mjs';
+import { median, ratio, round, sum } from './stats.mjs';
 
 /**
  * Starts `spec` on a free port and resolves once it serves: `{ name, port, masterPid, handle?,
@@ -73,6 +74,33 @@ export async function interleave(specs, rounds, measure, log = () => {}) {
     }
   }
   return results;
+}
+
+/** The median of `pick(result)` over contender `name`'s rounds in interleave's `results`; NaN for a contender that did not run. */
+export function medianOf(results, name, pick) {
+  return median(results.get(name)?.map(pick) ?? []);
+}
+
+/**
+ * One table row for contender `name` from its rounds of a wrk load (loadAndCost results) in
+ * interleave's `results`: median req/s, p50 and p99; a req/s ratio per entry of `against` (column
+ * → the contender to divide by); server CPU per request; `extra(runs)`'s columns; errors, and
+ * each round's req/s.
+ */
+export function loadRow(results, name, against, extra = () => ({})) {
+  const runs = results.get(name);
+  const rps = (contender) => medianOf(results, contender, (r) => r.rps);
+  return {
+    contender: name,
+    'req/s (median)': rps(name),
+    'p50 ms': median(runs.map((r) => r.p50)),
+    'p99 ms': median(runs.map((r) => r.p99)),
+    ...Object.fromEntries(Object.entries(against).map(([column, other]) => [column, round(ratio(rps(name), rps(other)), 3)])),
+    'server CPU µs/req': median(runs.map((r) => r.cpuUsPerReq)),
+    ...extra(runs),
+    'errors+non2xx': sum(runs.map((r) => r.socketErrors + r.non2xx)),
+    'req/s runs': runs.map((r) => Math.round(r.rps)).join(', '),
+  };
 }
 
 function summarize(result) {

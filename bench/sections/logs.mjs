@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { interleave, withContender } from '../lib/contenders.mjs';
+import { interleave, loadRow, medianOf, withContender } from '../lib/contenders.mjs';
 import { cpuMs, groupPids } from '../lib/cpu.mjs';
 import { get, pollUntil } from '../lib/http.mjs';
 import { countUntil, filesIn, LineCounter, settledCount } from '../lib/log-lines.mjs';
@@ -102,22 +102,10 @@ async function servePart(ctx, capture) {
       }),
     ctx.log,
   );
-  const rps = (name) => median(results.get(name)?.map((r) => r.rps) ?? []);
-  const rows = specs.map(({ name }) => {
-    const runs = results.get(name);
-    return {
-      contender: name,
-      'req/s (median)': rps(name),
-      'p50 ms': median(runs.map((r) => r.p50)),
-      'p99 ms': median(runs.map((r) => r.p99)),
-      '× PM2': round(ratio(rps(name), rps(PM2)), 3),
-      [`× ${BARE}`]: round(ratio(rps(name), rps(BARE)), 3),
-      'server CPU µs/req': median(runs.map((r) => r.cpuUsPerReq)),
-      'log lines ÷ requests': median(runs.map((r) => r.linesPerRequest)),
-      'errors+non2xx': sum(runs.map((r) => r.socketErrors + r.non2xx)),
-      'req/s runs': runs.map((r) => Math.round(r.rps)).join(', '),
-    };
-  });
+  const rps = (name) => medianOf(results, name, (r) => r.rps);
+  const rows = specs.map(({ name }) =>
+    loadRow(results, name, { '× PM2': PM2, [`× ${BARE}`]: BARE }, (runs) => ({ 'log lines ÷ requests': median(runs.map((r) => r.linesPerRequest)) })),
+  );
   const summary = {
     bareRps: rps(BARE),
     inheritVsBare: ratio(rps(INHERIT), rps(BARE)),
@@ -223,7 +211,7 @@ async function floodPart(ctx, capture) {
   const rounds = ctx.rounds;
   const specs = contenders(capture, { flood: true }).filter((s) => capture || !s.needsCapture);
   const results = await interleave(specs, rounds, (spec) => floodOnce(spec, lines), ctx.log);
-  const lps = (name) => median(results.get(name)?.map((r) => r.linesPerS) ?? []);
+  const lps = (name) => medianOf(results, name, (r) => r.linesPerS);
   const rows = specs.map(({ name }) => {
     const runs = results.get(name);
     return {
@@ -245,14 +233,14 @@ async function floodPart(ctx, capture) {
     floodInheritLinesPerS: lps(INHERIT),
     floodPm2LinesPerS: lps(PM2),
     floodPipedLinesPerS: lps(PIPED),
-    floodPipedMasterCpuMsPer100k: median(results.get(PIPED).map((r) => r.masterCpuMsPer100k)),
+    floodPipedMasterCpuMsPer100k: medianOf(results, PIPED, (r) => r.masterCpuMsPer100k),
     floodMissing: sum(rows.map((r) => r['lines missing'])),
   };
   if (capture) {
     Object.assign(summary, {
       floodCaptureStdoutLinesPerS: lps(CAPTURE_STDOUT),
       floodCaptureFilesLinesPerS: lps(CAPTURE_FILES),
-      floodCaptureMasterCpuMsPer100k: median(results.get(CAPTURE_STDOUT).map((r) => r.masterCpuMsPer100k)),
+      floodCaptureMasterCpuMsPer100k: medianOf(results, CAPTURE_STDOUT, (r) => r.masterCpuMsPer100k),
     });
   }
   const notes = [

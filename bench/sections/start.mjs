@@ -2,7 +2,7 @@
 // library API and bare node:cluster, rolling reloads under keep-alive load against `pm2 reload`,
 // and the time from spawn to the first response against `pm2 start` and `pm2-runtime`.
 import { reloadCluster2, startCluster2 } from '../lib/cluster2-cli.mjs';
-import { interleave, withContender } from '../lib/contenders.mjs';
+import { interleave, loadRow, medianOf, withContender } from '../lib/contenders.mjs';
 import { firstAnswer, pollUntil, sleep, startLoad, workerPids } from '../lib/http.mjs';
 import { Pm2, pm2Version, startPm2Runtime } from '../lib/pm2.mjs';
 import { freePort, startApp } from '../lib/proc.mjs';
@@ -59,22 +59,9 @@ async function throughputPart(ctx) {
       }),
     ctx.log,
   );
-  const rps = (name) => median(results.get(name).map((r) => r.rps));
-  const rows = specs.map(({ name }) => {
-    const runs = results.get(name);
-    return {
-      contender: name,
-      'req/s (median)': rps(name),
-      'p50 ms': median(runs.map((r) => r.p50)),
-      'p99 ms': median(runs.map((r) => r.p99)),
-      [`× ${BARE}`]: round(ratio(rps(name), rps(BARE)), 3),
-      [`× ${LIBRARY}`]: round(ratio(rps(name), rps(LIBRARY)), 3),
-      'server CPU µs/req': median(runs.map((r) => r.cpuUsPerReq)),
-      'errors+non2xx': sum(runs.map((r) => r.socketErrors + r.non2xx)),
-      'req/s runs': runs.map((r) => Math.round(r.rps)).join(', '),
-    };
-  });
-  const cpu = (name) => median(results.get(name).map((r) => r.cpuUsPerReq));
+  const rps = (name) => medianOf(results, name, (r) => r.rps);
+  const rows = specs.map(({ name }) => loadRow(results, name, { [`× ${BARE}`]: BARE, [`× ${LIBRARY}`]: LIBRARY }));
+  const cpu = (name) => medianOf(results, name, (r) => r.cpuUsPerReq);
   const summary = {
     startRps: rps(START),
     startVsLibrary: ratio(rps(START), rps(LIBRARY)),
@@ -237,7 +224,7 @@ async function startTimePart(ctx) {
     { name: `${pm2}: pm2-runtime start -i ${WORKERS}`, runtime: true, workers: WORKERS },
   ];
   const results = await interleave(specs, rounds, timeStart, ctx.log);
-  const p50 = (name, key = 'firstMs') => median(results.get(name).map((r) => r[key]));
+  const p50 = (name, key = 'firstMs') => medianOf(results, name, (r) => r[key]);
   const rows = specs.map(({ name, workers }) => ({
     contender: name,
     starts: results.get(name).length,

@@ -5,26 +5,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { CliIo } from '../src/cli/io.js';
 import { runLogs } from '../src/cli/logs.js';
 import { runCli, USAGE } from '../src/cli/run.js';
 import { PidFiles } from '../src/primary/pidfiles.js';
 import type { LogRecord } from '../src/status.js';
-import { tempDir } from './helpers.js';
+import { collector, tempDir } from './helpers.js';
 import { startTestMonitor, waitFor, type TestMonitor } from './monitor-helpers.js';
 
 const CLI = path.resolve(import.meta.dirname, '../dist/cli.js');
-
-function collector(): { io: CliIo; out: () => string; err: () => string; lines: () => string[] } {
-  let out = '';
-  let err = '';
-  return {
-    io: { stdout: { write: (s: string) => (out += s) }, stderr: { write: (s: string) => (err += s) } },
-    out: () => out,
-    err: () => err,
-    lines: () => out.split('\n').filter(Boolean),
-  };
-}
 
 let tmp: string;
 let pidsDir: string;

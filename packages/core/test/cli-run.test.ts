@@ -5,19 +5,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli, USAGE } from '../src/cli/run.js';
 import { PidFiles } from '../src/primary/pidfiles.js';
 // Zombie-aware: the CLI returns once the master has exited, before this process (its parent) reaps it.
-import { isAlive, tempDir } from './helpers.js';
+import { collector, isAlive, tempDir } from './helpers.js';
 import { startTestMonitor, waitFor, type TestMonitor } from './monitor-helpers.js';
-
-/** Collects what the CLI writes. */
-function collector(): { io: Parameters<typeof runCli>[1]; out: () => string; err: () => string } {
-  let out = '';
-  let err = '';
-  return {
-    io: { stdout: { write: (s: string) => (out += s) }, stderr: { write: (s: string) => (err += s) } },
-    out: () => out,
-    err: () => err,
-  };
-}
 
 // Stands in for a master: records the signals it gets; exits on SIGTERM/SIGQUIT, stays on SIGUSR2.
 const FAKE_MASTER = `

@@ -1,6 +1,7 @@
 // Core's clustered tests run fixture apps from test/fixtures through the shared harness.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { CliIo } from '../src/cli/io.js';
 import { Fixture as BaseFixture } from '../../../test-e2e/support/fixture.js';
 
 export {
@@ -15,6 +16,18 @@ export {
   type Answer,
   type FixtureMessage,
 } from '../../../test-e2e/support/fixture.js';
+
+/** An in-memory `CliIo`: what a CLI command wrote to stdout and stderr, and stdout's non-empty lines. */
+export function collector(): { io: CliIo; out: () => string; err: () => string; lines: () => string[] } {
+  let out = '';
+  let err = '';
+  return {
+    io: { stdout: { write: (s: string) => (out += s) }, stderr: { write: (s: string) => (err += s) } },
+    out: () => out,
+    err: () => err,
+    lines: () => out.split('\n').filter(Boolean),
+  };
+}
 
 export const fixturesDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures');
 

@@ -1,12 +1,11 @@
 // The monitor's view of the master's captured lines: GET /api/logs (recent lines, filtered),
 // POST /api/logs/reopen, and the `logs` / `logs-skipped` events of the event stream.
 import fs from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LOG_WINDOW_MS, MAX_LOG_RECORDS_PER_WINDOW } from '../src/monitor/sse.js';
 import type { LogRecord } from '../src/status.js';
-import { errorCode, rawRequest, startTestMonitor, waitFor, type TestMonitor } from './monitor-helpers.js';
+import { errorCode, openEventStream, rawRequest, startTestMonitor, waitFor, type TestMonitor } from './monitor-helpers.js';
 
 let t: TestMonitor | undefined;
 afterEach(async () => {
@@ -113,41 +112,11 @@ describe('POST /api/logs/reopen', () => {
   });
 });
 
-interface SseMessage {
-  event: string;
-  data: unknown;
-  at: number;
-}
-
-function openStream(port: number): Promise<{ messages: SseMessage[]; close(): void }> {
-  return new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port, path: '/api/events', agent: false }, (res) => {
-      const messages: SseMessage[] = [];
-      let buffer = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        buffer += chunk;
-        let end: number;
-        while ((end = buffer.indexOf('\n\n')) !== -1) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const event = /^event: (.*)$/m.exec(block)?.[1];
-          const data = /^data: (.*)$/m.exec(block)?.[1];
-          if (event !== undefined && data !== undefined) messages.push({ event, data: JSON.parse(data), at: Date.now() });
-        }
-      });
-      res.on('error', () => {});
-      resolve({ messages, close: () => req.destroy() });
-    });
-    req.on('error', reject);
-  });
-}
-
 describe('GET /api/events: captured lines', () => {
   it('relays each batch of lines as a logs event, subscribing only while a client is connected', async () => {
     t = await startTestMonitor();
     expect(t.source.listenerCount('logs')).toBe(0);
-    const stream = await openStream(t.port);
+    const stream = await openEventStream(t.port);
     await waitFor(() => stream.messages.length === 1, 2000, 'initial status');
     expect(t.source.listenerCount('logs')).toBe(1);
     const batch = [record(1), record(2, { msg: '<img src=x onerror=alert(1)>' })];
@@ -160,7 +129,7 @@ describe('GET /api/events: captured lines', () => {
 
   it(`sends at most ${MAX_LOG_RECORDS_PER_WINDOW} lines per ${LOG_WINDOW_MS} ms, then one logs-skipped event with the count`, async () => {
     t = await startTestMonitor();
-    const stream = await openStream(t.port);
+    const stream = await openEventStream(t.port);
     await waitFor(() => stream.messages.length === 1, 2000, 'initial status');
     // 5 batches of 100 at once: 200 go out, 300 are counted.
     for (let b = 0; b < 5; b += 1)

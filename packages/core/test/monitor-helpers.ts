@@ -1,5 +1,5 @@
 // Shared by the monitor-*.test.ts and cli-*.test.ts files: an in-test MonitorSource and a
-// real monitor server on an ephemeral loopback port.
+// real monitor server on an ephemeral loopback port, and raw clients of its HTTP and event stream.
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -191,6 +191,51 @@ export function rawRequest(
     });
     req.on('error', reject);
     req.end(options.body);
+  });
+}
+
+/** One parsed message of the monitor's event stream. */
+export interface SseMessage {
+  event: string;
+  data: unknown;
+}
+
+/** A raw client of `GET /api/events`: what it has received so far, parsed. */
+export interface EventStream {
+  messages: SseMessage[];
+  /** Whole comment blocks (keep-alive pings), as sent. */
+  comments: string[];
+  headers: http.IncomingHttpHeaders;
+  close(): void;
+}
+
+/** Opens the monitor's event stream with a plain http.get (no EventSource), resolving once the headers arrive. */
+export function openEventStream(port: number): Promise<EventStream> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, path: '/api/events', agent: false }, (res) => {
+      const messages: SseMessage[] = [];
+      const comments: string[] = [];
+      let buffer = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        buffer += chunk;
+        let end: number;
+        while ((end = buffer.indexOf('\n\n')) !== -1) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          if (block.startsWith(':')) {
+            comments.push(block);
+            continue;
+          }
+          const event = /^event: (.*)$/m.exec(block)?.[1];
+          const data = /^data: (.*)$/m.exec(block)?.[1];
+          if (event !== undefined) messages.push({ event, data: JSON.parse(data ?? 'null') });
+        }
+      });
+      res.on('error', () => {});
+      resolve({ messages, comments, headers: res.headers, close: () => req.destroy() });
+    });
+    req.on('error', reject);
   });
 }
 

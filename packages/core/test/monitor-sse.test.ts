@@ -1,42 +1,5 @@
-import http from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { makeStatus, makeWorker, startTestMonitor, waitFor, type TestMonitor } from './monitor-helpers.js';
-
-interface SseMessage {
-  event: string;
-  data: unknown;
-}
-
-/** A raw event-stream client: collects parsed messages and comment lines. */
-function openStream(port: number): Promise<{ messages: SseMessage[]; comments: string[]; headers: http.IncomingHttpHeaders; close(): void }> {
-  return new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port, path: '/api/events', agent: false }, (res) => {
-      const messages: SseMessage[] = [];
-      const comments: string[] = [];
-      let buffer = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        buffer += chunk;
-        let end: number;
-        while ((end = buffer.indexOf('\n\n')) !== -1) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const fields = Object.fromEntries(
-            block
-              .split('\n')
-              .filter((l) => !l.startsWith(':'))
-              .map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 2)]),
-          );
-          if (block.startsWith(':')) comments.push(block);
-          else if (fields.event) messages.push({ event: fields.event, data: JSON.parse(fields.data ?? 'null') });
-        }
-      });
-      res.on('error', () => {});
-      resolve({ messages, comments, headers: res.headers, close: () => req.destroy() });
-    });
-    req.on('error', reject);
-  });
-}
+import { makeStatus, makeWorker, openEventStream, startTestMonitor, waitFor, type TestMonitor } from './monitor-helpers.js';
 
 let t: TestMonitor | undefined;
 afterEach(async () => {
@@ -47,7 +10,7 @@ afterEach(async () => {
 describe('GET /api/events', () => {
   it('sends the full status on connect, then lifecycle events emitted after connecting', async () => {
     t = await startTestMonitor();
-    const stream = await openStream(t.port);
+    const stream = await openEventStream(t.port);
     expect(stream.headers['content-type']).toBe('text/event-stream; charset=utf-8');
     expect(stream.headers['cache-control']).toContain('no-cache');
     await waitFor(() => stream.messages.length >= 1, 2000, 'initial status');
@@ -61,7 +24,7 @@ describe('GET /api/events', () => {
 
   it('sends a fresh status after a heartbeat, throttled so a burst yields few events', async () => {
     t = await startTestMonitor();
-    const stream = await openStream(t.port);
+    const stream = await openEventStream(t.port);
     await waitFor(() => stream.messages.length === 1, 2000, 'initial status');
     t.source.current = makeStatus([makeWorker(4101, 1, { requests: 999 })]);
     for (let i = 0; i < 20; i += 1) t.source.emit('heartbeat', {});
@@ -76,7 +39,7 @@ describe('GET /api/events', () => {
 
   it('sends keep-alive comments', async () => {
     t = await startTestMonitor({ keepAliveMs: 30 });
-    const stream = await openStream(t.port);
+    const stream = await openEventStream(t.port);
     await waitFor(() => stream.comments.some((c) => c.startsWith(': ping')), 2000, 'keep-alive comment');
     stream.close();
   });
@@ -85,8 +48,8 @@ describe('GET /api/events', () => {
     t = await startTestMonitor();
     const source = t.source;
     expect(source.listenerCount('lifecycle')).toBe(0);
-    const first = await openStream(t.port);
-    const second = await openStream(t.port);
+    const first = await openEventStream(t.port);
+    const second = await openEventStream(t.port);
     await waitFor(() => first.messages.length === 1 && second.messages.length === 1, 2000, 'both streams');
     // One shared subscription, however many clients.
     expect(source.listenerCount('lifecycle')).toBe(1);

@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from '../src/cli/run.js';
 import { PidFiles, inspectMaster } from '../src/primary/pidfiles.js';
 import { fromPs, identityMismatch, parseProcStat, processIdentity } from '../src/primary/process-identity.js';
-import { fixturesDir, isAlive, tempDir, until } from './helpers.js';
+import { collector, fixturesDir, isAlive, tempDir, until } from './helpers.js';
 
 let tmp: string;
 let pidsDir: string;
@@ -21,16 +21,6 @@ afterEach(() => {
   for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   fs.rmSync(tmp, { recursive: true, force: true });
 });
-
-function collector() {
-  let out = '';
-  let err = '';
-  return {
-    io: { stdout: { write: (s: string) => (out += s) }, stderr: { write: (s: string) => (err += s) } },
-    out: () => out,
-    err: () => err,
-  };
-}
 
 /** An unrelated live process: what a stale pid file names after pid reuse. */
 async function spawnStranger(): Promise<ChildProcess> {

@@ -3,8 +3,7 @@ import { findRunningMaster, type MasterInfo } from '../primary/pidfiles.js';
 import type { CliIo } from './io.js';
 import { LogFilesReader } from './log-files.js';
 import { fromRecord, matchesFilter, renderLine, type LineFilter, type ParsedLine } from './log-lines.js';
-import { followMonitorEvents, monitorJson, type MonitorAddress } from './monitor-client.js';
-import { TOKEN_ENV } from './status.js';
+import { followMonitorEvents, monitorJson, TOKEN_ENV, type MonitorAddress } from './monitor-client.js';
 
 /** What `cluster2 logs` was asked for. */
 export interface LogsRequest {

@@ -1,10 +1,19 @@
 import http from 'node:http';
-import { connectHost, TOKEN_ENV } from './status.js';
 
 /** Where master.json says the monitor listens. */
 export interface MonitorAddress {
   host: string;
   port: number;
+}
+
+/** Where the CLI reads the monitor's monToken from (a flag would show it in `ps`). */
+export const TOKEN_ENV = 'CLUSTER2_MON_TOKEN';
+
+/** A wildcard bind address is not something to connect to: use loopback of the same family. */
+export function connectHost(host: string): string {
+  if (host === '' || host === '0.0.0.0') return '127.0.0.1';
+  if (host === '::' || host === '[::]') return '::1';
+  return host.replace(/^\[(.*)\]$/, '$1');
 }
 
 /** How long one request to the monitor may take, ms. */

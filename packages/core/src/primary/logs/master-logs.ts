@@ -22,6 +22,8 @@ const EXIT_FLUSH_WAIT = 2000;
 export class MasterLogs {
   readonly capture: LogCapture | undefined;
   readonly #options: ResolvedOptions;
+  /** Whether anything takes the master's own lines (capture or a logger); without, events are not described at all. */
+  readonly #describes: boolean;
   readonly #workers = new Map<number, { record: WorkerRecord; ended: Promise<void> }>();
   #chain: Promise<void> = Promise.resolve();
   /** Workers whose pipes are still open: their last line (one without a newline) comes as they close. */
@@ -30,14 +32,16 @@ export class MasterLogs {
   constructor(options: ResolvedOptions, source: EventEmitter, warn: (message: string) => void) {
     this.#options = options;
     this.capture = options.logs.capture ? new LogCapture(options.logs, source, warn) : undefined;
-    source.on('lifecycle', (event: LifecycleEvent) => this.#onEvent(event));
+    this.#describes = this.capture !== undefined || options.logger !== undefined;
+    if (this.#describes) source.on('lifecycle', (event: LifecycleEvent) => this.#onEvent(event));
   }
 
   /** A worker was forked: read its output. */
   track(record: WorkerRecord): void {
     const { stdout, stderr } = record.worker.process;
     const ended = this.capture?.attach({ pid: record.pid, instance: record.instance, stdout, stderr }).ended ?? record.stderr.ended;
-    this.#workers.set(record.pid, { record, ended });
+    // Only #onEvent reads (and forgets) them.
+    if (this.#describes) this.#workers.set(record.pid, { record, ended });
     this.#reading.add(ended);
     void ended.then(() => this.#reading.delete(ended));
   }
