@@ -7,8 +7,6 @@ export type StreamInterceptor = (stream: http2.ServerHttp2Stream, headers: http2
 export interface Http2SessionsOptions {
   /** A session with no open stream for this long is closed (GOAWAY), ms. */
   timeout: number;
-  /** While draining, close a session whose client has not acknowledged the GOAWAY after this long, ms. */
-  idleGrace: number;
   /** Called once per session (a connection). */
   onSession(): void;
   /** Called once per stream (a request). */
@@ -24,15 +22,9 @@ interface SessionState {
   streams: number;
   /** ms since epoch when the session last had no open stream. */
   idleSince: number;
-  /** Told to go away (drain or idle timeout): it is closed once the client has acknowledged. */
+  /** Told to go away (drain or idle timeout). */
   goingAway: boolean;
-  closeTimer: NodeJS.Timeout | undefined;
 }
-
-/** HTTP/2's NO_ERROR code (RFC 9113 §7); node:http2 is not imported just for its constants. */
-const NO_ERROR = 0;
-/** The highest stream id there is: a GOAWAY carrying it announces the close without refusing any stream yet. */
-const MAX_STREAM_ID = 2 ** 31 - 1;
 
 /**
  * An Http2Server or Http2SecureServer, told by its HTTP/2-only method rather than `instanceof`:
@@ -45,14 +37,16 @@ export function isHttp2Server(server: net.Server): server is http2.Http2Server |
 /**
  * The HTTP/2 half of a worker's traffic accounting. A session is one connection and each of its
  * streams one request. node:http2 owns the session's socket (ending it under the session is what
- * resets the client's streams), so sessions end the HTTP/2 way: GOAWAY, then close once the open
- * streams are done.
+ * resets the client's streams), so sessions end the HTTP/2 way (RFC 9113 §6.8): `session.close()`
+ * sends GOAWAY naming the last stream the worker took, those streams are served to the end, and
+ * the session closes once none is open. A stream the client opened before it read the GOAWAY
+ * is above that id: never processed, and the client knows it may retry it on a new connection
+ * (clients report it as REFUSED_STREAM; gRPC and curl retry it themselves).
  *
- * Going away takes two steps (RFC 9113 §6.8): a GOAWAY carrying the highest stream id tells the
- * client to open no new stream, and a PING behind it comes back only once the client has read it.
- * Then `session.close()` sends the final GOAWAY naming the last stream the server took: every
- * stream the client opened before it knew is served, none is refused after processing began, and
- * one opened later is refused with REFUSED_STREAM, which clients retry on a new connection.
+ * RFC 9113 also describes a two-step close (a GOAWAY with the highest stream id, then the real one
+ * a PING round trip later) that would serve those streams too. node:http2 cannot send it: any
+ * GOAWAY it submits makes nghttp2 ignore new streams at once, so the first step would only delay
+ * the client's news that its streams were not taken.
  */
 export class Http2Sessions {
   readonly #options: Http2SessionsOptions;
@@ -116,15 +110,14 @@ export class Http2Sessions {
   }
 
   #track(session: http2.ServerHttp2Session): void {
-    const state: SessionState = { streams: 0, idleSince: Date.now(), goingAway: false, closeTimer: undefined };
+    const state: SessionState = { streams: 0, idleSince: Date.now(), goingAway: false };
     this.#sessions.set(session, state);
     session.once('close', () => {
-      clearTimeout(state.closeTimer);
       this.#sessions.delete(session);
       if (this.#sessions.size === 0) this.#options.onEmpty();
     });
     this.#options.onSession();
-    // A connection handed over after the drain began (a late hand-off) still has its first streams served.
+    // A connection handed over after the drain began (a late hand-off): its streams so far are served.
     if (this.#draining) this.#goAway(session);
   }
 
@@ -143,19 +136,6 @@ export class Http2Sessions {
     const state = this.#sessions.get(session);
     if (state === undefined || state.goingAway || session.closed || session.destroyed) return;
     state.goingAway = true;
-    const close = () => {
-      clearTimeout(state.closeTimer);
-      // close(): the final GOAWAY, then the session ends once its open streams have.
-      if (!session.closed && !session.destroyed) session.close();
-    };
-    try {
-      session.goaway(NO_ERROR, MAX_STREAM_ID);
-      // A client that never answers the PING is closed after `idleGrace` all the same.
-      state.closeTimer = setTimeout(close, this.#options.idleGrace);
-      if (!session.ping(close)) close();
-    } catch {
-      // The session was torn down under us (its socket failed): nothing is left to tell.
-      close();
-    }
+    session.close();
   }
 }
