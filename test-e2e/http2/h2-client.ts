@@ -247,11 +247,17 @@ export interface StreamAnswer {
 }
 
 /** One request on `session`; resolves when its stream closes, however it closes. */
-export function get(session: http2.ClientHttp2Session, path: string, method = 'GET', timeout = 10_000): Promise<StreamAnswer> {
+export function get(
+  session: http2.ClientHttp2Session,
+  path: string,
+  method = 'GET',
+  timeout = 10_000,
+  headers: http2.OutgoingHttpHeaders = {},
+): Promise<StreamAnswer> {
   return new Promise((resolve, reject) => {
     let stream: http2.ClientHttp2Stream;
     try {
-      stream = session.request({ ':path': path, ':method': method }, { endStream: true });
+      stream = session.request({ ':path': path, ':method': method, ...headers }, { endStream: true });
     } catch (error) {
       return reject(error instanceof Error ? error : new Error(String(error)));
     }

@@ -46,7 +46,7 @@ describe('HTTP/2 sessions through a drain', () => {
     await f.waitForExit();
     const took = Date.now() - started;
     expect(f.exitCode).toBe(0);
-    // Measured 150–400 ms; without the GOAWAY the drain would wait for shutdownTimeout (20 s) or end sockets under their sessions.
+    // Measured 65–200 ms; without the GOAWAY the drain would wait for shutdownTimeout (20 s) or end sockets under their sessions.
     expect(took).toBeLessThan(250 + 4000);
     await until(() => opened.every(({ record }) => record.closed), 5000, 'every client session to close');
     expect(opened.filter(({ record }) => !record.goaway)).toHaveLength(0);
@@ -142,6 +142,19 @@ describe('ECV over HTTP/2', () => {
       expect((await get(client!.session, '/')).body).toMatch(/^ok \d+$/);
     });
   }
+
+  it('the control routes over HTTP/2 check :authority: a hostile one is refused (403), the address the client dialled flips the switch', async () => {
+    const f = start({ noWorkers: 1, ecv: { control: true } });
+    const port = await f.ready();
+    const [client] = await open(`http://127.0.0.1:${port}`);
+    const hostile = await get(client!.session, '/ecv/disable', 'POST', 10_000, { ':authority': 'evil.example' });
+    expect(hostile.status).toBe(403);
+    expect(hostile.body).toMatch(/Host/);
+    expect((await get(client!.session, '/ecv')).status).toBe(200);
+    const disabled = await get(client!.session, '/ecv/disable', 'POST');
+    expect(disabled, JSON.stringify(disabled) + f.stderr).toMatchObject({ status: 204 });
+    await until(async () => (await get(client!.session, '/ecv')).status === 400, 5000, 'ECV to turn DISABLED');
+  });
 });
 
 describe('sticky sessions over TLS', () => {

@@ -130,4 +130,12 @@ describe('controlRequestOf', () => {
     const bare = { socket: { remoteAddress: undefined }, headers: {} } as unknown as IncomingMessage;
     expect(controlRequestOf(bare)).toEqual({ remoteAddress: undefined, authorization: undefined, host: undefined, origin: undefined, secFetchSite: undefined });
   });
+
+  it('HTTP/2: the host is :authority when no Host header came, and Host when both did (the guard checks what the client named)', () => {
+    const socket = { remoteAddress: '127.0.0.1' };
+    expect(controlRequestOf({ socket, headers: { ':authority': 'evil.example:443' } }).host).toBe('evil.example:443');
+    expect(controlRequestOf({ socket, headers: { ':authority': '127.0.0.1:1', host: 'evil.example' } }).host).toBe('evil.example');
+    expect(refuseControl(controlRequestOf({ socket, headers: { ':authority': 'evil.example:443' } }), undefined)?.status).toBe(403);
+    expect(refuseControl(controlRequestOf({ socket, headers: { ':authority': '127.0.0.1:8080' } }), undefined)).toBeUndefined();
+  });
 });

@@ -186,8 +186,10 @@ export function ecvRequestOfStream(stream: Http2Stream, headers: IncomingHttpHea
 export function writeEcvAnswerOnStream(stream: ServerHttp2Stream, answer: EcvAnswer, head: boolean): void {
   // The client may have reset the stream while a health check ran.
   if (stream.destroyed || stream.closed) return;
-  stream.respond({ ':status': answer.status, ...answer.headers }, { endStream: head });
-  if (!head) stream.end(answer.body);
+  // Without a body the headers end the stream (node:http2 ends a 204's itself; a write after it would throw).
+  const bodyless = head || answer.body === '';
+  stream.respond({ ':status': answer.status, ...answer.headers }, { endStream: bodyless });
+  if (!bodyless) stream.end(answer.body);
 }
 
 /** Reads what ECV needs from a node:http request. */
