@@ -11,6 +11,8 @@ import https from 'node:https';
 
 /** One client session, as the driver saw it. */
 export interface SessionRecord {
+  /** The server's SETTINGS arrived: a worker's HTTP/2 stack took the connection. */
+  taken: boolean;
   /** The server said GOAWAY. */
   goaway: boolean;
   /** The connection closed: with `goaway` false, it closed without one (what draining must never do). */
@@ -225,7 +227,10 @@ export function openSession(origin: string): Promise<WatchedSession> {
 
 /** Records what the server does to `session`: GOAWAY, close, errors. */
 function watch(session: http2.ClientHttp2Session): SessionRecord {
-  const record: SessionRecord = { goaway: false, closed: false, closedByClient: false, pids: new Set() };
+  const record: SessionRecord = { taken: false, goaway: false, closed: false, closedByClient: false, pids: new Set() };
+  session.once('remoteSettings', () => {
+    record.taken = true;
+  });
   session.on('goaway', () => {
     record.goaway = true;
   });

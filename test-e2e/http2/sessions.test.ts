@@ -79,6 +79,42 @@ describe('HTTP/2 sessions through a drain', () => {
     expect(f.exitCode).toBe(0);
   });
 
+  it('shutdown while new sessions keep arriving: every session a worker took has its first stream answered (none refused or cut)', async () => {
+    const f = start({ noWorkers: 1 });
+    const port = await f.ready();
+    const outcomes: string[] = [];
+    let stop = false;
+    const lanes = Array.from({ length: 8 }, async () => {
+      while (!stop) {
+        let watched: WatchedSession;
+        try {
+          watched = await openSession(`http://127.0.0.1:${port}`);
+        } catch (error) {
+          outcomes.push((error as NodeJS.ErrnoException).code ?? 'connect error');
+          if (!f.running) return;
+          continue;
+        }
+        const answer = await get(watched.session, '/');
+        if (answer.status === 200) outcomes.push('ok');
+        // No worker ever took it: node:cluster's master had accepted it and closed it (or exited) as
+        // its listener went away, as it does HTTP/1.1 connections that arrive then.
+        else if (!watched.record.taken) outcomes.push('never taken');
+        else outcomes.push(`status ${answer.status} rst ${answer.rstCode} error ${watched.record.error} goaway ${watched.record.goaway}`);
+        watched.session.destroy();
+      }
+    });
+    await until(() => outcomes.length >= 100, 20_000, '100 sessions served before the shutdown');
+    f.send('shutdown');
+    await f.waitForExit();
+    stop = true;
+    await Promise.all(lanes);
+    // Connections that arrived as the master closed its listener find it closed or are reset, as HTTP/1.1 ones are.
+    const failures = outcomes.filter((o) => !['ok', 'never taken', 'ECONNREFUSED', 'ECONNRESET'].includes(o));
+    expect(outcomes.filter((o) => o === 'ok').length).toBeGreaterThanOrEqual(100);
+    expect(failures).toEqual([]);
+    expect(f.exitCode).toBe(0);
+  });
+
   it('the idle timeout sends GOAWAY to a session with no open stream and leaves one with a long-lived stream alone', async () => {
     const f = start({ noWorkers: 1, timeout: 1000, heartbeatInterval: 200 }, { FIXTURE_HEARTBEATS: '1' });
     const port = await f.ready();

@@ -7,6 +7,8 @@ export type StreamInterceptor = (stream: http2.ServerHttp2Stream, headers: http2
 export interface Http2SessionsOptions {
   /** A session with no open stream for this long is closed (GOAWAY), ms. */
   timeout: number;
+  /** While draining, a session that arrives and opens no stream is closed after this long, ms. */
+  idleGrace: number;
   /** Called once per session (a connection). */
   onSession(): void;
   /** Called once per stream (a request). */
@@ -20,6 +22,8 @@ export interface Http2SessionsOptions {
 interface SessionState {
   /** Streams opened and not yet closed: the session's requests in flight. */
   streams: number;
+  /** Whether any stream was ever opened: a session without one may have its first on the way. */
+  used: boolean;
   /** ms since epoch when the session last had no open stream. */
   idleSince: number;
   /** Told to go away (drain or idle timeout). */
@@ -90,8 +94,12 @@ export class Http2Sessions {
 
   /** Tells every session to go away; the ones that come later are told as they arrive. */
   drain(): void {
+    if (this.#draining) return;
     this.#draining = true;
-    for (const session of this.#sessions.keys()) this.#goAway(session);
+    for (const [session, state] of this.#sessions) {
+      if (state.used) this.#goAway(session);
+      else this.#goAwayAfterFirstStreams(session);
+    }
   }
 
   /** Destroys every session still open (the drain ran out of time). */
@@ -110,15 +118,31 @@ export class Http2Sessions {
   }
 
   #track(session: http2.ServerHttp2Session): void {
-    const state: SessionState = { streams: 0, idleSince: Date.now(), goingAway: false };
+    const state: SessionState = { streams: 0, used: false, idleSince: Date.now(), goingAway: false };
     this.#sessions.set(session, state);
     session.once('close', () => {
       this.#sessions.delete(session);
       if (this.#sessions.size === 0) this.#options.onEmpty();
     });
     this.#options.onSession();
-    // A connection handed over after the drain began (a late hand-off): its streams so far are served.
-    if (this.#draining) this.#goAway(session);
+    // A connection handed over after the drain began (node:cluster's late hand-off).
+    if (this.#draining) this.#goAwayAfterFirstStreams(session);
+  }
+
+  /**
+   * A session that has opened no stream yet was just set up, and its client is likely sending the
+   * first ones (it was told nothing yet): those are served, as an HTTP/1.1 socket's first request
+   * is, and the GOAWAY follows them. They arrive in one read, whose 'stream' events all run before
+   * setImmediate; a session that sends none within `idleGrace` gets its GOAWAY then.
+   */
+  #goAwayAfterFirstStreams(session: http2.ServerHttp2Session): void {
+    const goAway = () => {
+      clearTimeout(timer);
+      session.off('stream', goAway);
+      setImmediate(() => this.#goAway(session));
+    };
+    const timer = setTimeout(goAway, this.#options.idleGrace);
+    session.once('stream', goAway);
   }
 
   #opened(stream: http2.ServerHttp2Stream): void {
@@ -126,6 +150,7 @@ export class Http2Sessions {
     this.#options.onStream();
     if (state === undefined) return;
     state.streams++;
+    state.used = true;
     stream.once('close', () => {
       state.streams--;
       state.idleSince = Date.now();

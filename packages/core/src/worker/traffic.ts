@@ -104,6 +104,7 @@ export class Traffic {
     };
     this.#http2 = new Http2Sessions({
       timeout: options.timeout,
+      idleGrace: options.idleGrace,
       onSession: () => this.#connected(),
       onStream: () => this.#requested(),
       onIdleTimeout: (session) => {
