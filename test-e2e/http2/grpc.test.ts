@@ -65,6 +65,9 @@ describe('gRPC through rolling reloads (grpc-js server adopted by cluster.run(),
       expect(load.pidsSince(0).size).toBeGreaterThanOrEqual(2 * (RELOADS + 1));
     }
     for (const pid of firstPids) expect(lastPids).not.toContain(pid);
+    // Every drained worker finished its drain in time (no warning) and exited 0.
+    expect(f.events('warning').map((m) => m.args)).toEqual([]);
+    expect(f.events('died').map((m) => m.args![1])).toEqual(new Array(2 * RELOADS).fill(0));
     console.log(
       `grpc, ${RELOADS} reloads in ${seconds.toFixed(1)} s: defaults ${defaults.replies.length} unary ok / ${defaults.unaryFailed} failed, ` +
         `${defaults.drainedStreams().length} streams ended "server draining"; retries off ${noRetries.replies.length} ok / ` +
