@@ -13,14 +13,25 @@ export const REFUSED_DETAILS = 'Stream refused by server';
 
 const TestClient = grpc.makeGenericClientConstructor(testService, 'Test');
 type Client = InstanceType<typeof TestClient> & {
-  whoami(request: object, options: grpc.CallOptions, callback: (error: grpc.ServiceError | null, reply?: { pid: number }) => void): grpc.ClientUnaryCall;
+  whoami(
+    request: { id: string },
+    options: grpc.CallOptions,
+    callback: (error: grpc.ServiceError | null, reply?: { pid: number }) => void,
+  ): grpc.ClientUnaryCall;
   ticks(request: object): grpc.ClientReadableStream<{ pid: number; tick: number }>;
 };
 
-/** One unary call that succeeded: the worker that answered and when the call started. */
+/** One unary call that succeeded: its id, the worker that answered and when the call started. */
 export interface UnaryReply {
+  id: string;
   pid: number;
   startedAt: number;
+}
+
+/** One unary call that failed: its id and `<status name> <details>`. */
+export interface UnaryFailure {
+  id: string;
+  why: string;
 }
 
 /** How a server-streaming call ended. */
@@ -45,17 +56,20 @@ export interface GrpcLoadOptions {
 
 export class GrpcLoad {
   readonly replies: UnaryReply[] = [];
-  /** Each failed unary call: `<status name> <details>`. */
-  readonly unaryFailures: string[] = [];
-  unaryFailed = 0;
+  readonly unaryFailures: UnaryFailure[] = [];
   readonly streamEnds: StreamEnd[] = [];
   readonly #options: Required<GrpcLoadOptions>;
   readonly #clients: Client[] = [];
   readonly #loops: Promise<void>[] = [];
   readonly #open = new Set<grpc.ClientReadableStream<unknown>>();
   #stopped = false;
+  #calls = 0;
 
-  constructor(options: GrpcLoadOptions) {
+  /** `name` prefixes the id of every unary call this driver makes. */
+  constructor(
+    readonly name: string,
+    options: GrpcLoadOptions,
+  ) {
     this.#options = { concurrency: 1, deadline: 10_000, retries: true, ...options };
   }
 
@@ -79,9 +93,13 @@ export class GrpcLoad {
     for (const client of this.#clients) client.close();
   }
 
+  get unaryFailed(): number {
+    return this.unaryFailures.length;
+  }
+
   /** Unary failures other than REFUSED_STREAM (calls the server may have processed). */
-  processedFailures(): string[] {
-    return this.unaryFailures.filter((failure) => failure !== `UNAVAILABLE ${REFUSED_DETAILS}`);
+  processedFailures(): UnaryFailure[] {
+    return this.unaryFailures.filter((failure) => failure.why !== `UNAVAILABLE ${REFUSED_DETAILS}`);
   }
 
   get unaryTotal(): number {
@@ -111,13 +129,11 @@ export class GrpcLoad {
 
   #unary(client: Client): Promise<void> {
     const startedAt = Date.now();
+    const id = `${this.name}-${++this.#calls}`;
     return new Promise((resolve) => {
-      client.whoami({}, { deadline: startedAt + this.#options.deadline }, (error, reply) => {
-        if (error === null && reply !== undefined && Number.isInteger(reply.pid)) this.replies.push({ pid: reply.pid, startedAt });
-        else {
-          this.unaryFailed++;
-          this.unaryFailures.push(error ? `${grpc.status[error.code]} ${error.details}` : `reply ${JSON.stringify(reply)}`);
-        }
+      client.whoami({ id }, { deadline: startedAt + this.#options.deadline }, (error, reply) => {
+        if (error === null && reply !== undefined && Number.isInteger(reply.pid)) this.replies.push({ id, pid: reply.pid, startedAt });
+        else this.unaryFailures.push({ id, why: error ? `${grpc.status[error.code]} ${error.details}` : `reply ${JSON.stringify(reply)}` });
         resolve();
       });
     });

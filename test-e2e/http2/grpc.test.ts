@@ -8,16 +8,24 @@
 // node:http2 client in the same read as a response makes its HTTP/2 layer (nghttp2) refuse the
 // requests the app submitted from that response's callbacks and had not sent yet: REFUSED_STREAM,
 // which grpc-js retries transparently by default and reports as UNAVAILABLE "Stream refused by
-// server" with retries off. Those calls never reached the server, so they are told apart.
+// server" with retries off. The server logs the id of every call its app received, so the test
+// tells those calls apart by proof: none of them reached the app.
+import fs from 'node:fs';
+import path from 'node:path';
 import grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GrpcLoad } from './grpc-load.js';
-import { Fixture, killAll, until } from './harness.js';
+import { Fixture, killAll, tempDir, until } from './harness.js';
 
 const RELOADS = 5;
 const CLIENTS = 16;
 const fixtures: Fixture[] = [];
 afterEach(() => killAll(fixtures.splice(0)));
+
+/** Ids of every Whoami call the app received, from the workers' logs in `dir`. */
+function receivedCallIds(dir: string): Set<string> {
+  return new Set(fs.readdirSync(dir).flatMap((file) => fs.readFileSync(path.join(dir, file), 'utf8').split('\n').filter(Boolean)));
+}
 
 function expectStreamsEndedByTheDrain(load: GrpcLoad): void {
   expect(load.unexpectedStreamEnds()).toEqual([]);
@@ -28,12 +36,13 @@ function expectStreamsEndedByTheDrain(load: GrpcLoad): void {
 
 describe('gRPC through rolling reloads (grpc-js server adopted by cluster.run(), grpc-js clients)', () => {
   it(`${CLIENTS} + ${CLIENTS} clients, unary calls and one server stream each, through ${RELOADS} reloads: 0 failed unary calls with grpc-js's defaults, none the server processed with retries off; streams ended with UNAVAILABLE "server draining"; clients on new workers`, async () => {
-    const f = new Fixture({ noWorkers: 2 }, {}, 'grpc-app.mjs');
+    const callLog = tempDir('grpc-calls');
+    const f = new Fixture({ noWorkers: 2 }, { FIXTURE_CALL_LOG: callLog }, 'grpc-app.mjs');
     fixtures.push(f);
     const port = await f.ready();
     const firstPids = f.workerPids();
-    const defaults = new GrpcLoad({ port, clients: CLIENTS }).start();
-    const noRetries = new GrpcLoad({ port, clients: CLIENTS, retries: false }).start();
+    const defaults = new GrpcLoad('defaults', { port, clients: CLIENTS }).start();
+    const noRetries = new GrpcLoad('no-retries', { port, clients: CLIENTS, retries: false }).start();
     const total = () => defaults.unaryTotal + noRetries.unaryTotal;
     const startedAt = Date.now();
 
@@ -54,6 +63,11 @@ describe('gRPC through rolling reloads (grpc-js server adopted by cluster.run(),
     expect(defaults.unaryFailures).toEqual([]);
     expect(defaults.unaryFailed).toBe(0);
     expect(noRetries.processedFailures()).toEqual([]);
+    // The refused calls never reached the app; every answered call did (the log is complete).
+    const received = receivedCallIds(callLog);
+    expect(noRetries.unaryFailures.filter((failure) => received.has(failure.id))).toEqual([]);
+    expect([...defaults.replies, ...noRetries.replies].filter((reply) => !received.has(reply.id))).toEqual([]);
+    fs.rmSync(callLog, { recursive: true, force: true });
     for (const load of [defaults, noRetries]) {
       expect(load.replies.length).toBeGreaterThan((RELOADS + 1) * 100);
       expectStreamsEndedByTheDrain(load);
@@ -71,7 +85,7 @@ describe('gRPC through rolling reloads (grpc-js server adopted by cluster.run(),
     console.log(
       `grpc, ${RELOADS} reloads in ${seconds.toFixed(1)} s: defaults ${defaults.replies.length} unary ok / ${defaults.unaryFailed} failed, ` +
         `${defaults.drainedStreams().length} streams ended "server draining"; retries off ${noRetries.replies.length} ok / ` +
-        `${noRetries.unaryFailed} refused (REFUSED_STREAM), ${noRetries.drainedStreams().length} streams ended "server draining"`,
+        `${noRetries.unaryFailed} refused (REFUSED_STREAM, none reached the app), ${noRetries.drainedStreams().length} streams ended "server draining"`,
     );
   });
 });
