@@ -1,37 +1,13 @@
 // Fastify with `http2: true` under @cluster2/fastify through rolling reloads: the adapter hands
 // Fastify's node:http2 server to the Cluster, whose drain sends GOAWAY to every session, so the
 // same H2Load as the plain node:http2 suite sees no failed stream; ECV is the adapter's own route, over HTTP/2.
-import http2 from 'node:http2';
 import { afterEach, describe, expect, it } from 'vitest';
-import { H2Load } from './h2-client.js';
+import { H2Load, h2Get } from './h2-client.js';
 import { Fixture, killAll, until } from './harness.js';
 
 const RELOADS = 5;
 const fixtures: Fixture[] = [];
 afterEach(() => killAll(fixtures.splice(0)));
-
-/** One GET over a fresh h2c session: status, body and the protocol the answer came over. */
-function h2Get(port: number, path: string): Promise<{ status: number; body: string; servedBy: string | undefined }> {
-  return new Promise((resolve, reject) => {
-    const session = http2.connect(`http://127.0.0.1:${port}`);
-    session.on('error', reject);
-    const stream = session.request({ ':path': path }, { endStream: true });
-    let status = 0;
-    let servedBy: string | undefined;
-    let body = '';
-    stream.setEncoding('utf8');
-    stream.on('response', (headers) => {
-      status = Number(headers[':status']);
-      servedBy = headers['x-served-by'] as string | undefined;
-    });
-    stream.on('data', (chunk: string) => (body += chunk));
-    stream.on('error', reject);
-    stream.on('end', () => {
-      session.close();
-      resolve({ status, body, servedBy });
-    });
-  });
-}
 
 describe('Fastify with http2: true under @cluster2/fastify', () => {
   it(`answers /ecv over HTTP/2 from the adapter's route, and 4 sessions x 16 streams through ${RELOADS} reloads fail 0 streams`, async () => {

@@ -14,6 +14,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
+import { h2Get } from './h2-client.js';
 import { GrpcLoad } from './grpc-load.js';
 import { Fixture, killAll, tempDir, until } from './harness.js';
 
@@ -35,11 +36,15 @@ function expectStreamsEndedByTheDrain(load: GrpcLoad): void {
 }
 
 describe('gRPC through rolling reloads (grpc-js server adopted by cluster.run(), grpc-js clients)', () => {
-  it(`${CLIENTS} + ${CLIENTS} clients, unary calls and one server stream each, through ${RELOADS} reloads: 0 failed unary calls with grpc-js's defaults, none the server processed with retries off; streams ended with UNAVAILABLE "server draining"; clients on new workers`, async () => {
+  it(`answers /ecv over HTTP/2 on the gRPC port; ${CLIENTS} + ${CLIENTS} clients, unary calls and one server stream each, through ${RELOADS} reloads: 0 failed unary calls with grpc-js's defaults, none the server processed with retries off; streams ended with UNAVAILABLE "server draining"; clients on new workers`, async () => {
     const callLog = tempDir('grpc-calls');
-    const f = new Fixture({ noWorkers: 2 }, { FIXTURE_CALL_LOG: callLog }, 'grpc-app.mjs');
+    const f = new Fixture({ noWorkers: 2 }, { FIXTURE_CALL_LOG: callLog, FIXTURE_RUN: JSON.stringify({ ecv: true }) }, 'grpc-app.mjs');
     fixtures.push(f);
     const port = await f.ready();
+    // ECV on the gRPC port, over HTTP/2: answered by cluster2 before grpc-js sees the stream.
+    const ecv = await h2Get(port, '/ecv');
+    expect(ecv.status).toBe(200);
+    expect(ecv.body).toMatch(/^status=AVAILABLE/);
     const firstPids = f.workerPids();
     const defaults = new GrpcLoad('defaults', { port, clients: CLIENTS }).start();
     const noRetries = new GrpcLoad('no-retries', { port, clients: CLIENTS, retries: false }).start();

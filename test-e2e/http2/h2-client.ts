@@ -215,3 +215,26 @@ export class Http1KeepAliveLoad {
     if (this.failures.length < 20) this.failures.push(what);
   }
 }
+
+/** One GET over a fresh h2c session: status, body, and the `x-served-by` header (who answered). */
+export function h2Get(port: number, path: string): Promise<{ status: number; body: string; servedBy: string | undefined }> {
+  return new Promise((resolve, reject) => {
+    const session = http2.connect(`http://127.0.0.1:${port}`);
+    session.on('error', reject);
+    const stream = session.request({ ':path': path }, { endStream: true });
+    let status = 0;
+    let servedBy: string | undefined;
+    let body = '';
+    stream.setEncoding('utf8');
+    stream.on('response', (headers) => {
+      status = Number(headers[':status']);
+      servedBy = headers['x-served-by'] as string | undefined;
+    });
+    stream.on('data', (chunk: string) => (body += chunk));
+    stream.on('error', reject);
+    stream.on('end', () => {
+      session.close();
+      resolve({ status, body, servedBy });
+    });
+  });
+}
