@@ -283,3 +283,13 @@ export function get(
     });
   });
 }
+
+/** One GET over a fresh h2c session, closed afterwards. */
+export async function h2Get(port: number, path: string): Promise<StreamAnswer> {
+  const { session } = await openSession(`http://127.0.0.1:${port}`);
+  try {
+    return await get(session, path);
+  } finally {
+    session.close();
+  }
+}

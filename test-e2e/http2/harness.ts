@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Fixture as BaseFixture, type FixtureMessage as BaseMessage } from '../support/fixture.js';
 
-export { holdUntilReleased, isAlive, killAll, selfSignedCertDir, until } from '../support/fixture.js';
+export { holdUntilReleased, isAlive, killAll, selfSignedCertDir, tempDir, until } from '../support/fixture.js';
 export const fixturesDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures');
 
 export interface FixtureMessage extends BaseMessage {
