@@ -9,6 +9,20 @@
 import http2 from 'node:http2';
 
 const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM } = http2.constants;
+// HTTP/2 error codes by number (RFC 9113 §7) for the failure reasons. A client stream whose
+// connection closed under it ends with CANCEL, one whose connection failed (ECONNRESET) with INTERNAL_ERROR.
+const ERROR_CODES = [
+  'NO_ERROR',
+  'PROTOCOL_ERROR',
+  'INTERNAL_ERROR',
+  'FLOW_CONTROL_ERROR',
+  'SETTINGS_TIMEOUT',
+  'STREAM_CLOSED',
+  'FRAME_SIZE_ERROR',
+  'REFUSED_STREAM',
+  'CANCEL',
+];
+const codeName = (code) => ERROR_CODES[code] ?? `code ${code}`;
 
 /** One GET on a fresh h2c session: `{ status, pid, body }`; rejects on a session or stream error. */
 export function h2Get(port, path = '/', { timeout = 5000 } = {}) {
@@ -86,7 +100,7 @@ export function startH2Load(port, { sessions = 4, streams = 16, streamTimeout = 
         if (ended && status === 200 && body === 'hello world') counts.ok++;
         else if (status === undefined && stream.rstCode === NGHTTP2_REFUSED_STREAM) counts.refused++;
         else if (status !== undefined && status !== 200) fail(`HTTP ${status}`);
-        else fail(record.error ?? (stream.rstCode ? `rst ${stream.rstCode}` : 'closed before the end'));
+        else fail(stream.rstCode ? `reset ${codeName(stream.rstCode)}` : 'closed before the end');
         resolve();
       });
     });
