@@ -23,6 +23,7 @@ import { websocket } from './sections/websocket.mjs';
 import { sticky } from './sections/sticky.mjs';
 import { start } from './sections/start.mjs';
 import { logs } from './sections/logs.mjs';
+import { http2 } from './sections/http2.mjs';
 
 const SECTIONS = [
   { id: 1, key: 'throughput', title: '1. Throughput and latency (hello world, keep-alive)', run: throughput },
@@ -37,6 +38,7 @@ const SECTIONS = [
   { id: 10, key: 'sticky', title: '10. Sticky sessions: cost against round-robin, socket.io against @socket.io/sticky', run: sticky },
   { id: 11, key: 'start', title: '11. cluster2 start: an unmodified app (throughput, reloads under load, start time)', run: start },
   { id: 12, key: 'logs', title: "12. Logs: the cost of capturing workers' output", run: logs },
+  { id: 13, key: 'http2', title: '13. HTTP/2: h2load throughput, rolling reloads under sessions × streams', run: http2 },
 ];
 
 const { values } = parseArgs({

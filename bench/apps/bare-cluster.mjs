@@ -1,6 +1,8 @@
 // Bare node:cluster: the primary forks BENCH_WORKERS workers, nothing else (optionally respawns).
 // BENCH_PIPE=1: workers get pipes for stdout/stderr (silent: true) and the primary pipes them to
 // its own, the least any capture of workers' output can cost.
+// SIGUSR2: a hand-rolled rolling restart, one worker at a time: fork its replacement, wait until
+// that one listens, then `worker.kill()` the old one (node:cluster disconnects it, then SIGTERM).
 import cluster from 'node:cluster';
 import { createServer, report, served } from './servers.mjs';
 
@@ -27,6 +29,15 @@ if (cluster.isPrimary) {
     if (!stopping && process.env.BENCH_RESPAWN) cluster.fork();
   });
   for (let i = 0; i < workers; i++) cluster.fork();
+  process.on('SIGUSR2', async () => {
+    for (const old of Object.values(cluster.workers)) {
+      await new Promise((resolve) => cluster.fork().once('listening', resolve));
+      await new Promise((resolve) => {
+        old.once('exit', resolve);
+        old.kill();
+      });
+    }
+  });
   process.once('SIGTERM', () => {
     stopping = true;
     for (const worker of Object.values(cluster.workers)) worker.process.kill('SIGTERM');

@@ -2,7 +2,8 @@
 // { port: BENCH_PORT, host: 127.0.0.1, pids: false, noWorkers: BENCH_WORKERS }. A framework uses
 // its @cluster2/<framework> adapter's listen(app, options) when the adapter has one, otherwise
 // core's c.listen(() => http.createServer(app)) (reported as adapter: false); BENCH_NO_ADAPTER=1
-// forces the latter, to tell the adapter's cost from core's. BENCH_FRAMEWORK=ws: the WebSocket echo app.
+// forces the latter, to tell the adapter's cost from core's. BENCH_FRAMEWORK=ws: the WebSocket echo app;
+// BENCH_FRAMEWORK=h2: hello world on node:http2 (h2c).
 import { Cluster } from '@cluster2/core';
 import { apps, createServer, report, served, webSockets } from './servers.mjs';
 
@@ -16,7 +17,7 @@ const options = {
 };
 
 async function start() {
-  if (framework !== 'http' && !process.env.BENCH_NO_ADAPTER) {
+  if (apps[framework] && !process.env.BENCH_NO_ADAPTER) {
     const adapter = await import(`@cluster2/${framework}`).catch(() => ({}));
     if (typeof adapter.listen === 'function') {
       const app = await apps[framework]();

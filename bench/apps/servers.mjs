@@ -2,9 +2,11 @@
 // node:http or one of the frameworks. Each process counts the requests it answered.
 // Section 12 (logs) adds, in plain node:http only: BENCH_LOG=pino, one pino line per request on
 // stdout; BENCH_FLOOD=1, a GET /flood?lines=N that makes the worker print N lines of 100 bytes.
+// Section 13 (http2): BENCH_FRAMEWORK=h2, the same hello world on node:http2 in cleartext (h2c).
 import cluster from 'node:cluster';
 import fs from 'node:fs';
 import http from 'node:http';
+import http2 from 'node:http2';
 
 const PID = String(process.pid);
 export const served = { requests: 0 };
@@ -87,6 +89,15 @@ export async function koaApp() {
 
 export const apps = { express: expressApp, fastify: fastifyApp, koa: koaApp };
 
+/** Hello world on an h2c server (HTTP/2 with prior knowledge: no TLS, no HTTP/1.1). */
+function h2() {
+  return http2.createServer((req, res) => {
+    served.requests++;
+    res.setHeader('x-pid', PID);
+    res.end('hello world');
+  });
+}
+
 /** The open WebSockets of the 'ws' app in this process (closed with 1001 in cluster2's 'draining'). */
 export const webSockets = new Set();
 
@@ -108,11 +119,13 @@ async function wsEcho() {
   return server;
 }
 
-/** An http.Server (not yet listening) for `framework` ('http' | 'express' | 'fastify' | 'koa' | 'ws'). */
+/** A server (not yet listening) for `framework` ('http' | 'express' | 'fastify' | 'koa' | 'ws' | 'h2'): an http.Server, or an Http2Server for 'h2'. */
 export async function createServer(framework = 'http', app) {
   switch (framework) {
     case 'http':
       return plain();
+    case 'h2':
+      return h2();
     case 'ws':
       return wsEcho();
     case 'express':

@@ -10,17 +10,19 @@ import { median, ratio, round, sum } from './stats.mjs';
  * pm2?, stop() }`. spec: `{ name, app, env, workers }`, `{ name, pm2: 'pm2-app.cjs', workers }` or
  * `{ name, start: 'unmodified.mjs', workers, pids?, flags? }` (`cluster2 start`; `pids` keeps pid
  * files for `cluster2 reload`, in `pidsDir`). An app spec's `stdoutFile` sends its stdout to that
- * file (its reports then come through fd 3).
+ * file (its reports then come through fd 3). `probe(port)` → `{ status, pid }` asks whether it
+ * serves (default: a node:http GET; an h2c server needs an HTTP/2 one, h2-driver.mjs's h2Get).
  */
 export async function startContender(spec) {
   const port = await freePort();
+  const probe = spec.probe ?? get;
   // PORT is for the unmodified app (bench/apps/unmodified.mjs), which knows nothing of BENCH_*.
   const env = { BENCH_PORT: port, BENCH_WORKERS: spec.workers ?? 2, PORT: port, ...spec.env };
   if (spec.start) {
     const handle = startCluster2(spec.start, { port, workers: spec.workers ?? 2, pids: spec.pids, flags: spec.flags, env });
     try {
       const ready = await handle.serving(spec.readyTimeoutMs ?? 90_000);
-      await pollUntil(async () => (await get(port)).status === 200, { what: `${spec.name} answering` });
+      await pollUntil(async () => (await probe(port)).status === 200, { what: `${spec.name} answering` });
       return { name: spec.name, port, masterPid: handle.pid, handle, ready, pidsDir: handle.pidsDir, stop: (signal) => handle.stop(signal) };
     } catch (error) {
       await handle.stop('SIGKILL', 0);
@@ -31,7 +33,7 @@ export async function startContender(spec) {
     const pm2 = new Pm2();
     try {
       await pm2.start(spec.pm2, spec.workers, env);
-      await workerPids(port, spec.workers);
+      await workerPids(port, spec.workers, undefined, probe);
       return { name: spec.name, port, masterPid: pm2.godPid(), pm2, stop: () => pm2.close() };
     } catch (error) {
       await pm2.close();
@@ -41,7 +43,7 @@ export async function startContender(spec) {
   const handle = startApp(spec.app, env, { stdoutFile: spec.stdoutFile });
   try {
     const ready = await handle.ready(spec.readyTimeoutMs ?? 90_000);
-    await pollUntil(async () => (await get(port)).status === 200, { what: `${spec.name} answering` });
+    await pollUntil(async () => (await probe(port)).status === 200, { what: `${spec.name} answering` });
     return { name: spec.name, port, masterPid: handle.pid, handle, ready, stop: (signal) => handle.stop(signal) };
   } catch (error) {
     handle.kill();

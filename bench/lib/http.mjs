@@ -59,12 +59,12 @@ export function firstAnswer(port, t0, accept, { everyMs = 2, timeoutMs = 30_000 
   });
 }
 
-/** Samples fresh connections until `count` distinct worker pids answered; resolves with them. */
-export async function workerPids(port, count, timeoutMs = 30_000) {
+/** Samples fresh connections (`probe`, a GET by default) until `count` distinct worker pids answered; resolves with them. */
+export async function workerPids(port, count, timeoutMs = 30_000, probe = get) {
   const seen = new Set();
   await pollUntil(
     async () => {
-      const { status, pid } = await get(port);
+      const { status, pid } = await probe(port);
       if (status === 200 && pid) seen.add(pid);
       return seen.size >= count;
     },

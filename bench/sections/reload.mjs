@@ -13,7 +13,8 @@ function countAfter(handle, from, pred, n, timeoutMs = 60_000) {
   return pollUntil(async () => handle.messages.slice(from).filter(pred).length >= n, { timeoutMs, everyMs: 10, what: `${n} reports` });
 }
 
-async function reloadCluster2(c, workers) {
+/** SIGUSR2 to the master (cluster2's rolling reload; bare-cluster.mjs's hand-rolled one), done once `workers` workers died. */
+export async function reloadCluster2(c, workers) {
   const from = c.handle.messages.length;
   process.kill(c.masterPid, 'SIGUSR2');
   // Done when every old worker has been replaced and has exited after draining.

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { tempDir } from '../support/fixture.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const SECTIONS = ['throughput', 'respawn', 'reload', 'shutdown', 'delegation', 'idle', 'metrics', 'growth', 'websocket', 'sticky', 'start', 'logs'];
+const SECTIONS = ['throughput', 'respawn', 'reload', 'shutdown', 'delegation', 'idle', 'metrics', 'growth', 'websocket', 'sticky', 'start', 'logs', 'http2'];
 
 function hasWrk(): boolean {
   try {
