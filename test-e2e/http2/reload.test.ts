@@ -1,7 +1,8 @@
 // HTTP/2 through rolling reloads: draining workers tell every session to go away (GOAWAY) instead
 // of ending its socket, so no stream fails and every client moves on to a new worker.
 import { afterEach, describe, expect, it } from 'vitest';
-import { H2Load, Http1KeepAliveLoad } from './h2-client.js';
+import https from 'node:https';
+import { H2Load, Http1KeepAliveLoad, get, openSession } from './h2-client.js';
 import { Fixture, killAll, selfSignedCertDir, until } from './harness.js';
 
 const RELOADS = 5;
@@ -79,6 +80,42 @@ describe('HTTP/2 sessions drain with GOAWAY through rolling reloads', () => {
     for (const pid of f.workerPids()) expect([...h1.pids, ...h2.pidsFrom(0)]).toContain(pid);
   });
 
+  it('TLS, a new connection for every request (HTTP/2 and HTTP/1.1) through 3 reloads: no handshake under way is reset by a draining worker', async () => {
+    const certs = selfSignedCertDir('h2-fresh');
+    const f = start({}, { FIXTURE_MODE: 'tls', FIXTURE_CERT_DIR: certs });
+    const port = await f.ready();
+    const outcomes: string[] = [];
+    let stop = false;
+    const h2Lanes = Array.from({ length: 4 }, async () => {
+      while (!stop) {
+        try {
+          const { session } = await openSession(`https://127.0.0.1:${port}`);
+          const answer = await get(session, '/');
+          outcomes.push(answer.status === 200 ? 'ok' : `h2 status ${answer.status} rst ${answer.rstCode}`);
+          session.close();
+        } catch (error) {
+          outcomes.push(`h2 ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+        }
+      }
+    });
+    const h1Lanes = Array.from({ length: 4 }, async () => {
+      while (!stop) {
+        const answer = await httpsGet(port).catch((error: NodeJS.ErrnoException) => `h1 ${error.code ?? error.message}`);
+        outcomes.push(answer);
+      }
+    });
+    const counted = {
+      get total() {
+        return outcomes.length;
+      },
+    };
+    await reloadUnderLoad(f, counted, 3);
+    stop = true;
+    await Promise.all([...h2Lanes, ...h1Lanes]);
+    expect(outcomes.filter((o) => o !== 'ok')).toEqual([]);
+    expect(outcomes.length).toBeGreaterThan(600);
+  });
+
   it('an app on the core stream API (no request listener, as gRPC servers are) drains the same way', async () => {
     const f = start({}, { FIXTURE_MODE: 'stream-api' });
     const port = await f.ready();
@@ -90,3 +127,18 @@ describe('HTTP/2 sessions drain with GOAWAY through rolling reloads', () => {
     expectEverySessionToldToGoAway(load);
   });
 });
+
+/** One HTTP/1.1 request over a new TLS connection: 'ok', or what went wrong. */
+function httpsGet(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = https.get({ host: '127.0.0.1', port, path: '/', agent: false, rejectUnauthorized: false, timeout: 10_000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve(res.statusCode === 200 && body.startsWith('ok ') ? 'ok' : `h1 status ${res.statusCode}`));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error('TIMEOUT')));
+    req.on('error', reject);
+  });
+}

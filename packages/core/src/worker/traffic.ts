@@ -4,6 +4,7 @@ import type tls from 'node:tls';
 import net from 'node:net';
 import { Http2Sessions, isHttp2Server, type StreamInterceptor } from './http2-sessions.js';
 import type { TrafficCounters } from './stats.js';
+import { TlsHandshakes } from './tls-handshakes.js';
 
 /** Answers a request before the app sees it (ECV), over HTTP/1.1 or HTTP/2; each returns true when it did. */
 export interface RequestInterceptor {
@@ -83,6 +84,7 @@ export class Traffic {
   readonly #servers: net.Server[] = [];
   readonly #sockets = new Set<TrackedSocket>();
   readonly #http2: Http2Sessions;
+  readonly #handshakes: TlsHandshakes;
   readonly #sweep: NodeJS.Timeout;
   #totalConnections = 0;
   #requests = 0;
@@ -113,6 +115,7 @@ export class Traffic {
       },
       onEmpty: () => this.#checkEmpty(),
     });
+    this.#handshakes = new TlsHandshakes(options.idleGrace, () => this.#checkEmpty());
     // One sweep for the idle timeout instead of a timer per socket keeps the request path cheap.
     const every = Math.min(1000, Math.max(10, Math.floor(options.timeout / 4)));
     this.#sweep = setInterval(() => this.#endIdleSockets(), every).unref();
@@ -147,6 +150,8 @@ export class Traffic {
     if (isHttp2Server(server)) return this.#attachHttp2(server, interceptor);
     const connectionEvent = isTlsServer(server) ? 'secureConnection' : 'connection';
     server.on(connectionEvent, (socket: net.Socket) => this.#track(socket, isHttpServer(server)));
+    // After the listener above: a connection is tracked as a socket before it stops being a handshake.
+    if (isTlsServer(server)) this.#handshakes.attach(server);
     if (!isHttpServer(server)) return;
     // Without a 'timeout' listener node:http destroys sockets on its own timers; ours decide.
     server.on('timeout', () => {});
@@ -181,6 +186,7 @@ export class Traffic {
     server.on('secureConnection', (socket: tls.TLSSocket) => {
       if (socket.alpnProtocol !== 'h2') this.#track(socket, true);
     });
+    this.#handshakes.attach(server);
     // Wrapping 'request' with no app listener would make node:http2 start its compatibility layer
     // for every stream (an app on the core 'stream' API, gRPC among them, would answer twice).
     if (server.listenerCount('request') > 0) this.#interceptRequests(server, interceptor);
@@ -200,6 +206,7 @@ export class Traffic {
     const closed = this.#servers.map((server) => closeListener(server));
     for (const socket of this.#sockets) this.#scheduleGracefulEnd(socket);
     this.#http2.drain();
+    this.#handshakes.drain();
     return Promise.all(closed).then(() => this.#allConnectionsClosed());
   }
 
@@ -211,7 +218,7 @@ export class Traffic {
   }
 
   #isEmpty(): boolean {
-    return this.#sockets.size === 0 && this.#http2.size === 0;
+    return this.#sockets.size === 0 && this.#http2.size === 0 && this.#handshakes.size === 0;
   }
 
   #checkEmpty(): void {
@@ -222,6 +229,7 @@ export class Traffic {
   destroyAll(): void {
     for (const socket of this.#sockets) socket.destroy();
     this.#http2.destroyAll();
+    this.#handshakes.destroyAll();
   }
 
   close(): void {
