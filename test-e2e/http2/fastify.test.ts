@@ -18,6 +18,8 @@ describe('Fastify with http2: true under @cluster2/fastify', () => {
     expect(ecv.status).toBe(200);
     expect(ecv.body).toMatch(/^status=AVAILABLE/);
     expect(ecv.headers['x-served-by'], "the adapter's route answered, not core").toBe('fastify');
+    // The adapter caps an http server's keepAliveTimeout; an HTTP/2 server has none, and got no NaN.
+    expect((await h2Get(port, '/keep-alive-timeout')).body).toBe('undefined');
 
     const firstPids = f.workerPids();
     const load = new H2Load({ origin: `http://127.0.0.1:${port}`, sessions: 4, streams: 16 }).start();

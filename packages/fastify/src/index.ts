@@ -127,7 +127,10 @@ export function listen(app: AppOrBuilder<AnyFastify>, options: ClusterOptions = 
         mount: mount.options,
         server: (cluster) => {
           markEcvMounted(fastify.server);
-          fastify.server.keepAliveTimeout = Math.min(fastify.server.keepAliveTimeout, cluster.options.timeout);
+          // An HTTP/2 server (`http2: true`) has no keepAliveTimeout: its sessions' idle timeout is core's.
+          if (typeof fastify.server.keepAliveTimeout === 'number') {
+            fastify.server.keepAliveTimeout = Math.min(fastify.server.keepAliveTimeout, cluster.options.timeout);
+          }
           return fastify.server;
         },
       };
