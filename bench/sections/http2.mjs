@@ -6,10 +6,9 @@ import { interleave, withContender } from '../lib/contenders.mjs';
 import { measureGroupCpu } from '../lib/cpu.mjs';
 import { h2Get, startH2Load } from '../lib/h2-driver.mjs';
 import { runH2load } from '../lib/h2load.mjs';
-import { sleep } from '../lib/http.mjs';
 import { pm2Version } from '../lib/pm2.mjs';
 import { median, ratio, round, sum, verdict } from '../lib/stats.mjs';
-import { reloadCluster2 } from './reload.mjs';
+import { QUIET_MS, reloadUnderLoad } from './reload.mjs';
 
 const WORKERS = 2;
 const H2 = { BENCH_FRAMEWORK: 'h2' };
@@ -19,7 +18,6 @@ const STREAMS = 16;
 // The reload load: 4 sessions × 16 streams, closed loops.
 const LOAD_SESSIONS = 4;
 const LOAD_STREAMS = 16;
-const QUIET_MS = 300;
 
 const BARE = 'node:cluster';
 const C2 = 'cluster2';
@@ -71,14 +69,8 @@ async function throughputPart(ctx) {
 
 /** One reload under load on a fresh cluster: stream counts while it runs. */
 async function oneReload(spec, c) {
-  const load = startH2Load(c.port, { sessions: LOAD_SESSIONS, streams: LOAD_STREAMS });
-  await sleep(QUIET_MS);
-  const t0 = performance.now();
-  if (spec.pm2) await c.pm2.reload();
-  else await reloadCluster2(c, spec.workers);
-  const reloadMs = performance.now() - t0;
-  await sleep(QUIET_MS);
-  return { ...(await load.stop()), reloadMs };
+  const { counts, reloadMs } = await reloadUnderLoad(spec, c, startH2Load(c.port, { sessions: LOAD_SESSIONS, streams: LOAD_STREAMS }));
+  return { ...counts, reloadMs };
 }
 
 async function reloadPart(ctx) {

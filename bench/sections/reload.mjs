@@ -6,7 +6,8 @@ import { median, sum } from '../lib/stats.mjs';
 import { pm2Version } from '../lib/pm2.mjs';
 
 const CONCURRENCY = 20;
-const QUIET_MS = 300;
+/** The load runs this long before and after each reload, ms. */
+export const QUIET_MS = 300;
 
 /** Resolves once `n` messages matching `pred` arrived after index `from`. */
 function countAfter(handle, from, pred, n, timeoutMs = 60_000) {
@@ -21,15 +22,22 @@ export async function reloadCluster2(c, workers) {
   await countAfter(c.handle, from, (m) => m.event === 'died', workers);
 }
 
-async function oneReload(spec, c) {
-  const load = startLoad(c.port, { concurrency: CONCURRENCY });
+/**
+ * One reload of contender `c` (PM2's `pm2 reload`, or SIGUSR2) under `load`, which runs from
+ * QUIET_MS before it until QUIET_MS after it: what `load.stop()` counted, and the reload's ms.
+ */
+export async function reloadUnderLoad(spec, c, load) {
   await sleep(QUIET_MS);
   const t0 = performance.now();
   if (spec.pm2) await c.pm2.reload();
   else await reloadCluster2(c, spec.workers);
   const reloadMs = performance.now() - t0;
   await sleep(QUIET_MS);
-  const counts = await load.stop();
+  return { counts: await load.stop(), reloadMs };
+}
+
+async function oneReload(spec, c) {
+  const { counts, reloadMs } = await reloadUnderLoad(spec, c, startLoad(c.port, { concurrency: CONCURRENCY }));
   return { total: counts.total, failed: counts.failed, reloadMs, reasons: counts.reasons };
 }
 
